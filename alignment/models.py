@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    """A generator or critic version: where its weights are, where it came from, how good it is."""
+
+    class Kind(models.TextChoices):
+        GENERATOR = "generator"
+        CRITIC = "critic"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    # Hub id or local path of the base weights, loaded with from_pretrained(id_or_path).
+    base = models.CharField(max_length=500)
+    adapter_path = models.CharField(max_length=500, blank=True, default="")
+    # Everything needed to run it: dtype, scheduler, steps, guidance, frames, resolution, ...
+    config = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # Which snapshot, critic, data, objective and settings produced it.
+    lineage = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=False)
+    created_by_job = models.ForeignKey("Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_active=True), name="one_active_version_per_kind"),
+            models.UniqueConstraint(fields=["kind", "name"], name="version_name_unique_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+class PromotionEvent(models.Model):
+    """Every promotion and rollback, with who forced it and why."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotions")
+    previous = models.ForeignKey(ModelVersion, null=True, on_delete=models.PROTECT, related_name="+")
+    forced = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, default="")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+
+class Job(models.Model):
+    """Every piece of background work is a row: status, progress, log tail, metrics, results."""
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate"
+        SNAPSHOT = "snapshot"
+        TRAIN_CRITIC = "train_critic"
+        SCORE = "score"
+        ALIGN = "align"
+        RETRAIN_LOOP = "retrain_loop"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    # Hash of (kind, params): an identical request while one is unfinished returns that one.
+    dedupe_key = models.CharField(max_length=64, db_index=True)
+    queue = models.CharField(max_length=16, default="cpu")
+    progress = models.FloatField(default=0.0)
+    phase = models.CharField(max_length=100, blank=True, default="")
+    log_tail = models.TextField(blank=True, default="")
+    metrics = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="stages")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "status"], name="job_kind_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_fraction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.kind} {self.status}"

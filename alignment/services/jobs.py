@@ -1,0 +1,177 @@
+"""Job lifecycle: create (deduplicated), start, report progress, finish, cancel.
+
+Handlers for each kind live in `alignment.jobkinds`; they get the job and a `report` callable and
+return a result dict. Status changes happen under a row lock so a redelivered task never runs a
+finished job twice.
+"""
+import hashlib
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from lift.api_errors import ApplicationError, Conflict
+
+from ..models import Job
+
+LOG_TAIL_CHARS = 8000
+REPORT_INTERVAL_S = 0.5
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler at its next report after a cancel was requested."""
+
+
+def _dedupe_key(kind: str, params: dict) -> str:
+    return hashlib.sha256(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()
+
+
+def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None = None) -> tuple[Job, bool]:
+    """Validate and enqueue a job after commit; an identical unfinished job is returned instead."""
+    from ..jobkinds import get_kind  # the registry imports services of every kind
+
+    spec = get_kind(kind)
+    params = spec.validate(params)
+    key = _dedupe_key(kind, params)
+    with transaction.atomic():
+        running = (
+            Job.objects.select_for_update()
+            .filter(dedupe_key=key, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+            .first()
+        )
+        if running is not None:
+            return running, False
+        job = Job.objects.create(
+            kind=kind, params=params, dedupe_key=key, queue=spec.queue, created_by=created_by, parent=parent
+        )
+        transaction.on_commit(lambda: job_dispatch(job=job))
+    return job, True
+
+
+def job_dispatch(*, job: Job) -> None:
+    from ..tasks import run_job
+
+    run_job.apply_async(args=[job.pk], queue=job.queue)
+
+
+def job_start(*, job_id: int) -> Job | None:
+    """Mark the job running; None when there is nothing to do (finished, or cancelled while queued)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status in Job.FINISHED:
+            return None
+        if job.cancel_requested:
+            _finish(job, Job.Status.CANCELLED, error="Cancelled before it started.")
+            return None
+        job.status = Job.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.attempts += 1
+        job.worker = socket.gethostname()
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "worker"])
+    return job
+
+
+def _finish(job: Job, status: str, *, result=None, error: str = "") -> None:
+    job.status = status
+    job.finished_at = timezone.now()
+    job.error = error[:5000]
+    if result is not None:
+        job.result = result
+    if status == Job.Status.SUCCEEDED:
+        job.progress = 1.0
+    job.save(update_fields=["status", "finished_at", "error", "result", "progress"])
+
+
+def job_finish(*, job_id: int, status: str, result: dict | None = None, error: str = "") -> Job:
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status not in Job.FINISHED:
+            _finish(job, status, result=result, error=error)
+    return job
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Queued jobs stop at once; running ones stop at their next progress report."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.status in Job.FINISHED:
+            raise Conflict(f"Job {job.pk} already {job.status}.", code="job_finished")
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+        if job.status == Job.Status.QUEUED:
+            _finish(job, Job.Status.CANCELLED, error="Cancelled before it started.")
+    for stage in job.stages.exclude(status__in=Job.FINISHED):
+        job_cancel(job=stage)
+    return job
+
+
+@dataclass
+class ProgressReporter:
+    """What a handler calls to report; writes are throttled, and a cancel request surfaces here."""
+
+    job_id: int
+    _last_write: float = 0.0
+    _pending_log: str = ""
+
+    def __call__(self, fraction: float | None = None, phase: str | None = None, log: str | None = None,
+                 metrics: dict | None = None, force: bool = False) -> None:
+        if log:
+            self._pending_log += log.rstrip("\n") + "\n"
+        now = time.monotonic()
+        if not force and metrics is None and now - self._last_write < REPORT_INTERVAL_S:
+            return
+        self._last_write = now
+        with transaction.atomic():
+            job = Job.objects.select_for_update().get(pk=self.job_id)
+            if fraction is not None:
+                job.progress = min(max(float(fraction), 0.0), 1.0)
+            if phase is not None:
+                job.phase = phase[:100]
+            if self._pending_log:
+                job.log_tail = (job.log_tail + self._pending_log)[-LOG_TAIL_CHARS:]
+                self._pending_log = ""
+            if metrics:
+                job.metrics = _merge_metrics(job.metrics, metrics)
+            job.heartbeat_at = timezone.now()
+            job.save(update_fields=["progress", "phase", "log_tail", "metrics", "heartbeat_at"])
+            cancelled = job.cancel_requested
+        if cancelled:
+            raise JobCancelled()
+
+
+def _merge_metrics(current: dict, new: dict) -> dict:
+    """Scalars replace; values under `curves` are appended (loss and reward curves grow as the job runs)."""
+    merged = dict(current)
+    for key, value in new.items():
+        if key == "curves":
+            curves = dict(merged.get("curves", {}))
+            for name, points in value.items():
+                curves[name] = list(curves.get(name, [])) + list(points)
+            merged["curves"] = curves
+        else:
+            merged[key] = value
+    return merged
+
+
+def job_run(*, job_id: int, handler_lookup: Callable | None = None) -> Job | None:
+    """Run a job to its end in this process (the Celery task and `run_job` both call this)."""
+    from ..jobkinds import get_kind
+
+    job = job_start(job_id=job_id)
+    if job is None:
+        return None
+    report = ProgressReporter(job_id=job.pk)
+    spec = (handler_lookup or get_kind)(job.kind)
+    try:
+        result = spec.run(job=job, report=report)
+    except JobCancelled:
+        return job_finish(job_id=job.pk, status=Job.Status.CANCELLED, error="Cancelled by request.")
+    except ApplicationError as exc:
+        return job_finish(job_id=job.pk, status=Job.Status.FAILED, error=exc.message)
+    report(fraction=1.0, phase="done", force=True)
+    return job_finish(job_id=job.pk, status=Job.Status.SUCCEEDED, result=result or {})

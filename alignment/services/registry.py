@@ -1,0 +1,56 @@
+"""The model registry: which generator and which critic are active, and the rules for changing that."""
+from django.db import transaction
+
+from lift.api_errors import ApplicationError, Conflict
+
+from ..models import ModelVersion, PromotionEvent
+
+
+def active_version(*, kind: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(kind=kind, is_active=True).first()
+
+
+def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> str | None:
+    """Why promoting `version` over `active` is refused, or None when it is an improvement."""
+    if active is None or active.pk == version.pk:
+        return None
+    metrics, active_metrics = version.metrics or {}, active.metrics or {}
+    if version.kind == ModelVersion.Kind.CRITIC:
+        mine, theirs = metrics.get("mean_accuracy"), active_metrics.get("mean_accuracy")
+        if mine is None:
+            return "This critic has no evaluation yet (mean_accuracy is missing)."
+        if theirs is not None and mine < theirs:
+            return f"Mean accuracy {mine:.3f} is below the active critic's {theirs:.3f}."
+        return None
+    before, after = metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")
+    if before is None or after is None:
+        return "This generator has no held-out reward before and after alignment."
+    if after <= before:
+        return f"Held-out reward did not improve ({before:.4f} before, {after:.4f} after)."
+    return None
+
+
+@transaction.atomic
+def version_promote(*, version: ModelVersion, by=None, force: bool = False, reason: str = "") -> ModelVersion:
+    """Make `version` the active one of its kind; refused unless better, or forced with a reason.
+
+    Promoting an earlier version is how a rollback is done (the same rule, usually forced).
+    """
+    locked = list(ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True))
+    active = locked[0] if locked else None
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if active and active.pk == version.pk:
+        raise Conflict(f"{version} is already active.", code="already_active")
+    refusal = promotion_refusal(version=version, active=active)
+    if refusal and not force:
+        raise Conflict(f"Promotion refused: {refusal} An admin can force it with a reason.",
+                       code="promotion_refused", fields={"refusal": refusal})
+    if force and refusal and not reason.strip():
+        raise ApplicationError("A forced promotion needs a reason.", fields={"reason": "required when forcing"})
+    if active:
+        ModelVersion.objects.filter(pk=active.pk).update(is_active=False)
+    version.is_active = True
+    version.save(update_fields=["is_active"])
+    PromotionEvent.objects.create(version=version, previous=active, forced=bool(force and refusal),
+                                  reason=reason.strip(), by=by)
+    return version

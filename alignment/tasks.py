@@ -1,0 +1,32 @@
+"""Thin Celery tasks: ids in, one service call. Job state lives in the Job row."""
+from celery import shared_task
+from celery.utils.log import get_task_logger
+
+logger = get_task_logger(__name__)
+
+
+def _mark_failed(self, exc, task_id, args, kwargs, einfo):
+    from .models import Job
+    from .services.jobs import job_finish
+
+    job_finish(job_id=args[0], status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    name="alignment.run_job",
+    bind=True,
+    acks_late=True,  # every job kind is idempotent: a redelivered job skips what is done
+    reject_on_worker_lost=True,
+    max_retries=2,
+    default_retry_delay=10,
+    on_failure=_mark_failed,
+)
+def run_job(self, job_id: int) -> None:
+    from django.db import OperationalError
+
+    from .services.jobs import job_run
+
+    try:
+        job_run(job_id=job_id)
+    except OperationalError as exc:  # the database blinked: try again with back-off
+        raise self.retry(exc=exc, countdown=10 * (self.request.retries + 1))

@@ -1,0 +1,353 @@
+"""Thin API views: validate input, call one service or selector, serialise the result."""
+from django.contrib.auth import authenticate, login, logout
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lift.api_errors import ApplicationError
+
+from . import selectors
+from .models import Annotation, Assignment, Campaign
+from .permissions import IsAdmin
+from .roles import user_roles
+from .services import campaigns as campaign_services
+from .services import leasing, submissions
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, user) -> list[str]:
+        return user_roles(user)
+
+
+class CredentialsInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+def _authenticate(request, data) -> object:
+    user = authenticate(request, username=data["username"], password=data["password"])
+    if user is None or not user.is_active:
+        raise ApplicationError("Wrong username or password.", code="bad_credentials", status_code=401)
+    return user
+
+
+class TokenApi(APIView):
+    """Token for scripts and synthetic annotators: `Authorization: Token <key>`."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        user = UserOutput()
+
+    @extend_schema(request=CredentialsInput, responses={200: OutputSerializer})
+    def post(self, request):
+        data = CredentialsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = _authenticate(request, data.validated_data)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key, "user": user}).data)
+
+
+class LoginApi(APIView):
+    """Session sign-in for the browser app (CSRF protects the writes that follow)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=CredentialsInput, responses={200: UserOutput})
+    def post(self, request):
+        data = CredentialsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = _authenticate(request, data.validated_data)
+        login(request, user)
+        return Response(UserOutput(user).data)
+
+
+class LogoutApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: UserOutput})
+    def get(self, request):
+        return Response(UserOutput(request.user).data)
+
+
+class CsrfApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        csrf_token = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request):
+        return Response({"csrf_token": get_token(request)})
+
+
+class ProgressOutput(serializers.Serializer):
+    done = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class CampaignOutput(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "guidelines", "schema", "rationale_policy", "lease_seconds", "overlap",
+                  "is_active", "created_at", "progress"]
+
+    def get_progress(self, campaign) -> dict:
+        return self.context["progress"][campaign.pk]
+
+
+class CampaignListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+        schema = serializers.JSONField(required=False)
+        overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
+        rationale_policy = serializers.ChoiceField(choices=Campaign.RationalePolicy.choices, required=False)
+        lease_seconds = serializers.IntegerField(required=False, min_value=30, max_value=24 * 3600)
+
+    @extend_schema(responses={200: CampaignOutput(many=True)})
+    def get(self, request):
+        campaigns = list(selectors.campaigns_visible_to(user=request.user))
+        progress = selectors.campaign_progress_for(campaigns=campaigns, user=request.user)
+        return Response(CampaignOutput(campaigns, many=True, context={"progress": progress}).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CampaignOutput})
+    def post(self, request):
+        IsAdmin().has_permission(request, self) or self.permission_denied(request, IsAdmin.message)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = campaign_services.campaign_create(created_by=request.user, **data.validated_data)
+        progress = selectors.campaign_progress_for(campaigns=[campaign], user=request.user)
+        return Response(CampaignOutput(campaign, context={"progress": progress}).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+        overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
+        rationale_policy = serializers.ChoiceField(choices=Campaign.RationalePolicy.choices, required=False)
+        lease_seconds = serializers.IntegerField(required=False, min_value=30, max_value=24 * 3600)
+        is_active = serializers.BooleanField(required=False)
+
+    def _respond(self, request, campaign):
+        progress = selectors.campaign_progress_for(campaigns=[campaign], user=request.user)
+        return Response(CampaignOutput(campaign, context={"progress": progress}).data)
+
+    @extend_schema(responses={200: CampaignOutput})
+    def get(self, request, campaign_id: int):
+        return self._respond(request, selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user))
+
+    @extend_schema(request=InputSerializer, responses={200: CampaignOutput})
+    def patch(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        IsAdmin().has_permission(request, self) or self.permission_denied(request, IsAdmin.message)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._respond(request, campaign_services.campaign_update(campaign=campaign, **data.validated_data))
+
+
+class VideoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    fps = serializers.FloatField()
+    frames = serializers.IntegerField()
+    duration = serializers.FloatField()
+
+    def get_url(self, video) -> str:
+        return video.file.url
+
+    def get_poster_url(self, video) -> str | None:
+        return video.poster.url if video.poster else None
+
+
+class AssignmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField(source="campaign_id")
+    state = serializers.CharField()
+    leased_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    lease_seconds = serializers.IntegerField(source="campaign.lease_seconds")
+    video = VideoOutput(source="item.video")
+    prompt = serializers.SerializerMethodField()
+    prefetch_url = serializers.SerializerMethodField()
+
+    def get_prompt(self, assignment) -> dict:
+        prompt = assignment.item.video.prompt
+        return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}
+
+    def get_prefetch_url(self, assignment) -> str | None:
+        item = selectors.next_item_hint(
+            campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id
+        )
+        return item.video.file.url if item else None
+
+
+class NextTaskApi(APIView):
+    @extend_schema(request=None, responses={200: AssignmentOutput, 204: None})
+    def post(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        if not campaign.is_active:
+            raise ApplicationError("This campaign is paused.", code="campaign_inactive", status_code=409)
+        assignment = leasing.campaign_next_task(campaign=campaign, annotator=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(AssignmentOutput(assignment).data)
+
+
+class AnnotationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Annotation
+        fields = ["id", "assignment", "campaign", "item", "ratings", "time_spent_ms", "review_state", "created_at"]
+
+
+class AnnotationAdminOutput(AnnotationOutput):
+    annotator = serializers.CharField(source="annotator.username")
+    video = serializers.IntegerField(source="item.video_id")
+
+    class Meta(AnnotationOutput.Meta):
+        fields = AnnotationOutput.Meta.fields + ["annotator", "video"]
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    description="A fresh key per submission (a UUID); a retry reuses it and creates nothing new.",
+)
+
+
+class SubmitApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        ratings = serializers.JSONField()
+        time_spent_ms = serializers.IntegerField(min_value=0, max_value=submissions.MAX_TIME_SPENT_MS, default=0)
+
+    @extend_schema(request=InputSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   responses={200: AnnotationOutput, 201: AnnotationOutput})
+    def post(self, request, assignment_id: int):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 128 or not key.isprintable():
+            raise ApplicationError("Send an Idempotency-Key header (1-128 printable characters, e.g. a UUID).",
+                                   code="idempotency_key_required")
+        assignment = selectors.assignment_get_for_user(assignment_id=assignment_id, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        annotation, created = submissions.annotation_submit(
+            assignment=assignment, annotator=request.user, idempotency_key=key, **data.validated_data
+        )
+        return Response(AnnotationOutput(annotation).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SkipApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={200: AssignmentOutput})
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get_for_user(assignment_id=assignment_id, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        leasing.assignment_skip(assignment=assignment, reason=data.validated_data["reason"])
+        return Response({"id": assignment.pk, "state": Assignment.State.SKIPPED})
+
+
+class ExtendApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
+    def post(self, request, assignment_id: int):
+        assignment = selectors.assignment_get_for_user(assignment_id=assignment_id, user=request.user)
+        assignment = leasing.assignment_extend(assignment=assignment)
+        return Response(self.OutputSerializer(assignment).data)
+
+
+class ProgressApi(APIView):
+    @extend_schema(responses={200: ProgressOutput})
+    def get(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        return Response(selectors.campaign_progress_for(campaigns=[campaign], user=request.user)[campaign.pk])
+
+
+class CampaignItemsApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        video_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+        priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
+
+    class OutputSerializer(serializers.Serializer):
+        items = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = campaign_services.campaign_add_videos(campaign=campaign, **data.validated_data)
+        return Response({"items": len(items)}, status=status.HTTP_201_CREATED)
+
+
+class CampaignMembersApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+
+    @extend_schema(responses={200: UserOutput(many=True)})
+    def get(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        return Response(UserOutput(campaign.members.order_by("username"), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: UserOutput})
+    def post(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = campaign_services.user_by_username(username=data.validated_data["username"])
+        campaign_services.campaign_member_add(campaign=campaign, user=user)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignMemberDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, campaign_id: int, username: str):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        user = campaign_services.user_by_username(username=username)
+        campaign_services.campaign_member_remove(campaign=campaign, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CampaignAnnotationsApi(APIView):
+    """Admins and reviewers read a campaign's annotations; annotators get only their own."""
+
+    @extend_schema(responses={200: AnnotationAdminOutput(many=True)})
+    def get(self, request, campaign_id: int):
+        campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
+        annotations = selectors.annotations_for_reader(campaign=campaign, user=request.user)
+        return Response(AnnotationAdminOutput(annotations[:1000], many=True).data)

@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .schema import default_schema
+
+
+class Prompt(models.Model):
+    """A text prompt: the short phrase, its expanded caption and where it came from."""
+
+    text = models.TextField()
+    # Lower-cased, whitespace-folded text: the key that refuses duplicates.
+    normalized = models.CharField(max_length=1000, unique=True)
+    caption = models.TextField(blank=True, default="")
+    categories = models.JSONField(default=dict, blank=True)
+    combination_seed = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=32, default="manual")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Video(models.Model):
+    """A video file with its provenance. `generation_key` makes generation idempotent."""
+
+    class Source(models.TextChoices):
+        GENERATED = "generated"
+        UPLOADED = "uploaded"
+        IMPORTED = "imported"
+
+    file = models.FileField(upload_to="videos/", max_length=500)
+    poster = models.FileField(upload_to="posters/", max_length=500, blank=True)
+    prompt = models.ForeignKey(Prompt, null=True, blank=True, on_delete=models.PROTECT, related_name="videos")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.GENERATED)
+    # Which generator version made it ("generator:<id>", a hub id, or "upload"); a label, not a
+    # foreign key, so the data side never depends on the model side.
+    generator = models.CharField(max_length=200, blank=True, default="")
+    generation_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    generation_params = models.JSONField(default=dict, blank=True)
+    frames = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    duration = models.FloatField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"video {self.pk}"
+
+
+class Campaign(models.Model):
+    class RationalePolicy(models.TextChoices):
+        ALWAYS = "always", "Required for every dimension"
+        UNLESS_GOOD = "unless_good", "Required when the rating is not Good"
+
+    name = models.CharField(max_length=200, unique=True)
+    guidelines = models.TextField(blank=True, default="")
+    schema = models.JSONField(default=default_schema)
+    overlap = models.PositiveSmallIntegerField(default=3)
+    rationale_policy = models.CharField(
+        max_length=16, choices=RationalePolicy.choices, default=RationalePolicy.ALWAYS
+    )
+    lease_seconds = models.PositiveIntegerField(default=600)
+    is_active = models.BooleanField(default=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="CampaignMembership", related_name="campaigns")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="campaign_overlap_positive"),
+            models.CheckConstraint(condition=Q(lease_seconds__gte=30), name="campaign_lease_at_least_30s"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignMembership(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "user"], name="membership_unique")]
+
+
+class CampaignItem(models.Model):
+    """A video in a campaign. The counters let next-task find open work with one index walk."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="campaign_items")
+    priority = models.IntegerField(default=0)
+    gold_answer = models.JSONField(null=True, blank=True)
+    # Annotations submitted plus live leases; an item is open while this is below the overlap.
+    slots_taken = models.PositiveIntegerField(default=0)
+    annotations_done = models.PositiveIntegerField(default=0)
+    is_open = models.BooleanField(default=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "video"], name="item_video_once_per_campaign"),
+        ]
+        indexes = [
+            # The next-task walk: open items of a campaign by priority, then fewest annotations.
+            models.Index(
+                fields=["campaign", "-priority", "annotations_done", "id"],
+                condition=Q(is_open=True), name="item_next_task_idx",
+            ),
+        ]
+
+
+class Assignment(models.Model):
+    """A lease of one item to one annotator. One row per (item, annotator): re-leasing revives it."""
+
+    class State(models.TextChoices):
+        LEASED = "leased"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+        EXPIRED = "expired"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(CampaignItem, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.LEASED)
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    skip_reason = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_item_annotator_once"),
+            models.UniqueConstraint(
+                fields=["campaign", "annotator"], condition=Q(state="leased"),
+                name="assignment_one_live_lease_per_campaign",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "expires_at"], condition=Q(state="leased"), name="assignment_live_idx"),
+        ]
+
+
+class Annotation(models.Model):
+    class ReviewState(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        CORRECTED = "corrected"
+        REJECTED = "rejected"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="annotation")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="annotations")
+    item = models.ForeignKey(CampaignItem, on_delete=models.PROTECT, related_name="annotations")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    # {dimension key: {"rating": "Good"|"Normal"|"Bad", "rationale": str}}
+    ratings = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=128)
+    # sha256 of the canonical request body: a replayed key with another body is refused.
+    request_hash = models.CharField(max_length=64)
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "idempotency_key"], name="annotation_idempotency_key_once"),
+        ]
+        indexes = [models.Index(fields=["campaign", "created_at"], name="annotation_campaign_time_idx")]

@@ -1,0 +1,85 @@
+"""Reads. Every selector that takes a user returns only what that user may see."""
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from lift.api_errors import NotFound
+
+from .models import Annotation, Assignment, Campaign, CampaignItem, Video
+from .roles import is_admin
+
+
+def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.all()
+    if not is_admin(user):
+        campaigns = campaigns.filter(memberships__user=user)
+    return campaigns.order_by("-created_at", "id")
+
+
+def campaign_get_for_user(*, campaign_id: int, user) -> Campaign:
+    # Unknown and not-yours look the same: no leak of which campaigns exist.
+    campaign = campaigns_visible_to(user=user).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound("Campaign not found.")
+    return campaign
+
+
+def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]:
+    """The caller's own progress per campaign: done, skipped, and items still open to them."""
+    ids = [c.pk for c in campaigns]
+    counts = dict.fromkeys(ids)
+    for cid in ids:
+        counts[cid] = {"done": 0, "skipped": 0, "remaining": 0}
+    rows = (
+        Assignment.objects.filter(campaign_id__in=ids, annotator=user, state__in=["submitted", "skipped"])
+        .values("campaign_id", "state")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[row["campaign_id"]]["done" if row["state"] == "submitted" else "skipped"] = row["n"]
+    touched = Assignment.objects.filter(item=OuterRef("pk"), annotator=user, state__in=["submitted", "skipped"])
+    open_rows = (
+        CampaignItem.objects.filter(campaign_id__in=ids, is_open=True)
+        .filter(~Exists(touched))
+        .values("campaign_id")
+        .annotate(n=Count("id"))
+    )
+    for row in open_rows:
+        counts[row["campaign_id"]]["remaining"] = row["n"]
+    return counts
+
+
+def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("campaign", "item__video__prompt")
+        .filter(pk=assignment_id, annotator=user)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("Assignment not found.")
+    return assignment
+
+
+def annotations_for_reader(*, campaign: Campaign, user) -> QuerySet[Annotation]:
+    """Admins and the campaign's reviewers read all; annotators only their own (blind)."""
+    from .roles import is_reviewer
+
+    annotations = Annotation.objects.filter(campaign=campaign).select_related("annotator", "item__video")
+    if not is_reviewer(user):
+        annotations = annotations.filter(annotator=user)
+    return annotations.order_by("id")
+
+
+def video_for_media_path(*, path: str, user) -> Video | None:
+    """The video owning a media file, if the user may see it (admins, or members of a campaign with it)."""
+    videos = Video.objects.filter(Q(file=path) | Q(poster=path))
+    if not is_admin(user):
+        videos = videos.filter(campaign_items__campaign__memberships__user=user)
+    return videos.first()
+
+
+def next_item_hint(*, campaign: Campaign, user, exclude_item_id: int | None) -> CampaignItem | None:
+    """The item the caller would most likely be served next (for prefetching; nothing is leased)."""
+    touched = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    items = CampaignItem.objects.filter(campaign=campaign, is_open=True).filter(~Exists(touched))
+    if exclude_item_id:
+        items = items.exclude(pk=exclude_item_id)
+    return items.select_related("video").order_by("-priority", "annotations_done", "id").first()

@@ -1,0 +1,82 @@
+"""Campaign administration: create, edit, fill with videos, manage members."""
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from lift.api_errors import ApplicationError
+
+from ..models import Campaign, CampaignItem, CampaignMembership, Video
+from ..schema import default_schema, schema_errors
+
+EDITABLE_FIELDS = ("name", "guidelines", "overlap", "rationale_policy", "lease_seconds", "is_active")
+
+
+def _check_schema(schema) -> None:
+    errors = schema_errors(schema)
+    if errors:
+        raise ApplicationError(f"Invalid schema: {errors[0]}", code="invalid_schema", fields={"schema": errors})
+
+
+def campaign_create(*, name: str, created_by=None, schema: dict | None = None, **settings) -> Campaign:
+    schema = schema or default_schema()
+    _check_schema(schema)
+    if Campaign.objects.filter(name=name).exists():
+        raise ApplicationError(f"A campaign named {name!r} already exists.", code="duplicate", fields={"name": "taken"})
+    unknown = set(settings) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"Unknown campaign settings: {', '.join(sorted(unknown))}")
+    campaign = Campaign(name=name, schema=schema, created_by=created_by, **settings)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    for field, value in changes.items():
+        setattr(campaign, field, value)
+    campaign.full_clean()
+    campaign.save()
+    if "overlap" in changes:
+        # A changed overlap reopens or closes items; recompute from the counters.
+        items = CampaignItem.objects.filter(campaign=campaign)
+        items.filter(slots_taken__lt=campaign.overlap).update(is_open=True)
+        items.filter(slots_taken__gte=campaign.overlap).update(is_open=False)
+    return campaign
+
+
+@transaction.atomic
+def campaign_add_videos(
+    *, campaign: Campaign, video_ids: list[int], priority: int = 0, gold_answers: dict | None = None
+) -> list[CampaignItem]:
+    """Add videos as items; videos already in the campaign are left as they are (idempotent)."""
+    found = set(Video.objects.filter(pk__in=video_ids).values_list("pk", flat=True))
+    missing = [vid for vid in video_ids if vid not in found]
+    if missing:
+        raise ApplicationError(f"Unknown video ids: {missing[:10]}", code="unknown_video", fields={"video_ids": missing[:10]})
+    gold_answers = gold_answers or {}
+    items = [
+        CampaignItem(campaign=campaign, video_id=vid, priority=priority, gold_answer=gold_answers.get(vid))
+        for vid in dict.fromkeys(video_ids)
+    ]
+    CampaignItem.objects.bulk_create(items, ignore_conflicts=True)
+    return list(CampaignItem.objects.filter(campaign=campaign, video_id__in=video_ids))
+
+
+def campaign_member_add(*, campaign: Campaign, user) -> CampaignMembership:
+    membership, _ = CampaignMembership.objects.get_or_create(campaign=campaign, user=user)
+    return membership
+
+
+def campaign_member_remove(*, campaign: Campaign, user) -> None:
+    CampaignMembership.objects.filter(campaign=campaign, user=user).delete()
+
+
+def user_by_username(*, username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ApplicationError(f"No user named {username!r}.", code="unknown_user", status_code=404)
+    return user

@@ -1,0 +1,14 @@
+"""Tests run against real PostgreSQL and Redis (DATABASE_URL / REDIS_URL, localhost by default)."""
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lift")
+
+from .base import *  # noqa: E402,F401,F403
+from .base import DATABASES, VAR_DIR  # noqa: E402
+
+import dj_database_url  # noqa: E402
+
+DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"])
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production keeps the default
+MEDIA_ROOT = VAR_DIR / "test-media"
