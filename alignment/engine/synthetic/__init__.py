@@ -1,0 +1,29 @@
+"""A procedural video world with known truth: prompts, renders with chosen defects, exact ratings."""
+
+from .defects import DEFECT_KINDS, DIMENSIONS, Defect, Defects, sample_defects
+from .generator import SyntheticGenerator, SyntheticTruth, is_synthetic_base
+from .grammar import PromptParseError, SceneSpec, parse_prompt, sample_prompt
+from .oracle import Judgement, oracle_judge
+from .render import render
+from .reward import colour_reward, colour_reward_fn, colour_reward_torch
+
+__all__ = [
+    "DEFECT_KINDS",
+    "DIMENSIONS",
+    "Defect",
+    "Defects",
+    "Judgement",
+    "PromptParseError",
+    "SceneSpec",
+    "SyntheticGenerator",
+    "SyntheticTruth",
+    "colour_reward",
+    "colour_reward_fn",
+    "colour_reward_torch",
+    "is_synthetic_base",
+    "oracle_judge",
+    "parse_prompt",
+    "render",
+    "sample_defects",
+    "sample_prompt",
+]
