@@ -1,0 +1,169 @@
+import { useState } from 'react';
+import type { Dimension, RationalePolicy } from '../api';
+import type { DraftRating } from '../draft';
+import { GOOD, RATIONALE_MAX, rationaleRequired, type DimensionErrors } from '../rules';
+
+interface Props {
+  dimension: Dimension;
+  index: number;
+  value: DraftRating;
+  policy: RationalePolicy;
+  focused: boolean;
+  disabled?: boolean;
+  errors?: DimensionErrors;
+  onRate: (level: string) => void;
+  onRationale: (text: string) => void;
+  onFocusDimension: () => void;
+}
+
+function levelClass(value: string): string {
+  return `level level-${value.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+}
+
+export function DimensionRater({
+  dimension: dim,
+  index,
+  value,
+  policy,
+  focused,
+  disabled,
+  errors,
+  onRate,
+  onRationale,
+  onFocusDimension,
+}: Props) {
+  const [hover, setHover] = useState<number | null>(null);
+  const [optionalOpen, setOptionalOpen] = useState(false);
+  const required = rationaleRequired(policy, value.rating);
+  const showBox = required || optionalOpen || value.rationale !== '' || value.rating !== GOOD;
+  const base = `dim-${dim.key}`;
+  const checkedIndex = dim.levels.findIndex((l) => l.value === value.rating);
+  const tabStop = checkedIndex >= 0 ? checkedIndex : 0;
+  const shown = hover ?? (checkedIndex >= 0 ? checkedIndex : null);
+  const count = value.rationale.length;
+
+  return (
+    <section
+      className={`dimension${focused ? ' is-focused' : ''}`}
+      data-testid={`dimension-${dim.key}`}
+      aria-labelledby={`${base}-label`}
+    >
+      <div className="dimension-head">
+        <h3 id={`${base}-label`}>
+          <span className="dim-index" aria-hidden="true">
+            {index + 1}
+          </span>
+          {dim.label}
+        </h3>
+        <p id={`${base}-question`} className="question">
+          {dim.question}
+        </p>
+      </div>
+      <div
+        role="radiogroup"
+        className="levels"
+        aria-labelledby={`${base}-label`}
+        aria-describedby={`${base}-question${errors?.rating ? ` ${base}-rating-error` : ''}`}
+        aria-required="true"
+        aria-invalid={errors?.rating ? true : undefined}
+        data-dimension={dim.key}
+        onMouseLeave={() => setHover(null)}
+      >
+        {dim.levels.map((level, i) => {
+          const checked = i === checkedIndex;
+          return (
+            <div
+              key={level.value}
+              role="radio"
+              aria-checked={checked}
+              aria-disabled={disabled || undefined}
+              aria-describedby={`${base}-crit-${i}`}
+              tabIndex={i === tabStop ? 0 : -1}
+              className={`${levelClass(level.value)}${checked ? ' is-checked' : ''}`}
+              data-testid={`rate-${dim.key}-${level.value}`}
+              data-level-index={i}
+              title={level.criteria}
+              onClick={() => !disabled && onRate(level.value)}
+              onFocus={() => {
+                setHover(i);
+                onFocusDimension();
+              }}
+              onBlur={() => setHover(null)}
+              onMouseEnter={() => setHover(i)}
+            >
+              <kbd aria-hidden="true">{i + 1}</kbd> {level.value}
+              <span id={`${base}-crit-${i}`} className="sr-only">
+                {level.criteria}
+              </span>
+            </div>
+          );
+        })}
+      </div>
+      <p className="criteria" aria-hidden="true" data-testid={`criteria-${dim.key}`}>
+        {shown !== null ? (
+          <>
+            <strong>{dim.levels[shown].value}:</strong> {dim.levels[shown].criteria}
+          </>
+        ) : (
+          <span className="muted">Hover or focus a level to see its criteria.</span>
+        )}
+      </p>
+      {errors?.rating && (
+        <p id={`${base}-rating-error`} className="field-error" data-testid={`rating-error-${dim.key}`}>
+          {errors.rating}
+        </p>
+      )}
+      {showBox ? (
+        <div className="rationale">
+          <label htmlFor={`rationale-${dim.key}`}>
+            Reason {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
+          </label>
+          <textarea
+            id={`rationale-${dim.key}`}
+            data-testid={`rationale-${dim.key}`}
+            rows={2}
+            maxLength={RATIONALE_MAX}
+            value={value.rationale}
+            disabled={disabled}
+            required={required}
+            aria-invalid={errors?.rationale ? true : undefined}
+            aria-describedby={`${base}-count${errors?.rationale ? ` ${base}-rationale-error` : ''}`}
+            onChange={(e) => onRationale(e.target.value)}
+            onFocus={onFocusDimension}
+            placeholder={`What makes the ${dim.label.toLowerCase()} ${value.rating ?? '…'}?`}
+          />
+          <div className="rationale-foot">
+            {errors?.rationale ? (
+              <span id={`${base}-rationale-error`} className="field-error" data-testid={`rationale-error-${dim.key}`}>
+                {errors.rationale}
+              </span>
+            ) : (
+              <span />
+            )}
+            <span
+              id={`${base}-count`}
+              className={`counter${count > RATIONALE_MAX * 0.9 ? ' is-near' : ''}`}
+              data-testid={`rationale-count-${dim.key}`}
+            >
+              {count}/{RATIONALE_MAX}
+              <span className="sr-only"> characters</span>
+            </span>
+          </div>
+        </div>
+      ) : (
+        <button
+          type="button"
+          className="link-button"
+          data-testid={`rationale-add-${dim.key}`}
+          disabled={disabled}
+          onClick={() => {
+            setOptionalOpen(true);
+            requestAnimationFrame(() => document.getElementById(`rationale-${dim.key}`)?.focus());
+          }}
+        >
+          + Add a reason (optional for {GOOD})
+        </button>
+      )}
+    </section>
+  );
+}

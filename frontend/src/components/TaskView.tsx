@@ -1,0 +1,713 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  api,
+  ApiError,
+  describeError,
+  fieldMessages,
+  serverNow,
+  type Assignment,
+  type Campaign,
+} from '../api';
+import {
+  clearDraft,
+  emptyDraft,
+  hasWork,
+  listDrafts,
+  loadDraft,
+  newIdempotencyKey,
+  restoreDraft,
+  saveDraft,
+  type Draft,
+  type PendingSubmit,
+} from '../draft';
+import { resolveShortcut, type Action } from '../keyboard';
+import { shouldExtend } from '../lease';
+import { linkClick } from '../router';
+import { buildSubmitBody, validateDraft, type DimensionErrors } from '../rules';
+import { AbortedError, submitWithRetry, type SubmitState } from '../submitQueue';
+import { DimensionRater } from './DimensionRater';
+import { GuidelinesDrawer } from './GuidelinesDrawer';
+import { LeaseTimer } from './LeaseTimer';
+import { VideoPlayer, type VideoPlayerHandle } from './VideoPlayer';
+
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'task' }
+  | { kind: 'empty' }
+  | { kind: 'leaseLost'; message: string; notes: Draft | null }
+  | { kind: 'error'; message: string };
+
+const SKIP_REASONS = [
+  'The video does not load or play',
+  'The prompt is unclear or unreadable',
+  'The video is unrelated to the prompt (wrong item)',
+  'I am not able to judge this one',
+];
+
+interface Props {
+  campaignId: number;
+}
+
+export function TaskView({ campaignId }: Props) {
+  const [campaign, setCampaign] = useState<Campaign | null>(null);
+  const [assignment, setAssignment] = useState<Assignment | null>(null);
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [submitState, setSubmitState] = useState<SubmitState>({ kind: 'idle' });
+  const [errors, setErrors] = useState<Record<string, DimensionErrors>>({});
+  const [formMessage, setFormMessage] = useState<string | null>(null);
+  const [focusedDim, setFocusedDim] = useState(0);
+  const [guidelinesOpen, setGuidelinesOpen] = useState(false);
+  const [skipOpen, setSkipOpen] = useState(false);
+  const [skipReason, setSkipReason] = useState(SKIP_REASONS[0]);
+  const [skipOther, setSkipOther] = useState('');
+  const [skipError, setSkipError] = useState<string | null>(null);
+  const [expiresAt, setExpiresAt] = useState(0);
+  const [expired, setExpired] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const player = useRef<VideoPlayerHandle>(null);
+  const ratingsRef = useRef<HTMLDivElement>(null);
+  const draftRef = useRef<Draft | null>(null);
+  const timeSpent = useRef(0);
+  const lastActivity = useRef(Date.now());
+  const lastExtend = useRef(Date.now());
+  const abortRef = useRef<AbortController | null>(null);
+  const mounted = useRef(true);
+
+  draftRef.current = draft;
+  const busy = submitState.kind === 'saving' || submitState.kind === 'retrying';
+  const busyRef = useRef(busy);
+  busyRef.current = busy;
+
+  // ---- drafts: saved as typed --------------------------------------------------------------
+  const updateDraft = useCallback((fn: (d: Draft) => Draft) => {
+    setDraft((d) => {
+      if (!d) return d;
+      const next = { ...fn(d), timeSpentMs: timeSpent.current };
+      saveDraft(next);
+      return next;
+    });
+    setSubmitState((s) => (s.kind === 'saved' || s.kind === 'failed' ? { kind: 'idle' } : s));
+  }, []);
+
+  // ---- submit ------------------------------------------------------------------------------
+  const runSubmit = useCallback(
+    async (a: Assignment, c: Campaign, pending: PendingSubmit) => {
+      abortRef.current?.abort();
+      const ctrl = new AbortController();
+      abortRef.current = ctrl;
+      setFormMessage(null);
+      try {
+        await submitWithRetry({
+          send: () => api.submit(a.id, pending.body, pending.key),
+          onState: (s) => mounted.current && !ctrl.signal.aborted && setSubmitState(s),
+          signal: ctrl.signal,
+        });
+        clearDraft(a.id);
+        if (!mounted.current || ctrl.signal.aborted) return;
+        setNotice('Saved. Here is the next task.');
+        void loadTask(c, a.id);
+      } catch (err) {
+        if (err instanceof AbortedError || ctrl.signal.aborted || !mounted.current) return;
+        if (err instanceof ApiError && err.isAuth) {
+          // Signed out: keep the draft and its key; the app goes to sign-in and we resume after.
+          return;
+        }
+        // Any other 4xx is final: drop the key so a corrected submit is a new request.
+        const d = draftRef.current;
+        const cleared = d ? { ...d, pending: null } : null;
+        if (cleared) {
+          saveDraft(cleared);
+          setDraft(cleared);
+        }
+        if (err instanceof ApiError && err.status === 409) {
+          setPhase({
+            kind: 'leaseLost',
+            message: err.detail || 'This task is no longer assigned to you.',
+            notes: cleared,
+          });
+          return;
+        }
+        if (err instanceof ApiError && err.status === 400) applyFieldErrors(c, err);
+        setFormMessage(describeError(err));
+      }
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
+
+  function applyFieldErrors(c: Campaign, err: ApiError) {
+    const msgs = fieldMessages(err.fields);
+    const next: Record<string, DimensionErrors> = {};
+    for (const [path, msg] of Object.entries(msgs)) {
+      const dim = c.schema.dimensions.find((d) => path.split('.').includes(d.key));
+      if (!dim) continue;
+      const e = (next[dim.key] ??= {});
+      if (path.includes('rationale')) e.rationale = msg;
+      else e.rating = msg;
+    }
+    setErrors(next);
+  }
+
+  // ---- loading a task ------------------------------------------------------------------------
+  const loadTask = useCallback(async (c: Campaign | null, previousId?: number) => {
+    setPhase({ kind: 'loading' });
+    setExpired(false);
+    setErrors({});
+    setFormMessage(null);
+    setSkipOpen(false);
+    try {
+      const camp = c ?? (await api.campaign(campaignId));
+      if (!mounted.current) return;
+      setCampaign(camp);
+      const a = await api.nextTask(campaignId);
+      if (!mounted.current) return;
+      if (previousId !== undefined && (!a || a.id !== previousId)) {
+        const old = loadDraft(previousId);
+        if (old && !old.pending) clearDraft(previousId);
+      }
+      if (!a) {
+        setAssignment(null);
+        setDraft(null);
+        setPhase({ kind: 'empty' });
+        return;
+      }
+      const keys = camp.schema.dimensions.map((d) => d.key);
+      const d = restoreDraft(loadDraft(a.id), emptyDraft(a.id, camp.id, keys));
+      timeSpent.current = d.timeSpentMs;
+      lastExtend.current = Date.now();
+      lastActivity.current = Date.now();
+      setAssignment(a);
+      setExpiresAt(Date.parse(a.expires_at));
+      setDraft(d);
+      setFocusedDim(0);
+      setSubmitState((s) => (s.kind === 'saved' ? s : { kind: 'idle' }));
+      setPhase({ kind: 'task' });
+      if (d.pending) void runSubmit(a, camp, d.pending);
+      void flushOrphans(camp.id, a.id);
+    } catch (err) {
+      if (!mounted.current) return;
+      if (err instanceof ApiError && err.isAuth) return; // the app shows sign-in
+      setPhase({ kind: 'error', message: describeError(err) });
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [campaignId]);
+
+  /** Submits left pending by an earlier session for other assignments: one quiet try each. */
+  async function flushOrphans(cid: number, currentId: number) {
+    for (const d of listDrafts()) {
+      if (d.campaignId !== cid || d.assignmentId === currentId || !d.pending) continue;
+      try {
+        await api.submit(d.assignmentId, d.pending.body, d.pending.key);
+        clearDraft(d.assignmentId);
+      } catch (err) {
+        if (err instanceof ApiError && !err.isServer && !err.isAuth) {
+          clearDraft(d.assignmentId);
+          if (mounted.current)
+            setNotice(`An earlier submission (task ${d.assignmentId}) could not be saved: ${err.detail}`);
+        }
+      }
+    }
+  }
+
+  useEffect(() => {
+    mounted.current = true;
+    void loadTask(null);
+    return () => {
+      mounted.current = false;
+      abortRef.current?.abort();
+    };
+  }, [loadTask]);
+
+  // ---- time spent, activity, lease heartbeat ------------------------------------------------
+  useEffect(() => {
+    const mark = () => {
+      lastActivity.current = Date.now();
+    };
+    const events = ['keydown', 'pointerdown', 'mousemove', 'wheel', 'input', 'touchstart'] as const;
+    events.forEach((e) => window.addEventListener(e, mark, { passive: true, capture: true }));
+    return () => events.forEach((e) => window.removeEventListener(e, mark, { capture: true }));
+  }, []);
+
+  useEffect(() => {
+    if (phase.kind !== 'task' || !assignment) return;
+    let inFlight = false;
+    const t = setInterval(() => {
+      if (typeof document === 'undefined' || document.visibilityState === 'visible') timeSpent.current += 1000;
+      if (inFlight || expired) return;
+      const now = Date.now();
+      const clock = {
+        now: serverNow(),
+        expiresAt,
+        lastActivityAt: lastActivity.current + (serverNow() - now),
+        lastExtendAt: lastExtend.current + (serverNow() - now),
+        leaseSeconds: assignment.lease_seconds,
+      };
+      if (!shouldExtend(clock)) return;
+      inFlight = true;
+      lastExtend.current = now;
+      api.extend(assignment.id).then(
+        (r) => {
+          inFlight = false;
+          if (mounted.current && r?.expires_at) setExpiresAt(Date.parse(r.expires_at));
+        },
+        (err) => {
+          inFlight = false;
+          if (!mounted.current) return;
+          if (err instanceof ApiError && err.status === 409 && !busyRef.current) {
+            setPhase({ kind: 'leaseLost', message: err.detail, notes: draftRef.current });
+          }
+          // network/5xx: try again at the next heartbeat
+        },
+      );
+    }, 1000);
+    return () => clearInterval(t);
+  }, [phase.kind, assignment, expiresAt, expired]);
+
+  // ---- leaving the page ------------------------------------------------------------------------
+  useEffect(() => {
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      const d = draftRef.current;
+      if (d) saveDraft({ ...d, timeSpentMs: timeSpent.current });
+      if (hasWork(d)) {
+        e.preventDefault();
+        e.returnValue = '';
+      }
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, []);
+
+  // ---- actions -------------------------------------------------------------------------------
+  const focusDimension = useCallback(
+    (i: number) => {
+      if (!campaign) return;
+      const n = campaign.schema.dimensions.length;
+      const idx = Math.max(0, Math.min(n - 1, i));
+      setFocusedDim(idx);
+      const key = campaign.schema.dimensions[idx].key;
+      const el = ratingsRef.current?.querySelector<HTMLElement>(
+        `[data-testid="dimension-${CSS.escape(key)}"] [role="radio"][tabindex="0"]`,
+      );
+      el?.focus();
+    },
+    [campaign],
+  );
+
+  const rate = useCallback(
+    (dimIndex: number, levelValue: string) => {
+      if (!campaign || busyRef.current) return;
+      const dim = campaign.schema.dimensions[dimIndex];
+      if (!dim) return;
+      updateDraft((d) => ({
+        ...d,
+        ratings: { ...d.ratings, [dim.key]: { ...d.ratings[dim.key], rating: levelValue } },
+      }));
+      setErrors((e) => (e[dim.key]?.rating ? { ...e, [dim.key]: { ...e[dim.key], rating: undefined } } : e));
+    },
+    [campaign, updateDraft],
+  );
+
+  const setRationale = useCallback(
+    (key: string, text: string) => {
+      updateDraft((d) => ({ ...d, ratings: { ...d.ratings, [key]: { ...d.ratings[key], rationale: text } } }));
+      setErrors((e) => (e[key]?.rationale ? { ...e, [key]: { ...e[key], rationale: undefined } } : e));
+    },
+    [updateDraft],
+  );
+
+  const submit = useCallback(() => {
+    const d = draftRef.current;
+    if (!campaign || !assignment || !d || busyRef.current || phase.kind !== 'task') return;
+    if (expired) {
+      setFormMessage('The lease has expired: this task can no longer be submitted.');
+      return;
+    }
+    const errs = validateDraft(campaign, d);
+    setErrors(errs);
+    const firstBad = campaign.schema.dimensions.findIndex((dim) => errs[dim.key]);
+    if (firstBad >= 0) {
+      const dim = campaign.schema.dimensions[firstBad];
+      setFormMessage('Some ratings or reasons are missing; they are marked below.');
+      if (errs[dim.key].rating) focusDimension(firstBad);
+      else {
+        setFocusedDim(firstBad);
+        document.getElementById(`rationale-${dim.key}`)?.focus();
+      }
+      return;
+    }
+    const pending: PendingSubmit = d.pending ?? {
+      key: newIdempotencyKey(),
+      body: buildSubmitBody(campaign, d, timeSpent.current),
+    };
+    const withKey = { ...d, pending, timeSpentMs: timeSpent.current };
+    saveDraft(withKey); // the key is stored before the first byte is sent
+    setDraft(withKey);
+    void runSubmit(assignment, campaign, pending);
+  }, [campaign, assignment, phase.kind, expired, focusDimension, runSubmit]);
+
+  const skip = useCallback(async () => {
+    if (!assignment || !campaign) return;
+    const reason = (skipReason === 'other' ? skipOther : skipReason).trim();
+    if (!reason) {
+      setSkipError('Say briefly why you skip this task.');
+      return;
+    }
+    setSkipError(null);
+    try {
+      await api.skip(assignment.id, reason);
+      clearDraft(assignment.id);
+      setNotice('Skipped. Here is the next task.');
+      void loadTask(campaign);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        setPhase({ kind: 'leaseLost', message: err.detail, notes: draftRef.current });
+      } else if (!(err instanceof ApiError && err.isAuth)) setSkipError(describeError(err));
+    }
+  }, [assignment, campaign, skipReason, skipOther, loadTask]);
+
+  // ---- keyboard --------------------------------------------------------------------------------
+  const act = useCallback(
+    (action: Action, target: EventTarget | null): boolean => {
+      if (!campaign) return false;
+      const inSkip = target instanceof Element && !!target.closest('[data-shortcuts="off"]');
+      switch (action.type) {
+        case 'submit':
+          if (inSkip) return false;
+          submit();
+          return true;
+        case 'leaveField':
+        case 'closeOverlay':
+          if (guidelinesOpen) {
+            setGuidelinesOpen(false);
+            return true;
+          }
+          if (skipOpen) {
+            setSkipOpen(false);
+            return true;
+          }
+          if (action.type === 'leaveField') {
+            focusDimension(focusedDim);
+            return true;
+          }
+          return false;
+        case 'togglePlay':
+          player.current?.togglePlay();
+          return true;
+        case 'step':
+          player.current?.step(action.frames);
+          return true;
+        case 'fullscreen':
+          player.current?.toggleFullscreen();
+          return true;
+        case 'toggleGuidelines':
+          setGuidelinesOpen((o) => !o);
+          return true;
+        case 'rate': {
+          const dim = campaign.schema.dimensions[focusedDim];
+          const level = dim?.levels[action.level];
+          if (!level) return false;
+          rate(focusedDim, level.value);
+          return true;
+        }
+        case 'moveDimension':
+          focusDimension(focusedDim + action.delta);
+          return true;
+        case 'moveLevel': {
+          const dim = campaign.schema.dimensions[focusedDim];
+          if (!dim) return false;
+          const cur = dim.levels.findIndex((l) => l.value === draftRef.current?.ratings[dim.key]?.rating);
+          const n = dim.levels.length;
+          const next = cur < 0 ? (action.delta > 0 ? 0 : n - 1) : (cur + action.delta + n) % n;
+          rate(focusedDim, dim.levels[next].value);
+          requestAnimationFrame(() => focusDimension(focusedDim));
+          return true;
+        }
+      }
+    },
+    [campaign, submit, guidelinesOpen, skipOpen, focusDimension, focusedDim, rate],
+  );
+
+  useEffect(() => {
+    if (phase.kind !== 'task') return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.defaultPrevented) return;
+      const action = resolveShortcut(e);
+      if (!action) return;
+      if (guidelinesOpen && !['closeOverlay', 'leaveField', 'toggleGuidelines'].includes(action.type)) return;
+      if (act(action, e.target)) e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [phase.kind, act, guidelinesOpen]);
+
+  // ---- rendering -----------------------------------------------------------------------------
+  if (phase.kind === 'loading' && !campaign)
+    return (
+      <p className="page-message" role="status">
+        Loading…
+      </p>
+    );
+
+  const backLink = (
+    <a href="/" onClick={linkClick} className="button">
+      Back to campaigns
+    </a>
+  );
+
+  if (phase.kind === 'error')
+    return (
+      <div className="page-message card" role="alert" data-testid="task-error">
+        <h1>Something went wrong</h1>
+        <p>{phase.message}</p>
+        <p>Your ratings so far are kept on this device.</p>
+        <div className="row">
+          <button type="button" className="primary" onClick={() => void loadTask(campaign)}>
+            Try again
+          </button>
+          {backLink}
+        </div>
+      </div>
+    );
+
+  if (phase.kind === 'empty')
+    return (
+      <div className="page-message card" role="status" data-testid="empty-state">
+        <h1>All done here</h1>
+        <p>
+          There is nothing left for you to rate in <strong>{campaign?.name}</strong> right now. Thank you!
+        </p>
+        {notice && <p className="muted">{notice.startsWith('Saved') ? 'Your last rating was saved.' : notice}</p>}
+        <div className="row">
+          {backLink}
+          <button type="button" onClick={() => void loadTask(campaign)} data-testid="empty-check-again">
+            Check again
+          </button>
+        </div>
+      </div>
+    );
+
+  if (phase.kind === 'leaseLost')
+    return (
+      <div className="page-message card" role="alert" data-testid="lease-lost">
+        <h1>This task is no longer yours</h1>
+        <p>{phase.message}</p>
+        <p>The lease ran out or the task went to someone else, so these ratings cannot be submitted.</p>
+        {phase.notes && hasWork(phase.notes) && (
+          <details>
+            <summary>Your notes for that task (to copy)</summary>
+            <ul className="notes">
+              {Object.entries(phase.notes.ratings).map(([k, r]) => (
+                <li key={k}>
+                  <strong>{k}</strong>: {r.rating ?? '—'} {r.rationale && <q>{r.rationale}</q>}
+                </li>
+              ))}
+            </ul>
+          </details>
+        )}
+        <div className="row">
+          <button
+            type="button"
+            className="primary"
+            data-testid="lease-lost-next"
+            onClick={() => {
+              if (assignment) clearDraft(assignment.id);
+              void loadTask(campaign);
+            }}
+          >
+            Get the next task
+          </button>
+          {backLink}
+        </div>
+      </div>
+    );
+
+  if (!campaign || !assignment || !draft) return null;
+  const dims = campaign.schema.dimensions;
+
+  return (
+    <div className="workspace" data-testid="task-view" data-assignment-id={assignment.id}>
+      <div className="task-bar">
+        <a href="/" onClick={linkClick} className="crumb">
+          ← {campaign.name}
+        </a>
+        <span className="muted small">
+          {campaign.progress.done} done · {campaign.progress.remaining} remaining
+        </span>
+        <span className="spacer" />
+        <LeaseTimer
+          expiresAt={expiresAt}
+          onExpire={() => {
+            if (!busyRef.current) setExpired(true);
+          }}
+        />
+        <button
+          type="button"
+          onClick={() => setGuidelinesOpen((o) => !o)}
+          aria-expanded={guidelinesOpen}
+          data-testid="guidelines-toggle"
+        >
+          Guidelines <kbd>G</kbd>
+        </button>
+        <button
+          type="button"
+          onClick={() => setSkipOpen((o) => !o)}
+          aria-expanded={skipOpen}
+          disabled={busy || expired}
+          data-testid="skip-open"
+        >
+          Skip…
+        </button>
+      </div>
+
+      <div className="task-grid">
+        <section className="stage" aria-label="Video and prompt">
+          <VideoPlayer ref={player} video={assignment.video} prefetchUrl={assignment.prefetch_url} />
+          <div className="prompt" data-testid="prompt">
+            <h2 className="sr-only">Prompt</h2>
+            <p className="prompt-text" data-testid="prompt-text">
+              {assignment.prompt.text}
+            </p>
+            {assignment.prompt.caption && (
+              <p className="prompt-caption" data-testid="prompt-caption" tabIndex={0} aria-label="Expanded prompt">
+                {assignment.prompt.caption}
+              </p>
+            )}
+          </div>
+        </section>
+
+        <section className="panel" aria-label="Ratings">
+          {expired && (
+            <div className="banner banner-error" role="alert" data-testid="lease-expired">
+              <strong>Time is up on this task.</strong> The lease expired, so it may go to someone else and cannot
+              be submitted.{' '}
+              <button type="button" className="primary" onClick={() => void loadTask(campaign, assignment.id)}>
+                Get a task
+              </button>
+            </div>
+          )}
+          {notice && !expired && (
+            <div className="banner" role="status" data-testid="task-notice">
+              {notice}{' '}
+              <button type="button" className="link-button" onClick={() => setNotice(null)} aria-label="Dismiss message">
+                ✕
+              </button>
+            </div>
+          )}
+          {skipOpen && (
+            <form
+              className="skip-form card"
+              data-shortcuts="off"
+              data-testid="skip-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                void skip();
+              }}
+            >
+              <label htmlFor="skip-reason">Why skip this task?</label>
+              <select
+                id="skip-reason"
+                data-testid="skip-reason"
+                value={skipReason}
+                onChange={(e) => setSkipReason(e.target.value)}
+                autoFocus
+              >
+                {SKIP_REASONS.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+                <option value="other">Other (write below)</option>
+              </select>
+              {skipReason === 'other' && (
+                <>
+                  <label htmlFor="skip-other">Reason</label>
+                  <textarea
+                    id="skip-other"
+                    data-testid="skip-other"
+                    rows={2}
+                    maxLength={500}
+                    value={skipOther}
+                    onChange={(e) => setSkipOther(e.target.value)}
+                  />
+                </>
+              )}
+              {skipError && (
+                <p className="field-error" role="alert">
+                  {skipError}
+                </p>
+              )}
+              <div className="row">
+                <button type="submit" className="danger" data-testid="skip-confirm">
+                  Skip task
+                </button>
+                <button type="button" onClick={() => setSkipOpen(false)}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+          )}
+          <div className="dimensions" ref={ratingsRef}>
+            {dims.map((dim, i) => (
+              <DimensionRater
+                key={dim.key}
+                dimension={dim}
+                index={i}
+                value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
+                policy={campaign.rationale_policy}
+                focused={i === focusedDim}
+                disabled={busy || expired}
+                errors={errors[dim.key]}
+                onRate={(v) => rate(i, v)}
+                onRationale={(t) => setRationale(dim.key, t)}
+                onFocusDimension={() => setFocusedDim(i)}
+              />
+            ))}
+          </div>
+          <div className="submit-bar">
+            <SubmitStatus state={submitState} message={formMessage} dirty={hasWork(draft)} />
+            <button
+              type="button"
+              className="primary"
+              onClick={submit}
+              disabled={busy || expired}
+              data-testid="submit"
+              aria-keyshortcuts="Control+Enter Meta+Enter"
+            >
+              {busy ? 'Saving…' : 'Submit'} <kbd>Ctrl+↵</kbd>
+            </button>
+          </div>
+        </section>
+      </div>
+      <GuidelinesDrawer
+        open={guidelinesOpen}
+        title={campaign.name}
+        markdown={campaign.guidelines}
+        onClose={() => setGuidelinesOpen(false)}
+      />
+    </div>
+  );
+}
+
+function SubmitStatus({ state, message, dirty }: { state: SubmitState; message: string | null; dirty: boolean }) {
+  let text = '';
+  let cls = 'status';
+  if (state.kind === 'saving') text = state.attempt > 1 ? `Saving… (attempt ${state.attempt})` : 'Saving…';
+  else if (state.kind === 'retrying') {
+    cls += ' is-warning';
+    text = `Could not reach the server (${describeError(state.error)}). Retrying in ${Math.ceil(
+      state.delayMs / 1000,
+    )} s — your ratings are kept on this device.`;
+  } else if (state.kind === 'saved') {
+    cls += ' is-ok';
+    text = 'Saved ✓';
+  } else if (message) {
+    cls += ' is-error';
+    text = message;
+  } else if (dirty) text = 'Draft kept on this device.';
+  const kind = state.kind === 'idle' && message ? 'failed' : state.kind;
+  return (
+    <p className={cls} role="status" aria-live="polite" data-testid="submit-status" data-state={kind}>
+      {text}
+    </p>
+  );
+}
