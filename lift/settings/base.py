@@ -125,12 +125,13 @@ MEDIA_DELIVERY = os.environ.get("LIFT_MEDIA_DELIVERY", "django")
 MEDIA_ACCEL_PREFIX = os.environ.get("LIFT_MEDIA_ACCEL_PREFIX", "/protected-media/")
 
 REST_FRAMEWORK = {
+    # Token first: unauthenticated requests then get 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lift.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lift.api_errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -145,6 +146,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobKindEnum": "alignment.models.Job.Kind",
+        "ModelKindEnum": "alignment.models.ModelVersion.Kind",
+    },
 }
 
 # Celery: Redis in production and tests; the demo uses the broker-less filesystem transport.
