@@ -181,7 +181,9 @@ def _ffprobe(path: Path, count_frames: bool = False) -> dict:
     try:
         return ffmpeg.probe(str(path), **extra)
     except ffmpeg.Error as error:
-        raise VideoProbeError("not_a_video", f"not a video: ffprobe cannot read it ({_last_line(error.stderr)})")
+        # Reasons reach users: name the file, never the server path it sits at.
+        detail = _last_line(error.stderr).replace(str(path), path.name)
+        raise VideoProbeError("not_a_video", f"not a video: ffprobe cannot read it ({detail})")
 
 
 def _frame_count(path: Path, stream: dict) -> int:

@@ -120,3 +120,27 @@ def test_spec_round_trips_and_rejects_unknown_settings():
     assert GeneratorSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(InvalidRequest, match="unknown"):
         GeneratorSpec.from_dict({**spec.to_dict(), "num_gpus": 8})
+
+
+def test_dtype_is_float32_on_cpu_and_half_only_on_cuda():
+    import torch
+
+    from alignment.engine.generation import resolve_dtype
+
+    assert resolve_dtype("bfloat16", "cpu") == torch.float32
+    assert resolve_dtype("auto", "cuda") == torch.bfloat16
+    assert resolve_dtype("float16", "cuda:0") == torch.float16
+
+
+@pytest.mark.gpu
+def test_half_precision_with_offload_on_cuda(tiny_cogvideox_dir):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    spec = tiny_spec(tiny_cogvideox_dir, cpu_offload=True, vae_tiling=True, vae_slicing=True)
+    pipe = load_pipeline(spec)
+    assert pipe.transformer.dtype == torch.bfloat16
+    frames = generate(pipe, "two red circles", 0, spec)
+    assert frames.shape == (9, 32, 32, 3)
+    assert np.array_equal(frames, generate(pipe, "two red circles", 0, spec))

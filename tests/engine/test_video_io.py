@@ -113,6 +113,7 @@ def test_probe_refuses_text_renamed_mp4(text_as_mp4):
     with pytest.raises(VideoProbeError) as refused:
         probe_video(text_as_mp4)
     assert refused.value.code == "not_a_video"
+    assert str(text_as_mp4.parent) not in refused.value.reason
 
 
 def test_probe_refuses_still_image(tmp_path):
