@@ -46,9 +46,16 @@ const SKIP_REASONS = [
 
 interface Props {
   campaignId: number;
+  /** Back-off of the submit retry (tests shorten it). */
+  retryDelays?: { baseDelayMs: number; maxDelayMs: number };
 }
 
-export function TaskView({ campaignId }: Props) {
+function cssEscape(s: string): string {
+  const css = (globalThis as { CSS?: { escape?: (x: string) => string } }).CSS;
+  return css?.escape ? css.escape(s) : s.replace(/["\\]/g, '\\$&');
+}
+
+export function TaskView({ campaignId, retryDelays }: Props) {
   const [campaign, setCampaign] = useState<Campaign | null>(null);
   const [assignment, setAssignment] = useState<Assignment | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
@@ -103,6 +110,7 @@ export function TaskView({ campaignId }: Props) {
           send: () => api.submit(a.id, pending.body, pending.key),
           onState: (s) => mounted.current && !ctrl.signal.aborted && setSubmitState(s),
           signal: ctrl.signal,
+          ...retryDelays,
         });
         clearDraft(a.id);
         if (!mounted.current || ctrl.signal.aborted) return;
@@ -288,7 +296,7 @@ export function TaskView({ campaignId }: Props) {
       setFocusedDim(idx);
       const key = campaign.schema.dimensions[idx].key;
       const el = ratingsRef.current?.querySelector<HTMLElement>(
-        `[data-testid="dimension-${CSS.escape(key)}"] [role="radio"][tabindex="0"]`,
+        `[data-testid="dimension-${cssEscape(key)}"] [role="radio"][tabindex="0"]`,
       );
       el?.focus();
     },

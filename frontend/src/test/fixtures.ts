@@ -1,0 +1,49 @@
+import type { Assignment, Campaign } from '../api';
+
+export function campaign(overrides: Partial<Campaign> = {}): Campaign {
+  const levels = (g: string, n: string, b: string) => [
+    { value: 'Good', criteria: g },
+    { value: 'Normal', criteria: n },
+    { value: 'Bad', criteria: b },
+  ];
+  return {
+    id: 7,
+    name: 'Pilot <b>campaign</b>',
+    guidelines: '# Rate carefully\n\n<script>window.__pwned = 1</script>\n\n*Look* at the hands.',
+    schema: {
+      dimensions: [
+        { key: 'semantic', label: 'Semantic consistency', question: 'Does it match the text?', levels: levels('Matches fully', 'Small mismatches', 'Largely inconsistent') },
+        { key: 'motion', label: 'Motion smoothness', question: 'Is the motion natural?', levels: levels('Fluid', 'Slight jitter', 'Choppy') },
+        { key: 'fidelity', label: 'Video fidelity', question: 'Is the quality high?', levels: levels('Few artifacts', 'Some blur', 'Severe artifacts') },
+      ],
+    },
+    rationale_policy: 'unless_good',
+    lease_seconds: 600,
+    overlap: 1,
+    progress: { done: 1, skipped: 0, remaining: 9 },
+    ...overrides,
+  };
+}
+
+export function assignment(overrides: Partial<Assignment> = {}): Assignment {
+  const now = Date.now();
+  return {
+    id: 42,
+    campaign: 7,
+    state: 'leased',
+    leased_at: new Date(now).toISOString(),
+    expires_at: new Date(now + 600_000).toISOString(),
+    lease_seconds: 600,
+    video: { id: 3, url: '/media/v3.mp4', poster_url: null, width: 640, height: 360, fps: 8, frames: 48, duration: 6 },
+    prompt: { text: 'A <img src=x onerror=alert(1)> cat in a pot', caption: 'A ginger cat sits in a steel pot.' },
+    prefetch_url: '/media/v4.mp4',
+    ...overrides,
+  };
+}
+
+export function json(status: number, body?: unknown): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
