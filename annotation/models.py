@@ -65,6 +65,14 @@ class Campaign(models.Model):
     )
     lease_seconds = models.PositiveIntegerField(default=600)
     is_active = models.BooleanField(default=True)
+    # Quality control (annotation/quality): share of served tasks that are gold items, how the consensus
+    # label is formed, and thresholds of the flags (keys of quality.flags.DEFAULT_THRESHOLDS override them).
+    gold_rate = models.FloatField(default=0.0)
+    consensus_method = models.CharField(
+        max_length=16, choices=[("majority", "Majority (worse rating wins ties)"), ("dawid_skene", "Dawid-Skene")],
+        default="majority",
+    )
+    quality_settings = models.JSONField(default=dict, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="CampaignMembership", related_name="campaigns")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -73,6 +81,7 @@ class Campaign(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(overlap__gte=1), name="campaign_overlap_positive"),
             models.CheckConstraint(condition=Q(lease_seconds__gte=30), name="campaign_lease_at_least_30s"),
+            models.CheckConstraint(condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="campaign_gold_rate_fraction"),
         ]
 
     def __str__(self) -> str:
@@ -163,6 +172,8 @@ class Annotation(models.Model):
     # sha256 of the canonical request body: a replayed key with another body is refused.
     request_hash = models.CharField(max_length=64)
     review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+    # A reviewer's correction, same shape as `ratings`; the annotator's original stays in `ratings`.
+    corrected_ratings = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -170,3 +181,54 @@ class Annotation(models.Model):
             models.UniqueConstraint(fields=["annotator", "idempotency_key"], name="annotation_idempotency_key_once"),
         ]
         indexes = [models.Index(fields=["campaign", "created_at"], name="annotation_campaign_time_idx")]
+
+
+class AnnotationReview(models.Model):
+    """One reviewer decision on an annotation: an append-only audit record (who, when, before, after)."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept"
+        CORRECT = "correct"
+        REJECT = "reject"
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField(blank=True, default="")
+    # {"review_state": ..., "ratings": effective ratings} before and after the decision.
+    before = models.JSONField()
+    after = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["annotation", "created_at"], name="review_annotation_time_idx")]
+
+
+class Snapshot(models.Model):
+    """A numbered, immutable LiFT-HRA export of the annotations chosen by `filters`, cut at one moment."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        READY = "ready"
+        FAILED = "failed"
+
+    number = models.PositiveIntegerField(unique=True)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    counts = models.JSONField(default=dict, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    folder_path = models.CharField(max_length=500, blank=True, default="")
+    archive_path = models.CharField(max_length=500, blank=True, default="")
+    # The cut: the highest annotation id visible when the export's consistent read began, so a re-run
+    # of the same snapshot reads the same rows.
+    cut_max_id = models.BigIntegerField(null=True, blank=True)
+    # The job that builds it (a plain id: the data side never depends on the model side).
+    job_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"snapshot {self.number}"
