@@ -38,6 +38,7 @@ describe('DimensionRater', () => {
 
   it('shows the hovered or focused level criteria', () => {
     setup({ rating: null, rationale: '' });
+    expect(screen.queryByTestId('criteria-semantic')).toBeNull();
     fireEvent.mouseEnter(screen.getByTestId('rate-semantic-Bad'));
     expect(screen.getByTestId('criteria-semantic').textContent).toContain('Largely inconsistent');
     fireEvent.focus(screen.getByTestId('rate-semantic-Good'));

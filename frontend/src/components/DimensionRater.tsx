@@ -45,6 +45,7 @@ export function DimensionRater({
   return (
     <section
       className={`dimension${focused ? ' is-focused' : ''}`}
+      onMouseLeave={() => setHover(null)}
       data-testid={`dimension-${dim.key}`}
       aria-labelledby={`${base}-label`}
     >
@@ -67,7 +68,6 @@ export function DimensionRater({
         aria-required="true"
         aria-invalid={errors?.rating ? true : undefined}
         data-dimension={dim.key}
-        onMouseLeave={() => setHover(null)}
       >
         {dim.levels.map((level, i) => {
           const checked = i === checkedIndex;
@@ -99,15 +99,12 @@ export function DimensionRater({
           );
         })}
       </div>
-      <p className="criteria" aria-hidden="true" data-testid={`criteria-${dim.key}`}>
-        {shown !== null ? (
-          <>
-            <strong>{dim.levels[shown].value}:</strong> {dim.levels[shown].criteria}
-          </>
-        ) : (
-          <span className="muted">Hover or focus a level to see its criteria.</span>
-        )}
-      </p>
+      {shown !== null && (
+        // Criteria of the hovered/focused level, floating over the reason box (no layout shift).
+        <p className="criteria" aria-hidden="true" data-testid={`criteria-${dim.key}`}>
+          <strong>{dim.levels[shown].value}:</strong> {dim.levels[shown].criteria}
+        </p>
+      )}
       {errors?.rating && (
         <p id={`${base}-rating-error`} className="field-error" data-testid={`rating-error-${dim.key}`}>
           {errors.rating}
@@ -115,9 +112,19 @@ export function DimensionRater({
       )}
       {showBox ? (
         <div className="rationale">
-          <label htmlFor={`rationale-${dim.key}`}>
-            Reason {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
-          </label>
+          <div className="rationale-head">
+            <label htmlFor={`rationale-${dim.key}`}>
+              Reason {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
+            </label>
+            <span
+              id={`${base}-count`}
+              className={`counter${count > RATIONALE_MAX * 0.9 ? ' is-near' : ''}`}
+              data-testid={`rationale-count-${dim.key}`}
+            >
+              {count}/{RATIONALE_MAX}
+              <span className="sr-only"> characters</span>
+            </span>
+          </div>
           <textarea
             id={`rationale-${dim.key}`}
             data-testid={`rationale-${dim.key}`}
@@ -132,23 +139,11 @@ export function DimensionRater({
             onFocus={onFocusDimension}
             placeholder={`What makes the ${dim.label.toLowerCase()} ${value.rating ?? '…'}?`}
           />
-          <div className="rationale-foot">
-            {errors?.rationale ? (
-              <span id={`${base}-rationale-error`} className="field-error" data-testid={`rationale-error-${dim.key}`}>
-                {errors.rationale}
-              </span>
-            ) : (
-              <span />
-            )}
-            <span
-              id={`${base}-count`}
-              className={`counter${count > RATIONALE_MAX * 0.9 ? ' is-near' : ''}`}
-              data-testid={`rationale-count-${dim.key}`}
-            >
-              {count}/{RATIONALE_MAX}
-              <span className="sr-only"> characters</span>
-            </span>
-          </div>
+          {errors?.rationale && (
+            <p id={`${base}-rationale-error`} className="field-error" data-testid={`rationale-error-${dim.key}`}>
+              {errors.rationale}
+            </p>
+          )}
         </div>
       ) : (
         <button

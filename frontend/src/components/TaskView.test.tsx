@@ -1,5 +1,5 @@
 import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setFetch, type Assignment, type Campaign } from '../api';
 import { draftKey, loadDraft } from '../draft';
 import { assignment, campaign, json } from '../test/fixtures';

@@ -13,6 +13,36 @@ interface Props {
   prefetchUrl?: string | null;
 }
 
+// Inline SVG paths (24×24): no icon font, no glyphs missing from the system fonts.
+const ICONS = {
+  play: 'M7 4v16l13-8z',
+  pause: 'M6 4h4v16H6zM14 4h4v16h-4z',
+  prev: 'M6 5h2v14H6zM20 5v14L9 12z',
+  next: 'M16 5h2v14h-2zM4 5v14l11-7z',
+  muted: 'M4 9v6h4l5 4V5L8 9zM16 9l5 6M21 9l-5 6',
+  sound: 'M4 9v6h4l5 4V5L8 9zM16 8a5 5 0 0 1 0 8M18.5 5.5a8.5 8.5 0 0 1 0 13',
+  fullscreen: 'M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5',
+  exitFullscreen: 'M9 4v5H4M20 9h-5V4M15 20v-5h5M4 15h5v5',
+};
+
+const FILLED = new Set([ICONS.play, ICONS.pause, ICONS.prev, ICONS.next]);
+
+function Icon({ d }: { d: string }) {
+  const filled = FILLED.has(d);
+  return (
+    <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path
+        d={d}
+        fill={filled ? 'currentColor' : 'none'}
+        stroke={filled ? 'none' : 'currentColor'}
+        strokeWidth={2}
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      />
+    </svg>
+  );
+}
+
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 
 function formatTime(t: number): string {
@@ -131,13 +161,13 @@ export const VideoPlayer = forwardRef<VideoPlayerHandle, Props>(function VideoPl
       </div>
       <div className="controls" role="group" aria-label="Video controls">
         <button type="button" onClick={togglePlay} data-testid="video-play" aria-label={playing ? 'Pause (Space)' : 'Play (Space)'}>
-          {playing ? '❚❚' : '▶'}
+          <Icon d={playing ? ICONS.pause : ICONS.play} />
         </button>
         <button type="button" onClick={() => step(-1)} aria-label="Previous frame (,)" title="Previous frame (,)">
-          ◀|
+          <Icon d={ICONS.prev} />
         </button>
         <button type="button" onClick={() => step(1)} aria-label="Next frame (.)" title="Next frame (.)">
-          |▶
+          <Icon d={ICONS.next} />
         </button>
         <input
           type="range"
@@ -170,10 +200,10 @@ export const VideoPlayer = forwardRef<VideoPlayerHandle, Props>(function VideoPl
           </select>
         </label>
         <button type="button" onClick={() => setMuted((m) => !m)} aria-pressed={!muted} aria-label={muted ? 'Unmute' : 'Mute'}>
-          {muted ? '🔇' : '🔊'}
+          <Icon d={muted ? ICONS.muted : ICONS.sound} />
         </button>
         <button type="button" onClick={toggleFullscreen} aria-label="Fullscreen (F)" title="Fullscreen (F)" data-testid="video-fullscreen">
-          ⛶
+          <Icon d={fullscreen ? ICONS.exitFullscreen : ICONS.fullscreen} />
         </button>
       </div>
       {prefetchUrl && prefetchUrl !== video.url && (
