@@ -33,7 +33,8 @@ describe('DimensionRater', () => {
     expect(group).toBeTruthy();
     expect(radios.map((r) => r.getAttribute('aria-checked'))).toEqual(['false', 'true', 'false']);
     expect(radios.map((r) => r.tabIndex)).toEqual([-1, 0, -1]);
-    expect(screen.getByRole('radio', { name: /Good/, description: 'Matches fully' })).toBeTruthy();
+    expect(screen.getByRole('radio', { name: 'Good', description: 'Matches fully' })).toBeTruthy();
+    expect(screen.getByRole('radio', { name: 'Bad', description: 'Largely inconsistent' })).toBeTruthy();
   });
 
   it('shows the hovered or focused level criteria', () => {
@@ -55,6 +56,7 @@ describe('DimensionRater', () => {
     const { onRationale } = setup({ rating: 'Bad', rationale: 'Wrong colour' });
     const box = screen.getByTestId('rationale-semantic') as HTMLTextAreaElement;
     expect(box.maxLength).toBe(2000);
+    expect(screen.getByRole('textbox', { name: 'Reason for Semantic consistency (required)' })).toBe(box);
     expect(screen.getByTestId('rationale-count-semantic').textContent).toContain('12/2000');
     fireEvent.change(box, { target: { value: 'abc' } });
     expect(onRationale).toHaveBeenCalledWith('abc');

@@ -92,12 +92,16 @@ export function DimensionRater({
               onMouseEnter={() => setHover(i)}
             >
               <kbd aria-hidden="true">{i + 1}</kbd> {level.value}
-              <span id={`${base}-crit-${i}`} className="sr-only">
-                {level.criteria}
-              </span>
             </div>
           );
         })}
+      </div>
+      <div hidden>
+        {dim.levels.map((level, i) => (
+          <span key={level.value} id={`${base}-crit-${i}`}>
+            {level.criteria}
+          </span>
+        ))}
       </div>
       {shown !== null && (
         // Criteria of the hovered/focused level, floating over the reason box (no layout shift).
@@ -114,7 +118,8 @@ export function DimensionRater({
         <div className="rationale">
           <div className="rationale-head">
             <label htmlFor={`rationale-${dim.key}`}>
-              Reason {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
+              Reason <span className="sr-only">for {dim.label} </span>
+              {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
             </label>
             <span
               id={`${base}-count`}

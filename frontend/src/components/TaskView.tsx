@@ -84,11 +84,19 @@ export function TaskView({ campaignId, retryDelays }: Props) {
 
   draftRef.current = draft;
   const busy = submitState.kind === 'saving' || submitState.kind === 'retrying';
-  const busyRef = useRef(busy);
-  busyRef.current = busy;
+  // While a submit is in flight or the next task loads, the form is read-only.
+  const locked = busy || phase.kind !== 'task';
+  const busyRef = useRef(locked);
+  busyRef.current = locked;
+  const guidelinesButton = useRef<HTMLButtonElement>(null);
+  const closeGuidelines = useCallback(() => {
+    setGuidelinesOpen(false);
+    guidelinesButton.current?.focus();
+  }, []);
 
   // ---- drafts: saved as typed --------------------------------------------------------------
   const updateDraft = useCallback((fn: (d: Draft) => Draft) => {
+    if (busyRef.current) return;
     setDraft((d) => {
       if (!d) return d;
       const next = { ...fn(d), timeSpentMs: timeSpent.current };
@@ -388,7 +396,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         case 'leaveField':
         case 'closeOverlay':
           if (guidelinesOpen) {
-            setGuidelinesOpen(false);
+            closeGuidelines();
             return true;
           }
           if (skipOpen) {
@@ -434,7 +442,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         }
       }
     },
-    [campaign, submit, guidelinesOpen, skipOpen, focusDimension, focusedDim, rate],
+    [campaign, submit, guidelinesOpen, closeGuidelines, skipOpen, focusDimension, focusedDim, rate],
   );
 
   useEffect(() => {
@@ -552,6 +560,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         />
         <button
           type="button"
+          ref={guidelinesButton}
           onClick={() => setGuidelinesOpen((o) => !o)}
           aria-expanded={guidelinesOpen}
           data-testid="guidelines-toggle"
@@ -663,7 +672,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
                 value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
                 policy={campaign.rationale_policy}
                 focused={i === focusedDim}
-                disabled={busy || expired}
+                disabled={locked || expired}
                 errors={errors[dim.key]}
                 onRate={(v) => rate(i, v)}
                 onRationale={(t) => setRationale(dim.key, t)}
@@ -677,7 +686,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
               type="button"
               className="primary"
               onClick={submit}
-              disabled={busy || expired}
+              disabled={locked || expired}
               data-testid="submit"
               aria-keyshortcuts="Control+Enter Meta+Enter"
             >
@@ -690,7 +699,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         open={guidelinesOpen}
         title={campaign.name}
         markdown={campaign.guidelines}
-        onClose={() => setGuidelinesOpen(false)}
+        onClose={closeGuidelines}
       />
     </div>
   );
