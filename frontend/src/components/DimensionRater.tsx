@@ -118,7 +118,7 @@ export function DimensionRater({
         <div className="rationale">
           <div className="rationale-head">
             <label htmlFor={`rationale-${dim.key}`}>
-              Reason <span className="sr-only">for {dim.label} </span>
+              Reason <span className="sr-only">for {dim.label}</span>{' '}
               {required ? <span className="req">(required)</span> : <span className="muted">(optional)</span>}
             </label>
             <span
