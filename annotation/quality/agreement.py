@@ -1,0 +1,137 @@
+"""Inter-annotator agreement over plain tables: Krippendorff's alpha and pairwise percent agreement.
+
+Data comes as a *counts* matrix: one row per unit (video), one column per category (rating level in
+order, e.g. Good, Normal, Bad), entry = how many coders gave that category to that unit. Units with
+fewer than two values are not pairable and drop out, as in Krippendorff (2011), "Computing
+Krippendorff's Alpha-Reliability".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def counts_from_reliability_matrix(matrix, categories: list) -> np.ndarray:
+    """Coders x units matrix (None / NaN for missing) into a units x categories counts matrix."""
+    index = {c: i for i, c in enumerate(categories)}
+    rows = list(zip(*matrix))  # units
+    counts = np.zeros((len(rows), len(categories)), dtype=np.int64)
+    for u, values in enumerate(rows):
+        for value in values:
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            counts[u, index[value]] += 1
+    return counts
+
+
+def counts_from_labels(unit_index: np.ndarray, labels: np.ndarray, n_units: int, n_categories: int) -> np.ndarray:
+    """Long format (one row per coded value; label -1 = missing) into a units x categories counts matrix."""
+    keep = labels >= 0
+    counts = np.zeros((n_units, n_categories), dtype=np.int64)
+    np.add.at(counts, (unit_index[keep], labels[keep]), 1)
+    return counts
+
+
+def _coincidences(counts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    m = counts.sum(axis=1)
+    pairable = m >= 2
+    c = counts[pairable].astype(np.float64)
+    w = 1.0 / (m[pairable] - 1)
+    if weights is not None:
+        w = w * weights[pairable]
+    cw = c * w[:, None]
+    return cw.T @ c - np.diag(cw.sum(axis=0))
+
+
+def delta_squared(n_c: np.ndarray, level: str) -> np.ndarray:
+    k = len(n_c)
+    if level == "nominal":
+        return 1.0 - np.eye(k)
+    if level == "ordinal":
+        # delta^2(c, k) = (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2, categories in rank order.
+        cum = np.concatenate([[0.0], np.cumsum(n_c)])
+        d = np.zeros((k, k))
+        for a in range(k):
+            for b in range(k):
+                lo, hi = min(a, b), max(a, b)
+                d[a, b] = (cum[hi + 1] - cum[lo] - (n_c[a] + n_c[b]) / 2.0) ** 2
+        return d
+    if level == "interval":
+        values = np.arange(k, dtype=np.float64)
+        return (values[:, None] - values[None, :]) ** 2
+    raise ValueError(f"unknown level of measurement {level!r}")
+
+
+def _alpha_from_coincidences(o: np.ndarray, level: str) -> float:
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    if n <= 1:
+        return float("nan")
+    d2 = delta_squared(n_c, level)
+    observed = (o * d2).sum()
+    expected = (np.outer(n_c, n_c) * d2).sum()
+    if expected == 0:
+        return float("nan")  # no variation at all: alpha is undefined
+    return float(1.0 - (n - 1) * observed / expected)
+
+
+def krippendorff_alpha(counts: np.ndarray, level: str = "ordinal") -> float:
+    return _alpha_from_coincidences(_coincidences(np.asarray(counts)), level)
+
+
+@dataclass(frozen=True)
+class AlphaEstimate:
+    alpha: float
+    low: float
+    high: float
+    units: int
+    values: int
+
+
+def alpha_with_ci(counts: np.ndarray, *, level: str = "ordinal", samples: int = 1000, seed: int = 0,
+                  confidence: float = 0.95) -> AlphaEstimate:
+    """Alpha with a percentile bootstrap interval over units (resampled with replacement, seeded)."""
+    counts = np.asarray(counts)
+    pairable = counts[counts.sum(axis=1) >= 2]
+    alpha = krippendorff_alpha(pairable, level)
+    if len(pairable) < 2 or np.isnan(alpha):
+        return AlphaEstimate(alpha, float("nan"), float("nan"), len(pairable), int(pairable.sum()))
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(pairable), np.full(len(pairable), 1.0 / len(pairable)), size=samples)
+    boot = np.array([_alpha_from_coincidences(_coincidences(pairable, w.astype(np.float64)), level) for w in draws])
+    boot = boot[~np.isnan(boot)]
+    tail = (1.0 - confidence) / 2.0
+    low, high = (np.quantile(boot, [tail, 1.0 - tail]) if len(boot) else (float("nan"), float("nan")))
+    return AlphaEstimate(alpha, float(low), float(high), len(pairable), int(pairable.sum()))
+
+
+def pairwise_agreement(counts: np.ndarray) -> float:
+    """Share of agreeing pairs among all pairs of values coded for the same unit."""
+    counts = np.asarray(counts, dtype=np.int64)
+    m = counts.sum(axis=1)
+    pairs = (m * (m - 1) // 2).sum()
+    agreeing = (counts * (counts - 1) // 2).sum()
+    return float(agreeing / pairs) if pairs else float("nan")
+
+
+def agreement_with_others(unit_index: np.ndarray, coder_index: np.ndarray, labels: np.ndarray,
+                          n_units: int, n_coders: int, n_categories: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per coder: (matches, comparisons) of their label against the majority of the *other* coders.
+
+    The others' majority uses the same tie rule as the consensus (the worse, i.e. later, category
+    wins a tie). Values of units no one else coded are not compared.
+    """
+    from .consensus import majority_from_counts
+
+    keep = labels >= 0
+    u, c, y = unit_index[keep], coder_index[keep], labels[keep]
+    counts = counts_from_labels(u, y, n_units, n_categories)
+    others = counts[u].copy()
+    others[np.arange(len(y)), y] -= 1
+    compared = others.sum(axis=1) > 0
+    consensus = majority_from_counts(others)
+    match = (consensus == y) & compared
+    matches = np.bincount(c, weights=match, minlength=n_coders)
+    comparisons = np.bincount(c, weights=compared, minlength=n_coders)
+    return matches, comparisons

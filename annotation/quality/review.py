@@ -1,0 +1,107 @@
+"""Review: who may review, the reviewer queue, and review decisions kept as an append-only audit trail."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from lift.api_errors import ApplicationError, NotFound
+
+from ..models import Annotation, AnnotationReview, Campaign
+from ..roles import is_admin, is_reviewer
+from ..selectors import campaigns_visible_to
+from .report import campaign_flags
+from .tables import effective_ratings
+
+_STATE_AFTER = {
+    AnnotationReview.Action.ACCEPT: Annotation.ReviewState.ACCEPTED,
+    AnnotationReview.Action.CORRECT: Annotation.ReviewState.CORRECTED,
+    AnnotationReview.Action.REJECT: Annotation.ReviewState.REJECTED,
+}
+
+
+def _require_reviewer(user) -> None:
+    if not is_reviewer(user):
+        raise ApplicationError("Only reviewers and admins can do this.", code="permission_denied", status_code=403)
+
+
+def campaign_get_for_reviewer(*, campaign_id: int, user) -> Campaign:
+    """Admins see every campaign; reviewers only those they are members of; annotators get a 403."""
+    _require_reviewer(user)
+    campaign = campaigns_visible_to(user=user).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound("Campaign not found.")
+    return campaign
+
+
+def annotation_get_for_reviewer(*, annotation_id: int, user) -> Annotation:
+    _require_reviewer(user)
+    annotations = Annotation.objects.select_related("campaign").filter(pk=annotation_id)
+    if not is_admin(user):
+        annotations = annotations.filter(campaign__memberships__user=user)
+    annotation = annotations.first()
+    if annotation is None:
+        raise NotFound("Annotation not found.")
+    return annotation
+
+
+def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
+    """Pending annotations, flagged ones first, then ones on items where annotators disagree, then the rest."""
+    records, annotator_flags = campaign_flags(campaign=campaign)
+    pending = set(
+        Annotation.objects.filter(campaign=campaign, review_state=Annotation.ReviewState.PENDING)
+        .values_list("id", flat=True)
+    )
+    patterns_by_video = defaultdict(set)
+    for record in records:
+        for dim, entry in record.ratings.items():
+            patterns_by_video[(record.video, dim)].add(entry.get("rating"))
+    disputed_videos = {video for (video, _), seen in patterns_by_video.items() if len(seen) > 1}
+    queue = []
+    for record in records:
+        if record.id not in pending:
+            continue
+        flags = list(record.flags) + sorted(annotator_flags.get(record.annotator, {}))
+        disputed = record.video in disputed_videos
+        rank = 0 if flags else (1 if disputed else 2)
+        queue.append({"annotation_id": record.id, "video_id": record.video, "annotator_id": record.annotator,
+                      "ratings": record.ratings, "time_spent_ms": record.time_spent_ms, "flags": flags,
+                      "disagreement": disputed, "rank": rank})
+    queue.sort(key=lambda entry: (entry["rank"], -len(entry["flags"]), entry["annotation_id"]))
+    return queue[:limit]
+
+
+def _state(annotation: Annotation) -> dict:
+    return {"review_state": annotation.review_state,
+            "ratings": effective_ratings(annotation.ratings, annotation.corrected_ratings)}
+
+
+@transaction.atomic
+def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings: dict | None = None,
+                      reason: str = "") -> AnnotationReview:
+    """Accept, correct (new ratings and a reason; the original stays) or reject. Nothing is deleted."""
+    from ..services.submissions import ratings_clean
+
+    if action not in _STATE_AFTER:
+        raise ApplicationError(f"action must be one of {', '.join(_STATE_AFTER)}.", fields={"action": "unknown"})
+    reason = (reason or "").strip()
+    locked = Annotation.objects.select_for_update().select_related("campaign").get(pk=annotation.pk)
+    before = _state(locked)
+    if action == AnnotationReview.Action.CORRECT:
+        if not reason:
+            raise ApplicationError("A correction needs a reason.", code="reason_required", fields={"reason": "required"})
+        if ratings is None:
+            raise ApplicationError("A correction needs the corrected ratings.", fields={"ratings": "required"})
+        locked.corrected_ratings = ratings_clean(campaign=locked.campaign, ratings=ratings)
+    elif ratings is not None:
+        raise ApplicationError("Only a correction carries ratings.", fields={"ratings": "only with action=correct"})
+    locked.review_state = _STATE_AFTER[action]
+    locked.save(update_fields=["review_state", "corrected_ratings"])
+    return AnnotationReview.objects.create(
+        annotation=locked, reviewer=reviewer, action=action, reason=reason, before=before, after=_state(locked)
+    )
+
+
+def annotation_reviews(*, annotation: Annotation) -> QuerySet[AnnotationReview]:
+    return annotation.reviews.select_related("reviewer").order_by("created_at", "id")
