@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_quality
 
 urlpatterns = [
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
@@ -21,4 +21,10 @@ urlpatterns = [
     path("assignments/<int:assignment_id>/submit/", apis.SubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<int:assignment_id>/skip/", apis.SkipApi.as_view(), name="assignment-skip"),
     path("assignments/<int:assignment_id>/extend/", apis.ExtendApi.as_view(), name="assignment-extend"),
+    path("campaigns/<int:campaign_id>/quality/", apis_quality.QualityApi.as_view(), name="campaign-quality"),
+    path("campaigns/<int:campaign_id>/annotators/", apis_quality.AnnotatorsApi.as_view(), name="campaign-annotators"),
+    path("campaigns/<int:campaign_id>/review-queue/", apis_quality.ReviewQueueApi.as_view(),
+         name="campaign-review-queue"),
+    path("annotations/<int:annotation_id>/review/", apis_quality.AnnotationReviewApi.as_view(),
+         name="annotation-review"),
 ]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from lift.api_errors import Conflict
 
 from ..models import Assignment, Campaign, CampaignItem
+from ..quality.gold import gold_preference
 
 RECLAIM_BATCH = 500
 
@@ -67,13 +68,16 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
         annotator=annotator,
         state__in=[Assignment.State.SUBMITTED, Assignment.State.SKIPPED, Assignment.State.LEASED],
     )
-    item = (
+    candidates = (
         CampaignItem.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(campaign=campaign, is_open=True)
         .filter(~Exists(finished))
         .order_by("-priority", "annotations_done", "id")
-        .first()
     )
+    # Gold items are mixed in at the campaign's gold rate; otherwise they are ordinary items.
+    prefer_gold = gold_preference(campaign=campaign, annotator=annotator)
+    item = None if prefer_gold is None else candidates.filter(gold_answer__isnull=not prefer_gold).first()
+    item = item or candidates.first()
     if item is None:
         return None
     CampaignItem.objects.filter(pk=item.pk).update(
