@@ -1,0 +1,590 @@
+"""The alignment trainer: named stages, read top to bottom.
+
+    check inputs → _prepare_models → _prepare_dataset (cache) → _prepare_training → resume → _train → _save_final
+
+Every refusal happens in `check_inputs`, before any weight is read. All randomness of a step
+(timesteps, noise, edit frames) is drawn from a generator seeded by (seed, step, process), and the
+data order is a pure function of (seed, position), so a run resumed from `checkpoint-{step}/`
+produces exactly the weights of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from . import objectives as obj
+from .cache import FeatureCache
+from .config import AlignConfig, AlignConfigError
+from .data import RealClip, ScoredSample, TrainingSet, batch_indices
+from .model import CogVideoXSpec, model_identity, read_model_shape
+
+RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
+ProgressFn = Callable[[float, str, dict], None]
+
+LORA_WEIGHTS_NAME = "pytorch_lora_weights.safetensors"
+META_NAME = "align_meta.json"
+MEMORY_ADVICE = (
+    "out of GPU memory while aligning. Options that lower memory: train a LoRA (lora_rank) instead of the full "
+    "transformer, turn on gradient_checkpointing, use a smaller batch_size/real_batch_size, fewer frames or a "
+    "lower resolution, VAE tiling (vae_tiling) or CPU offload of the frozen T5/VAE, fewer sample_steps for edit_reward"
+)
+
+
+class AlignOutOfMemory(RuntimeError):
+    """CUDA ran out of memory; the message lists the settings that lower memory."""
+
+
+@dataclass
+class AlignResult:
+    output_dir: Path
+    final_dir: Path
+    steps: int
+    losses: list[float]
+    validation: list[dict]
+    weight_info: dict
+    cache_hits: int = 0
+    cache_misses: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks before any work
+
+
+def _lora_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path / LORA_WEIGHTS_NAME if path.is_dir() else path
+
+
+def check_lora_matches(lora: str, base: str) -> None:
+    """Refuse an adapter made for another base: its recorded base, layer count and widths must fit."""
+    from safetensors import safe_open
+
+    file = _lora_file(lora)
+    if not file.is_file():
+        raise AlignConfigError(f"lora_init {lora!r} holds no {LORA_WEIGHTS_NAME}")
+    meta_path = file.parent / META_NAME
+    if meta_path.is_file():
+        recorded = json.loads(meta_path.read_text()).get("base_identity")
+        if recorded and recorded != model_identity(base):
+            raise AlignConfigError(f"lora_init {lora!r} was trained for another base than {base!r}")
+    shape = read_model_shape(base)
+    with safe_open(str(file), framework="pt") as handle:
+        for key in handle.keys():
+            if not key.startswith("transformer."):
+                continue
+            dims = handle.get_slice(key).get_shape()
+            block = key.split("transformer_blocks.")
+            if len(block) > 1 and int(block[1].split(".")[0]) >= shape.num_layers:
+                raise AlignConfigError(f"lora_init {lora!r} is for another base: it has layers {base!r} lacks ({key})")
+            if "lora_A" in key and any(m in key for m in ("to_q", "to_k", "to_v")) and dims[1] != shape.inner_dim:
+                raise AlignConfigError(
+                    f"lora_init {lora!r} is for another base: {key} expects width {dims[1]}, {base!r} has {shape.inner_dim}"
+                )
+
+
+def check_inputs(
+    config: AlignConfig,
+    samples: Sequence[ScoredSample],
+    real: Sequence[RealClip],
+    reward_fn: RewardFn | None,
+    validation_prompts: Sequence[str],
+) -> None:
+    """Raise AlignConfigError for anything that would fail later; reads config files only."""
+    config.validate()
+    try:
+        shape = read_model_shape(config.base)
+    except (OSError, KeyError, ValueError) as error:
+        raise AlignConfigError(f"cannot read a CogVideoX transformer/VAE config from {config.base!r}: {error}") from error
+    frame_step = 2 * shape.temporal_compression
+    if (config.frames - 1) % frame_step:
+        below = config.frames - (config.frames - 1) % frame_step
+        raise AlignConfigError(
+            f"frames must be {frame_step}k+1 for this CogVideoX model, got {config.frames}; try {below} or {below + frame_step}"
+        )
+    multiple = shape.spatial_compression * shape.patch_size
+    if config.height % multiple or config.width % multiple:
+        raise AlignConfigError(f"height and width must be multiples of {multiple}, got {config.height}x{config.width}")
+    if config.max_sequence_length != shape.max_text_seq_length:
+        raise AlignConfigError(
+            f"max_sequence_length must be {shape.max_text_seq_length} for this model, got {config.max_sequence_length}"
+        )
+    if config.lora_init:
+        check_lora_matches(config.lora_init, config.base)
+    if not samples:
+        raise AlignConfigError("no generated samples to align on")
+    for i, sample in enumerate(samples):
+        try:
+            sample.source.check(f"sample {i}")
+        except ValueError as error:
+            raise AlignConfigError(str(error)) from error
+    if config.objective in ("reward_weighted", "rejection"):
+        unscored = [i for i, s in enumerate(samples) if not s.scored]
+        if unscored:
+            raise AlignConfigError(f"{len(unscored)} of {len(samples)} samples have no reward or ratings (first: {unscored[0]}); score them first")
+        if config.objective == "reward_weighted" and config.weighting in ("softmax", "topk") and any(s.reward is None and not s.ratings for s in samples):
+            raise AlignConfigError("softmax/topk weighting needs a reward for every sample")
+        if config.real_weight > 0 and not real:
+            raise AlignConfigError("the real corpus is empty but real_weight (λ) > 0: add real clips or set real_weight=0")
+        if config.real_weight > 0 and config.real_batch_size < 1:
+            raise AlignConfigError("real_batch_size must be at least 1 when real_weight (λ) > 0")
+        try:
+            weights, _ = _weights_for(config, samples)
+        except ValueError as error:
+            raise AlignConfigError(str(error)) from error
+        if float(weights.sum()) <= 0:
+            raise AlignConfigError("every generated sample has weight 0: nothing to learn from")
+    if config.objective == "edit_reward" and reward_fn is None:
+        raise AlignConfigError("edit_reward needs a differentiable reward_fn")
+    for i, clip in enumerate(real):
+        try:
+            clip.source.check(f"real clip {i}")
+        except ValueError as error:
+            raise AlignConfigError(str(error)) from error
+    if validation_prompts and reward_fn is None:
+        raise AlignConfigError("validation prompts were given without a reward_fn to score them")
+
+
+def _weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple[torch.Tensor, dict]:
+    weighting = "rejection" if config.objective == "rejection" else config.weighting
+    rewards = [s.reward for s in samples]
+    return obj.sample_weights(
+        weighting,
+        rewards if all(r is not None for r in rewards) else None,
+        [dict(s.ratings) if s.ratings else None for s in samples],
+        temperature=config.temperature,
+        min_ess_fraction=config.min_ess_fraction,
+        top_fraction=config.top_fraction,
+        good_quantile=config.good_quantile,
+    )
+
+
+def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) * 64 + process)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation (pure enough to call from tests and the job handler)
+
+
+@torch.no_grad()
+def evaluate_reward(
+    spec: CogVideoXSpec,
+    transformer,
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    reward_fn: RewardFn,
+    config: AlignConfig,
+    embeds: torch.Tensor | None = None,
+) -> dict:
+    """Generate every (prompt, seed) with our sampler, score with `reward_fn`; mean and per-video rewards."""
+    was_training = transformer.training
+    transformer.eval()
+    if embeds is None:
+        embeds = spec.encode_prompts(list(prompts), config.max_sequence_length)
+    rewards: list[float] = []
+    for seed in seeds:
+        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames, config.height, config.width, config.sample_steps)
+        videos = spec.decode(latents)
+        rewards.extend(float(r) for r in reward_fn(videos, list(prompts), {"seed": seed}))
+    transformer.train(was_training)
+    return {"mean_reward": float(np.mean(rewards)), "rewards": rewards}
+
+
+@torch.no_grad()
+def generate_scored_samples(
+    spec: CogVideoXSpec,
+    transformer,
+    prompts: Sequence[str],
+    seeds: Sequence[int],
+    reward_fn: RewardFn,
+    config: AlignConfig,
+    batch_size: int = 8,
+) -> list[ScoredSample]:
+    """The model's own samples (as latents) scored by `reward_fn`: input for reward_weighted/rejection."""
+    out: list[ScoredSample] = []
+    pairs = [(p, s) for p, s in zip(prompts, seeds)]
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        embeds = spec.encode_prompts([p for p, _ in chunk], config.max_sequence_length)
+        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width, config.sample_steps)
+        rewards = reward_fn(spec.decode(latents), [p for p, _ in chunk], None)
+        for (prompt, seed), lat, reward in zip(chunk, latents, rewards):
+            out.append(ScoredSample(prompt=prompt, latents=lat.cpu(), reward=float(reward), metadata={"seed": seed}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The trainer
+
+
+class AlignTrainer:
+    def __init__(
+        self,
+        config: AlignConfig,
+        samples: Sequence[ScoredSample],
+        real: Sequence[RealClip] = (),
+        *,
+        reward_fn: RewardFn | None = None,
+        validation_prompts: Sequence[str] = (),
+        on_progress: ProgressFn | None = None,
+        device: str | None = None,
+    ):
+        check_inputs(config, samples, real, reward_fn, validation_prompts)
+        self.config = config
+        self.samples = list(samples)
+        self.real = list(real) if config.objective != "edit_reward" and config.real_weight > 0 else []
+        self.reward_fn = reward_fn
+        self.validation_prompts = list(validation_prompts)
+        self.report = on_progress or (lambda fraction, phase, metrics: None)
+        self.device = device
+        self.output_dir = Path(config.output_dir)
+        self.step = 0
+        self.position = 0
+        self.real_position = 0
+        self.losses: list[float] = []
+        self.validation: list[dict] = []
+        self.timings: dict[str, float] = {}
+
+    # ---- stages -----------------------------------------------------------------------------
+
+    def run(self) -> AlignResult:
+        self.report(0.0, "preparing", {})
+        self._prepare_models()
+        self._prepare_dataset()
+        self._prepare_training()
+        if self.config.resume:
+            self._resume(self.config.resume)
+        self._train()
+        final_dir = self._save_final()
+        self.report(1.0, "done", {"final_dir": str(final_dir)})
+        return AlignResult(
+            output_dir=self.output_dir,
+            final_dir=final_dir,
+            steps=self.step,
+            losses=self.losses,
+            validation=self.validation,
+            weight_info=self.data.weight_info,
+            cache_hits=self.cache.hits,
+            cache_misses=self.cache.misses,
+            timings=self.timings,
+        )
+
+    def _prepare_models(self) -> None:
+        from accelerate import Accelerator
+
+        cfg = self.config
+        cpu = self.device == "cpu" or (self.device is None and not torch.cuda.is_available())
+        precision = cfg.mixed_precision if not cpu else "no"
+        self.accelerator = Accelerator(mixed_precision=precision, cpu=cpu)
+        self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, vae_tiling=cfg.vae_tiling)
+        transformer = self.spec.transformer
+        torch.manual_seed(cfg.seed)
+        if cfg.lora_rank is not None:
+            from peft import LoraConfig
+
+            transformer.requires_grad_(False)
+            transformer.add_adapter(
+                LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha, init_lora_weights=True, target_modules=list(cfg.lora_targets))
+            )
+            if cfg.lora_init:
+                self._load_adapter(transformer, _lora_file(cfg.lora_init))
+        else:
+            transformer.requires_grad_(True)
+        if cfg.gradient_checkpointing:
+            transformer.enable_gradient_checkpointing()
+        transformer.train()
+
+    def _prepare_dataset(self) -> None:
+        cfg = self.config
+        started = time.perf_counter()
+        self.report(0.0, "caching", {})
+        self.cache = FeatureCache(cfg.cache_dir or self.output_dir / "cache", model_identity(cfg.base))
+        prompts = [s.prompt for s in self.samples]
+        embeds = self.cache.text_embeddings(self.spec, prompts, cfg.max_sequence_length)
+        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width)
+        if cfg.objective == "edit_reward":
+            weights, info = torch.ones(len(self.samples)), {}
+        else:
+            weights, info = _weights_for(cfg, self.samples)
+        keep = torch.nonzero(weights > 0).flatten()  # weight-0 samples add nothing: leave them out of the stream
+        real_latents = real_embeds = None
+        if self.real:
+            real_embeds = self.cache.text_embeddings(self.spec, [c.prompt for c in self.real], cfg.max_sequence_length)
+            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height, cfg.width)
+        info = {**info, "kept": int(keep.numel()), "total": len(self.samples)}
+        self.data = TrainingSet(
+            prompts=[prompts[i] for i in keep],
+            latents=latents[keep],
+            embeds=embeds[keep],
+            weights=weights[keep],
+            real_prompts=[c.prompt for c in self.real],
+            real_latents=real_latents,
+            real_embeds=real_embeds,
+            weight_info=info,
+        )
+        if self.validation_prompts:
+            self.validation_embeds = self.cache.text_embeddings(self.spec, self.validation_prompts, cfg.max_sequence_length)
+        self.timings["cache_s"] = time.perf_counter() - started
+
+    def _prepare_training(self) -> None:
+        cfg = self.config
+        params = [p for p in self.spec.transformer.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        warmup = cfg.warmup_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)
+        self.transformer, self.optimizer, self.lr_scheduler = self.accelerator.prepare(self.spec.transformer, optimizer, scheduler)
+        self.trainable = params
+
+    def _train(self) -> None:
+        cfg = self.config
+        acc = self.accelerator
+        if cfg.validation_every and self.step == 0 and self.validation_prompts:
+            self._validate()
+        step_times: list[float] = []
+        while self.step < cfg.steps:
+            started = time.perf_counter()
+            try:
+                loss = self._train_step()
+            except torch.cuda.OutOfMemoryError as error:
+                raise AlignOutOfMemory(MEMORY_ADVICE) from error
+            step_times.append(time.perf_counter() - started)
+            self.step += 1
+            self.losses.append(loss)
+            metrics = {"step": self.step, "loss": loss, "lr": self.lr_scheduler.get_last_lr()[0]}
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss} at step {self.step}; lower the learning rate")
+            self.report(self.step / cfg.steps, "training", metrics)
+            if cfg.validation_every and self.step % cfg.validation_every == 0 and self.step < cfg.steps and self.validation_prompts:
+                self._validate()
+            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and acc.is_main_process:
+                self._save_checkpoint()
+        if self.validation_prompts and (not self.validation or self.validation[-1]["step"] != self.step):
+            self._validate()
+        if step_times:
+            self.timings["median_step_s"] = float(np.median(step_times))
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def _next_indices(self) -> tuple[list[int], list[int]]:
+        cfg, acc = self.config, self.accelerator
+        world, rank = acc.num_processes, acc.process_index
+        indices, self.position = batch_indices(len(self.data.prompts), cfg.batch_size * world, cfg.seed, self.position)
+        indices = indices[rank * cfg.batch_size : (rank + 1) * cfg.batch_size]
+        real_indices: list[int] = []
+        if self.data.real_latents is not None:
+            real_indices, self.real_position = batch_indices(
+                len(self.data.real_prompts), cfg.real_batch_size * world, cfg.seed + 1, self.real_position
+            )
+            real_indices = real_indices[rank * cfg.real_batch_size : (rank + 1) * cfg.real_batch_size]
+        return indices, real_indices
+
+    def _train_step(self) -> float:
+        cfg, acc = self.config, self.accelerator
+        indices, real_indices = self._next_indices()
+        generator = step_generator(cfg.seed, self.step, acc.process_index)
+        if cfg.objective == "edit_reward":
+            loss = self._edit_loss(indices, generator)
+        else:
+            batch = {k: v.to(acc.device) for k, v in self.data.batch(indices, real_indices).items()}
+            loss = self._diffusion_loss(batch, generator)
+        acc.backward(loss)
+        if acc.sync_gradients:
+            acc.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
+        self.optimizer.step()
+        self.lr_scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def _diffusion_loss(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
+        latents = batch["latents"]
+        n = latents.shape[0]
+        timesteps = torch.randint(0, self.spec.num_train_timesteps, (n,), generator=generator)
+        noise = torch.randn(latents.shape, generator=generator).to(latents.device)
+        alphas = self.spec.alphas_cumprod.to(latents.device)[timesteps.to(latents.device)]
+        noisy = obj.add_noise(latents, noise, alphas)
+        with self.accelerator.autocast():
+            v = self.spec.predict_v(self.transformer, noisy, batch["prompt_embeds"], timesteps.to(latents.device))
+        per_sample = obj.diffusion_loss_per_sample(obj.v_to_x0(v.float(), noisy, alphas), latents, alphas)
+        if self.config.objective == "rejection":
+            return obj.rejection(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
+        return obj.reward_weighted(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
+
+    def _edit_loss(self, indices: list[int], generator: torch.Generator) -> torch.Tensor:
+        cfg, device = self.config, self.accelerator.device
+        latents = self.data.latents[indices].to(device)
+        embeds = self.data.embeds[indices].to(device)
+        prompts = [self.data.prompts[i] for i in indices]
+        with self.accelerator.autocast():
+            edited = self.spec.edit(self.transformer, latents, embeds, cfg.sample_steps, cfg.edit_strength, generator)
+        videos = self.spec.decode(edited)  # [B, T, 3, H, W]
+        num_frames = videos.shape[1]
+        chosen = torch.stack([obj.segment_frame_indices(num_frames, cfg.edit_segments, generator) for _ in indices])
+        frames = torch.stack([videos[b, chosen[b]] for b in range(len(indices))])  # [B, K, 3, H, W]
+        flat = frames.reshape(-1, 1, *frames.shape[2:])
+        rewards = self.reward_fn(flat, [p for p in prompts for _ in range(cfg.edit_segments)], {"frame_indices": chosen.tolist()})
+        rewards = rewards.reshape(len(indices), cfg.edit_segments)
+        weights = torch.stack([obj.temporal_attenuation_weights(c, num_frames, cfg.edit_attenuation) for c in chosen]).to(device)
+        return obj.edit_reward_loss(rewards, weights)
+
+    # ---- validation -------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        self.report(self.step / self.config.steps, "validating", {"step": self.step})
+        result = evaluate_reward(
+            self.spec,
+            self.accelerator.unwrap_model(self.transformer),
+            self.validation_prompts,
+            self.config.validation_seeds,
+            self.reward_fn,
+            self.config,
+            embeds=self.validation_embeds,
+        )
+        entry = {"step": self.step, **result}
+        self.validation.append(entry)
+        if self.accelerator.is_main_process:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            (self.output_dir / "validation.json").write_text(json.dumps(self.validation, indent=1))
+        self.report(self.step / self.config.steps, "validated", {"step": self.step, "mean_reward": result["mean_reward"]})
+
+    # ---- saving and resuming ----------------------------------------------------------------
+
+    def _write_weights(self, directory: Path) -> None:
+        transformer = self.accelerator.unwrap_model(self.transformer)
+        if self.config.lora_rank is not None:
+            from diffusers import CogVideoXPipeline
+            from peft.utils import get_peft_model_state_dict
+
+            CogVideoXPipeline.save_lora_weights(directory, transformer_lora_layers=get_peft_model_state_dict(transformer))
+            meta = {
+                "base": self.config.base,
+                "base_identity": model_identity(self.config.base),
+                "rank": self.config.lora_rank,
+                "alpha": self.config.effective_lora_alpha,
+                "targets": list(self.config.lora_targets),
+            }
+            (directory / META_NAME).write_text(json.dumps(meta, indent=1))
+        else:
+            transformer.save_pretrained(directory / "transformer")
+
+    def _load_adapter(self, transformer, file: Path) -> None:
+        from diffusers import CogVideoXPipeline
+        from peft.utils import set_peft_model_state_dict
+
+        state = CogVideoXPipeline.lora_state_dict(str(file.parent), weight_name=file.name)
+        state = state[0] if isinstance(state, tuple) else state
+        state = {k.removeprefix("transformer."): v for k, v in state.items() if k.startswith("transformer.")}
+        result = set_peft_model_state_dict(transformer, state)
+        unexpected = getattr(result, "unexpected_keys", None)
+        if unexpected:
+            raise AlignConfigError(f"adapter {file} does not fit the transformer: unexpected keys {unexpected[:3]}")
+
+    def _save_checkpoint(self) -> Path:
+        final = self.output_dir / f"checkpoint-{self.step}"
+        tmp = self.output_dir / f".checkpoint-{self.step}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self._write_weights(tmp)
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(self.lr_scheduler.state_dict(), tmp / "lr_scheduler.pt")
+        torch.save(
+            {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}, tmp / "rng.pt"
+        )
+        state = {
+            "step": self.step,
+            "position": self.position,
+            "real_position": self.real_position,
+            "losses": self.losses,
+            "validation": self.validation,
+            "config": self.config.to_dict(),
+        }
+        (tmp / "state.json").write_text(json.dumps(state))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        self._rotate()
+        return final
+
+    def _rotate(self) -> None:
+        for old in list_checkpoints(self.output_dir)[: -self.config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _resume(self, which: str) -> None:
+        directory = latest_checkpoint(self.output_dir) if which == "latest" else Path(which)
+        if directory is None:
+            return  # nothing saved yet: a fresh start
+        if not (directory / "state.json").is_file():
+            raise AlignConfigError(f"{directory} is not a checkpoint (no state.json)")
+        state = json.loads((directory / "state.json").read_text())
+        transformer = self.accelerator.unwrap_model(self.transformer)
+        if self.config.lora_rank is not None:
+            self._load_adapter(transformer, directory / LORA_WEIGHTS_NAME)
+        else:
+            from diffusers import CogVideoXTransformer3DModel
+
+            saved = CogVideoXTransformer3DModel.from_pretrained(directory / "transformer")
+            transformer.load_state_dict(saved.state_dict())
+        self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", weights_only=False))
+        self.lr_scheduler.load_state_dict(torch.load(directory / "lr_scheduler.pt", weights_only=False))
+        rng = torch.load(directory / "rng.pt", weights_only=False)
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+        self.step, self.position, self.real_position = state["step"], state["position"], state["real_position"]
+        self.losses, self.validation = state["losses"], state["validation"]
+        self.report(self.step / self.config.steps, "resumed", {"step": self.step, "from": str(directory)})
+
+    def _save_final(self) -> Path:
+        self.report(1.0, "saving", {})
+        final = self.output_dir / ("lora" if self.config.lora_rank is not None else "final")
+        if self.accelerator.is_main_process:
+            tmp = self.output_dir / f".{final.name}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            self._write_weights(tmp)
+            (tmp / "align_config.json").write_text(self.config.to_json())
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        self.accelerator.wait_for_everyone()
+        return final
+
+
+def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
+    """checkpoint-{step} directories, oldest first (temporary ones are ignored)."""
+    found = []
+    for path in Path(output_dir).glob("checkpoint-*"):
+        suffix = path.name.split("-", 1)[1]
+        if suffix.isdigit() and path.is_dir():
+            found.append((int(suffix), path))
+    return [path for _, path in sorted(found)]
+
+
+def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    checkpoints = list_checkpoints(output_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def align(
+    config: AlignConfig,
+    samples: Sequence[ScoredSample],
+    real: Sequence[RealClip] = (),
+    *,
+    reward_fn: RewardFn | None = None,
+    validation_prompts: Sequence[str] = (),
+    on_progress: ProgressFn | None = None,
+    device: str | None = None,
+) -> AlignResult:
+    """Run one alignment job end to end; raises AlignConfigError before any work on bad input."""
+    return AlignTrainer(
+        config, samples, real, reward_fn=reward_fn, validation_prompts=validation_prompts, on_progress=on_progress, device=device
+    ).run()
