@@ -1,0 +1,102 @@
+"""Snapshot rows: create (numbered), build (export + archive, idempotent), and read."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from lift.api_errors import Conflict, NotFound
+
+from ..models import Snapshot
+from .export import filters_clean, snapshot_export
+from .writers import zip_folder
+
+SNAPSHOT_OPTIONS = ("seed", "include_videos")
+
+
+def snapshots_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "snapshots"
+
+
+def snapshot_params_clean(*, params: dict) -> dict:
+    """Canonical job params: filters plus seed and include_videos (so equal requests deduplicate)."""
+    from lift.api_errors import ApplicationError
+
+    params = dict(params or {})
+    seed = params.pop("seed", 0)
+    include_videos = params.pop("include_videos", False)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ApplicationError("seed must be a non-negative integer.", fields={"seed": "invalid"})
+    if not isinstance(include_videos, bool):
+        raise ApplicationError("include_videos must be true or false.", fields={"include_videos": "invalid"})
+    filters = params.pop("filters", None)
+    if filters is None:
+        filters, params = params, {}
+    if params:
+        raise ApplicationError(f"Unknown snapshot params: {', '.join(sorted(params))}", fields={"params": sorted(params)})
+    return {"filters": filters_clean(filters), "seed": seed, "include_videos": include_videos}
+
+
+def snapshot_create(*, params: dict, created_by=None, job_id: int | None = None) -> Snapshot:
+    """A new numbered snapshot row (numbers never repeat; a lost race takes the next number)."""
+    params = snapshot_params_clean(params=params)
+    for _ in range(10):
+        try:
+            with transaction.atomic():
+                number = (Snapshot.objects.aggregate(m=Max("number"))["m"] or 0) + 1
+                return Snapshot.objects.create(number=number, filters=params, created_by=created_by, job_id=job_id)
+        except IntegrityError:
+            continue
+    raise Conflict("Could not number the snapshot; try again.", code="snapshot_number_race")
+
+
+def snapshot_build(*, snapshot: Snapshot, report=None, out_dir: Path | None = None) -> Snapshot:
+    """Export into <MEDIA_ROOT>/snapshots/<number>/ and zip it. A finished snapshot is never rewritten."""
+    snapshot.refresh_from_db()
+    if snapshot.status == Snapshot.Status.READY and Path(snapshot.archive_path).exists():
+        return snapshot
+    folder = Path(out_dir) if out_dir else snapshots_root() / str(snapshot.number)
+    archive = folder.parent / f"lift-hra-snapshot-{snapshot.number}.zip"
+    Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.RUNNING, error="")
+    params = snapshot.filters
+    try:
+        manifest = snapshot_export(
+            filters=params["filters"], out_dir=folder, seed=params.get("seed", 0),
+            include_videos=params.get("include_videos", False), cut_max_id=snapshot.cut_max_id,
+            number=snapshot.number, report=report,
+        )
+        if report:
+            report(fraction=0.98, phase="archive")
+        zip_folder(folder, archive)
+    except Exception as exc:
+        Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.FAILED, error=str(exc)[:5000])
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        status=Snapshot.Status.READY, counts=manifest["counts"], manifest=manifest, cut_max_id=manifest["cut_max_id"],
+        folder_path=str(folder), archive_path=str(archive), finished_at=timezone.now(),
+    )
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def snapshot_get(*, snapshot_id: int) -> Snapshot:
+    snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise NotFound("Snapshot not found.")
+    return snapshot
+
+
+def snapshot_for_job(*, job_id: int) -> Snapshot | None:
+    return Snapshot.objects.filter(job_id=job_id).order_by("id").first()
+
+
+def snapshot_archive(*, snapshot: Snapshot) -> Path:
+    """The archive to download, or a 409 while it is not ready."""
+    if snapshot.status != Snapshot.Status.READY or not Path(snapshot.archive_path).exists():
+        raise Conflict(f"Snapshot {snapshot.number} is {snapshot.status}, not ready to download.", code="not_ready")
+    return Path(snapshot.archive_path)
