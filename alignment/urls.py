@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, apis_snapshots
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
@@ -8,4 +8,8 @@ urlpatterns = [
     path("jobs/<int:job_id>/cancel/", apis.JobCancelApi.as_view(), name="job-cancel"),
     path("models/", apis.ModelListApi.as_view(), name="model-list"),
     path("models/<int:version_id>/promote/", apis.ModelPromoteApi.as_view(), name="model-promote"),
+    path("snapshots/", apis_snapshots.SnapshotListApi.as_view(), name="snapshot-list"),
+    path("snapshots/<int:snapshot_id>/", apis_snapshots.SnapshotDetailApi.as_view(), name="snapshot-detail"),
+    path("snapshots/<int:snapshot_id>/download/", apis_snapshots.SnapshotDownloadApi.as_view(),
+         name="snapshot-download"),
 ]
