@@ -33,15 +33,20 @@ def counts_from_labels(unit_index: np.ndarray, labels: np.ndarray, n_units: int,
     return counts
 
 
-def _coincidences(counts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Per pairable unit its flattened coincidence contribution (units x k*k): O = sum over units."""
     m = counts.sum(axis=1)
-    pairable = m >= 2
-    c = counts[pairable].astype(np.float64)
-    w = 1.0 / (m[pairable] - 1)
-    if weights is not None:
-        w = w * weights[pairable]
-    cw = c * w[:, None]
-    return cw.T @ c - np.diag(cw.sum(axis=0))
+    c = counts[m >= 2].astype(np.float64)
+    w = 1.0 / (m[m >= 2] - 1)
+    k = counts.shape[1]
+    per_unit = (c[:, :, None] * c[:, None, :]) * w[:, None, None]
+    per_unit[:, np.arange(k), np.arange(k)] -= c * w[:, None]
+    return per_unit.reshape(len(c), k * k)
+
+
+def _coincidences(counts: np.ndarray) -> np.ndarray:
+    k = counts.shape[1]
+    return _unit_coincidences(counts).sum(axis=0).reshape(k, k)
 
 
 def delta_squared(n_c: np.ndarray, level: str) -> np.ndarray:
@@ -94,12 +99,19 @@ def alpha_with_ci(counts: np.ndarray, *, level: str = "ordinal", samples: int = 
     """Alpha with a percentile bootstrap interval over units (resampled with replacement, seeded)."""
     counts = np.asarray(counts)
     pairable = counts[counts.sum(axis=1) >= 2]
+    # Units in a canonical order (by their counts): the interval depends on the data, not on row order.
+    pairable = pairable[np.lexsort(pairable.T[::-1])]
     alpha = krippendorff_alpha(pairable, level)
     if len(pairable) < 2 or np.isnan(alpha):
         return AlphaEstimate(alpha, float("nan"), float("nan"), len(pairable), int(pairable.sum()))
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(pairable), np.full(len(pairable), 1.0 / len(pairable)), size=samples)
-    boot = np.array([_alpha_from_coincidences(_coincidences(pairable, w.astype(np.float64)), level) for w in draws])
+    per_unit = _unit_coincidences(pairable)
+    k, n_units = counts.shape[1], len(pairable)
+    boot = np.empty(samples)
+    for b in range(samples):
+        # One resample of units with replacement, as how often each unit is drawn (memory: one vector).
+        weights = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units).astype(np.float64)
+        boot[b] = _alpha_from_coincidences((weights @ per_unit).reshape(k, k), level)
     boot = boot[~np.isnan(boot)]
     tail = (1.0 - confidence) / 2.0
     low, high = (np.quantile(boot, [tail, 1.0 - tail]) if len(boot) else (float("nan"), float("nan")))

@@ -191,8 +191,7 @@ def _write_rows(*, selected, out_dir, dims, levels, questions, seed, include_vid
     units, coders = array("q"), array("q")
     labels = array("b")
     coder_pos: dict[int, int] = {}
-    videos_seen: list[int] = []  # video ids in unit order: a compact int list, not their metadata
-    prompts: set[str] = set()
+    videos_seen = array("q")  # video ids in unit order: 8 bytes each, not their metadata
     last_video, done = None, 0
     rows = selected.order_by("item__video_id", "annotator_id", "id").values_list(*ROW_COLUMNS)
     for (_, video_id, file, sha, text, caption, normalized, annotator_id, username, ms, state,
@@ -204,7 +203,6 @@ def _write_rows(*, selected, out_dir, dims, levels, questions, seed, include_vid
         if video_id != last_video:
             videos_seen.append(video_id)
             last_video = video_id
-            prompts.add(pkey)
             if include_videos:
                 _copy_video(file, out_dir / video_path)
         caption = caption or text or ""
@@ -228,14 +226,15 @@ def _write_rows(*, selected, out_dir, dims, levels, questions, seed, include_vid
     for writer in writers.values():
         writer.close()
     hra_writer.close()
-    counts = {"annotations": done, "prompts": len(prompts), "hra_entries": hra_writer.count,
+    counts = {"annotations": done, "prompts": selected.values("item__video__prompt_id").distinct().count(),
+              "hra_entries": hra_writer.count,
               **{split: writer.rows for split, writer in writers.items()}}
     table = LabelTable(
         dimensions=dims, levels=levels, units=np.frombuffer(units, dtype=np.int64) if done else np.zeros(0, np.int64),
         coders=np.frombuffer(coders, dtype=np.int64) if done else np.zeros(0, np.int64),
         labels=(np.frombuffer(labels, dtype=np.int8).reshape(done, len(dims)) if done and dims
                 else np.zeros((done, len(dims)), dtype=np.int8)),
-        unit_ids=videos_seen, coder_ids=list(coder_pos),
+        unit_ids=videos_seen, coder_ids=list(coder_pos),  # type: ignore[arg-type]
     )
     return counts, table, videos_seen
 
@@ -251,7 +250,7 @@ def _copy_video(name: str, target: Path) -> None:
 def _write_consensus(*, selected, out_dir, dims, levels, seed, table, consensus, videos_seen, chunk_size,
                      row_group_size):
     writer = TableWriter(out_dir / "data", "consensus", _consensus_schema(dims, levels), row_group_size)
-    votes = {dim: np.zeros((table.n_units, len(levels[dim])), dtype=np.int64) for dim in dims}
+    votes = {dim: np.zeros((table.n_units, len(levels[dim])), dtype=np.int32) for dim in dims}
     for d, dim in enumerate(dims):
         y = table.labels[:, d].astype(np.int64)
         keep = y >= 0

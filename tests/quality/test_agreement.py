@@ -62,6 +62,8 @@ def test_bootstrap_interval_is_seeded_and_brackets_alpha():
     again = alpha_with_ci(counts, level="ordinal", samples=300, seed=7)
     other = alpha_with_ci(counts, level="ordinal", samples=300, seed=8)
     assert first == again
+    shuffled = alpha_with_ci(counts[rng.permutation(len(counts))], level="ordinal", samples=300, seed=7)
+    assert shuffled == first  # the row order of the units does not matter
     assert first.low < first.alpha < first.high
     assert (first.low, first.high) != (other.low, other.high)
     assert 0.4 < first.alpha < 0.9
