@@ -22,7 +22,7 @@ export function App() {
 
   useEffect(() => {
     pruneDrafts();
-    // Any 401/403 from the API: the session ended. Drafts stay in localStorage.
+    // A 401 (or 403 not_authenticated) from the API: the session ended. Drafts stay in localStorage.
     setUnauthorizedHandler(() => goToLogin(true));
     api.me().then(
       (user) => (user ? setAuth({ kind: 'signedIn', user }) : goToLogin(false)),

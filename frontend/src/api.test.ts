@@ -74,4 +74,24 @@ describe('api client', () => {
     expect(await api.me()).toBeNull(); // me() is quiet
     expect(onAuth).toHaveBeenCalledTimes(1);
   });
+
+  it('treats only 401 and 403 not_authenticated as signed out, not other 403s', async () => {
+    document.cookie = 'csrftoken=t; path=/';
+    const onAuth = vi.fn();
+    setUnauthorizedHandler(onAuth);
+    setFetch(async () => json(403, { detail: 'You do not have permission.', code: 'permission_denied' }));
+    const denied = (await api.campaign(7).catch((e) => e)) as ApiError;
+    expect(denied.status).toBe(403);
+    expect(denied.isAuth).toBe(false);
+    expect(onAuth).not.toHaveBeenCalled();
+
+    setFetch(async () => json(403, { detail: 'Authentication credentials were not provided.', code: 'not_authenticated' }));
+    const signedOut = (await api.campaigns().catch((e) => e)) as ApiError;
+    expect(signedOut.isAuth).toBe(true);
+    expect(onAuth).toHaveBeenCalledTimes(1);
+    expect(await api.me()).toBeNull();
+
+    setFetch(async () => json(403, { detail: 'Nope.', code: 'permission_denied' }));
+    await expect(api.me()).rejects.toBeInstanceOf(ApiError);
+  });
 });

@@ -100,8 +100,10 @@ export class ApiError extends Error {
     this.fields = fields;
   }
 
+  /** Signed out: 401, or DRF's 403 for session requests without credentials. A 403 with any
+   *  other code (permission_denied, csrf_failed) is a refusal for a signed-in user, not a sign-out. */
   get isAuth(): boolean {
-    return this.status === 401 || this.status === 403;
+    return this.status === 401 || (this.status === 403 && this.code === 'not_authenticated');
   }
 
   get isServer(): boolean {
@@ -152,7 +154,7 @@ export function setFetch(f: FetchLike): void {
   fetchImpl = f;
 }
 
-/** Called on any 401/403 except from login/me (those are handled by their callers). */
+/** Called when signed out (401, or 403 not_authenticated) except from login/me (those are handled by their callers). */
 export function setUnauthorizedHandler(fn: ((err: ApiError) => void) | null): void {
   unauthorizedHandler = fn;
 }
