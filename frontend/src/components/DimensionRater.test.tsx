@@ -96,4 +96,24 @@ describe('DimensionRater', () => {
       expect(screen.getByTestId('rationale-semantic')).toBeTruthy();
     });
   });
+
+  it('moves focus to the newly checked radio when the rating changes under the keyboard', () => {
+    const props = {
+      dimension: dim,
+      index: 0,
+      policy: 'always' as RationalePolicy,
+      focused: true,
+      onRate: () => {},
+      onRationale: () => {},
+      onFocusDimension: () => {},
+    };
+    const { rerender } = render(<DimensionRater {...props} value={{ rating: null, rationale: '' }} />);
+    screen.getByTestId('rate-semantic-Good').focus();
+    rerender(<DimensionRater {...props} value={{ rating: 'Normal', rationale: '' }} />);
+    expect(document.activeElement).toBe(screen.getByTestId('rate-semantic-Normal'));
+    // Focus elsewhere (the reason box) stays where it is.
+    screen.getByTestId('rationale-semantic').focus();
+    rerender(<DimensionRater {...props} value={{ rating: 'Bad', rationale: '' }} />);
+    expect(document.activeElement).toBe(screen.getByTestId('rationale-semantic'));
+  });
 });

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useLayoutEffect, useRef, useState } from 'react';
 import type { Dimension, RationalePolicy } from '../api';
 import type { DraftRating } from '../draft';
 import { GOOD, RATIONALE_MAX, rationaleRequired, type DimensionErrors } from '../rules';
@@ -41,6 +41,17 @@ export function DimensionRater({
   const tabStop = checkedIndex >= 0 ? checkedIndex : 0;
   const shown = hover ?? (checkedIndex >= 0 ? checkedIndex : null);
   const count = value.rationale.length;
+  const group = useRef<HTMLDivElement>(null);
+
+  // Roving tab stop: when the rating changes (a digit or an arrow key) while focus is in this group,
+  // focus follows the checked radio, so Tab goes on to the reason box rather than to the new tab stop.
+  useLayoutEffect(() => {
+    const g = group.current;
+    const active = typeof document === 'undefined' ? null : document.activeElement;
+    if (!g || checkedIndex < 0 || !active || !g.contains(active)) return;
+    if (active.getAttribute('data-level-index') !== String(checkedIndex))
+      g.querySelector<HTMLElement>(`[data-level-index="${checkedIndex}"]`)?.focus();
+  }, [checkedIndex]);
 
   return (
     <section
@@ -61,6 +72,7 @@ export function DimensionRater({
         </p>
       </div>
       <div
+        ref={group}
         role="radiogroup"
         className="levels"
         aria-labelledby={`${base}-label`}

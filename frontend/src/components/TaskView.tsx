@@ -424,6 +424,9 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           const dim = campaign.schema.dimensions[focusedDim];
           const level = dim?.levels[action.level];
           if (!level) return false;
+          // From nowhere (page body), a digit also puts focus on the dimension it rates, so Tab
+          // leads on to its reason box.
+          if (!target || target === document.body) focusDimension(focusedDim);
           rate(focusedDim, level.value);
           return true;
         }
@@ -436,8 +439,9 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           const cur = dim.levels.findIndex((l) => l.value === draftRef.current?.ratings[dim.key]?.rating);
           const n = dim.levels.length;
           const next = cur < 0 ? (action.delta > 0 ? 0 : n - 1) : (cur + action.delta + n) % n;
+          // Focus follows the checked radio in DimensionRater (synchronously: a deferred focus here
+          // once pulled it back out of the reason box the person had already tabbed into).
           rate(focusedDim, dim.levels[next].value);
-          requestAnimationFrame(() => focusDimension(focusedDim));
           return true;
         }
       }
