@@ -103,7 +103,7 @@ def score_queries(model, tokenizer, geometry: VisionGeometry, queries: list[Quer
 
 def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int = 16, with_reasons: bool = False, *,
                  dimensions: tuple[str, ...] = DIMENSIONS, rating_rewards: dict[str, float] | None = None,
-                 device: str = "cpu", critic=None) -> list[VideoScore]:
+                 device: str = "cpu", critic=None, max_new_tokens: int = 32) -> list[VideoScore]:
     """Score each item on every dimension; `critic` may pass an already loaded (model, tokenizer, meta)."""
     rewards = dict(rating_rewards or DEFAULT_RATING_REWARDS)
     check_rewards(rewards)
@@ -114,7 +114,8 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
     size = geometry.snap(tuple(meta.frame_size))
     frames = [sample_frames(item.video, meta.num_frames, size) for item in items]
     queries = [Query(f, item.caption, d) for f, item in zip(frames, items) for d in dimensions]
-    flat = score_queries(model, tokenizer, geometry, queries, batch_size=batch_size, device=device, with_reasons=with_reasons)
+    flat = score_queries(model, tokenizer, geometry, queries, batch_size=batch_size, device=device,
+                         with_reasons=with_reasons, max_new_tokens=max_new_tokens)
     scores = []
     for i in range(len(items)):
         per_dim = {}

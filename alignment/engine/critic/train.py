@@ -52,6 +52,7 @@ class CriticTrainConfig:
     eval_every: int = _help("Validate every this many steps (0: only at the end).", 50)
     eval_batch_size: int = _help("Queries per validation forward pass.", 32)
     patience: int = _help("Stop after this many validations without improvement (0: never).", 0)
+    min_delta: float = _help("At equal accuracy, the validation rating NLL must fall by this much to count.", 1e-3)
     checkpoint_every: int = _help("Write checkpoint-{step}/ every this many steps (0: never).", 0)
     checkpoints_to_keep: int = _help("Keep at most this many checkpoints (oldest removed).", 2)
     resume: bool = _help("Resume from the latest checkpoint in out_dir if there is one.", True)
@@ -131,13 +132,13 @@ def batch_indices(num_examples: int, epoch: int, cursor: int, batch_size: int, s
     return picked, epoch, cursor
 
 
-def is_better(candidate: dict, best: dict | None) -> bool:
-    """Higher mean accuracy wins; at equal accuracy, lower rating NLL."""
+def is_better(candidate: dict, best: dict | None, min_delta: float = 0.0) -> bool:
+    """Higher mean accuracy wins; at equal accuracy, a rating NLL lower by more than min_delta."""
     if best is None:
         return True
     if candidate["accuracy"] != best["accuracy"]:
         return candidate["accuracy"] > best["accuracy"]
-    return candidate["rating_nll"] < best["rating_nll"] - 1e-9
+    return candidate["rating_nll"] < best["rating_nll"] - min_delta
 
 
 def resolve_device(name: str) -> str:
@@ -396,7 +397,7 @@ def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample],
                                        device=device, bf16=config.bf16, with_reason=config.with_reasons)
             metrics["step"] = state["step"]
             state["val_curve"].append(metrics)
-            if is_better(metrics, state["best"]):
+            if is_better(metrics, state["best"], config.min_delta):
                 state["best"], state["best_step"], state["bad_evals"] = metrics, state["step"], 0
                 best_state = trainable_state(model)
                 torch.save(best_state, best_path)

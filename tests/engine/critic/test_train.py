@@ -1,0 +1,109 @@
+"""Training: config checks, loss falls and parameters change, exact resume, checkpoints, export."""
+
+import json
+
+import pytest
+import torch
+
+from alignment.engine.critic.export import export_critic
+from alignment.engine.critic.questions import CriticDataError
+from alignment.engine.critic.synthetic_data import annotated_examples, truth_examples
+from alignment.engine.critic.train import CriticTrainConfig, _checkpoints, batch_indices, train_critic
+
+
+def _config(base, **overrides):
+    values = dict(base=str(base), num_frames=4, batch_size=4, max_steps=8, learning_rate=2e-3, eval_every=4,
+                  eval_batch_size=8, warmup_ratio=0.0, num_threads=1, seed=1)
+    values.update(overrides)
+    return CriticTrainConfig(**values)
+
+
+def test_config_validate_lists_problems():
+    with pytest.raises(ValueError, match="base is required.*finetune"):
+        CriticTrainConfig(finetune="qlora").validate()
+    assert "learning_rate" in CriticTrainConfig.help()
+
+
+def test_batches_walk_epochs_deterministically():
+    first, epoch, cursor = batch_indices(5, 0, 0, 3, seed=0, weights=None)
+    second, epoch, cursor = batch_indices(5, epoch, cursor, 3, seed=0, weights=None)
+    assert (epoch, cursor) == (1, 1) and sorted(first + second[:2]) == [0, 1, 2, 3, 4]
+    assert batch_indices(5, 0, 0, 3, seed=0, weights=None)[0] == first
+
+
+def test_lora_training_lowers_loss_and_writes_critic(tiny_critic_dir, synthetic_small, tmp_path):
+    train = annotated_examples(synthetic_small[:4], noise=0.0)
+    val = truth_examples(synthetic_small[4:])
+    events = []
+    result = train_critic(_config(tiny_critic_dir, max_steps=12, eval_every=6), train, val, tmp_path,
+                          lambda f, phase, m: events.append((f, phase, m)))
+    losses = [loss for _, loss in result.loss_curve]
+    assert len(losses) == 12 and sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    assert events[0][1] == "prepare" and events[-1][1] == "done"
+    assert any("loss_curve" in m for _, phase, m in events if phase == "train")
+    assert [f for f, phase, _ in events if phase == "train"] == sorted(f for f, phase, _ in events if phase == "train")
+    assert (result.critic_dir / "adapter" / "adapter_config.json").exists()
+    meta = json.loads((result.critic_dir / "lift_critic.json").read_text())
+    assert meta["num_frames"] == 4 and meta["origin"] == "trained"
+    from transformers import AutoModelForImageTextToText
+
+    trained = AutoModelForImageTextToText.from_pretrained(result.critic_dir)
+    base = AutoModelForImageTextToText.from_pretrained(tiny_critic_dir)
+    changed = [n for n, p in trained.named_parameters() if not torch.equal(p, dict(base.named_parameters())[n])]
+    assert changed and all("language_model" in n or "lm_head" in n for n in changed)  # vision stays frozen
+
+    exported = export_critic(tmp_path, tmp_path / "export-adapter", merged=False, data_description="synthetic")
+    assert "peft" in (exported / "README.md").read_text()
+    from alignment.engine.critic.spec import load_critic
+
+    model, _, meta = load_critic(exported)
+    assert meta.adapter
+    for name, param in model.named_parameters():
+        torch.testing.assert_close(param, dict(trained.named_parameters())[name])
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_matches_uninterrupted_run(tiny_critic_dir, synthetic_small, tmp_path):
+    train = annotated_examples(synthetic_small[:4], noise=0.0)
+    val = truth_examples(synthetic_small[4:])
+    config = _config(tiny_critic_dir, finetune="full", checkpoint_every=3, checkpoints_to_keep=2, balance="sampler")
+    full = train_critic(config, train, val, tmp_path / "full")
+
+    def crash_at_step_7(fraction, phase, metrics):
+        if phase == "train" and metrics["step"] == 7:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        train_critic(config, train, val, tmp_path / "resumed", crash_at_step_7)
+    assert [step for step, _ in _checkpoints(tmp_path / "resumed")] == [3, 6]  # rotated, step 7 not saved
+    resumed = train_critic(config, train, val, tmp_path / "resumed")
+    assert resumed.resumed_from == 6
+    assert resumed.loss_curve == full.loss_curve
+    assert [v["accuracy"] for v in resumed.val_curve] == [v["accuracy"] for v in full.val_curve]
+    from safetensors.torch import load_file
+
+    weights_full = load_file(tmp_path / "full" / "critic" / "model.safetensors")
+    weights_resumed = load_file(tmp_path / "resumed" / "critic" / "model.safetensors")
+    for name in weights_full:
+        assert torch.equal(weights_full[name], weights_resumed[name]), name
+    assert not list((tmp_path / "resumed").glob(".tmp-*"))
+
+
+def test_early_stopping(tiny_critic_dir, synthetic_small, tmp_path):
+    train = annotated_examples(synthetic_small[:2], noise=0.0)
+    config = _config(tiny_critic_dir, max_steps=40, eval_every=1, patience=2, learning_rate=1e-6)
+    result = train_critic(config, train, truth_examples(synthetic_small[4:5]), tmp_path)
+    assert result.stopped_early and result.steps < 40
+
+
+def test_bad_data_refused_before_training(tiny_critic_dir, synthetic_small, tmp_path):
+    train = annotated_examples(synthetic_small[:1])
+    with pytest.raises(CriticDataError, match="validation split is empty"):
+        train_critic(_config(tiny_critic_dir), train, [], tmp_path)
+    train[0].dimension = "aesthetics"
+    with pytest.raises(CriticDataError, match="unknown dimension"):
+        train_critic(_config(tiny_critic_dir), train, train, tmp_path)
+    assert not (tmp_path / "critic").exists()
