@@ -310,3 +310,25 @@ def test_markup_is_shown_as_text(page, seed):
     annotation = Annotation.objects.get()
     assert annotation.ratings["semantic"]["rationale"] == evil
     assert annotation.ratings["motion"]["rationale"] == "<i>fine</i>"
+
+
+def test_session_end_keeps_the_work_and_resumes_after_sign_in(page, seed):
+    data = seed()
+    sign_in(page)
+    a1 = open_task(page, data["campaign"])
+    rate_all_by_keyboard(page, texts=("Before the session ended.", "Two.", "Three."))
+    page.context.clear_cookies(name="sessionid")  # the session ends (expiry, sign-out elsewhere)
+
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("login-notice")).to_be_visible()
+    assert "/login?next=" in page.url
+    assert Annotation.objects.count() == 0
+    page.get_by_test_id("login-username").fill("ana")
+    page.get_by_test_id("login-password").fill("pw-for-tests-123")
+    page.get_by_test_id("login-submit").click()
+    # Back on the task, the pending submit goes out with its key and the next task follows.
+    wait_for_next_task(page, a1)
+    expect(page.get_by_test_id("submit-status")).to_have_attribute("data-state", "saved")
+    annotation = Annotation.objects.get()
+    assert annotation.assignment_id == a1
+    assert annotation.ratings["semantic"]["rationale"] == "Before the session ended."
