@@ -232,3 +232,20 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot {self.number}"
+
+
+class PromptCategory(models.Model):
+    """A list the prompt bank draws from: subjects (human, land animal, ...), places, or actions."""
+
+    class Role(models.TextChoices):
+        SUBJECT = "subject"
+        PLACE = "place"
+        ACTION = "action"
+
+    name = models.CharField(max_length=100, unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    items = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.name}"

@@ -8,11 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
-
-from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,12 +19,19 @@ GOOD_RATINGS = {
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _media_root(request, tmp_path):
+    """Each test writes media into a folder of its own (engine runs without Django are left alone)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    settings = request.getfixturevalue("settings")
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
 
 
-def token_client(user) -> APIClient:
+def token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
     client = APIClient()
     if user is not None:
         token, _ = Token.objects.get_or_create(user=user)
@@ -40,6 +42,8 @@ def token_client(user) -> APIClient:
 @pytest.fixture
 def people(db):
     """One of each role around a campaign: member annotator, reviewer, admin, and an outsider."""
+    from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
+
     campaign = CampaignFactory(overlap=2)
     items = [ItemFactory(campaign=campaign) for _ in range(3)]
     annotator = add_member(campaign, UserFactory(roles=["annotator"]))
@@ -60,25 +64,25 @@ def submit(client, assignment_id, ratings=None, key=None, time_spent_ms=1000):
 
 
 def _test_database_url() -> str:
+    from django.conf import settings
+
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def start_worker(*, queues: str = "cpu,gpu") -> subprocess.Popen:
     """A real Celery worker process on the real Redis broker, pointed at the test database."""
-    import redis
+    from django.conf import settings
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.test", "DATABASE_URL": _test_database_url(),
-           "MEDIA_ROOT": str(Path(settings.VAR_DIR) / "worker-test-media")}
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "lift", "worker", "-Q", "cpu,gpu", "--concurrency", "1",
+        [sys.executable, "-m", "celery", "-A", "lift", "worker", "-Q", queues, "--concurrency", "1",
          "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
          "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    deadline = time.time() + 60
+    deadline = time.time() + 90
     lines = []
     while time.time() < deadline:
         line = proc.stdout.readline()
@@ -93,9 +97,24 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     # Keep reading its output, or a full pipe would block the worker.
     threading.Thread(target=lambda: [lines.append(line) for line in proc.stdout], daemon=True).start()
     proc.output_lines = lines
-    yield proc
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A worker for one test (the test's media root and the committed test database)."""
+    import redis
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    proc = start_worker()
+    yield proc
+    stop_worker(proc)

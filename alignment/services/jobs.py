@@ -30,8 +30,12 @@ def _dedupe_key(kind: str, params: dict) -> str:
     return hashlib.sha256(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()
 
 
-def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None = None) -> tuple[Job, bool]:
-    """Validate and enqueue a job after commit; an identical unfinished job is returned instead."""
+def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None = None,
+               dispatch: bool = True) -> tuple[Job, bool]:
+    """Validate and enqueue a job after commit; an identical unfinished job is returned instead.
+
+    dispatch=False leaves it for the caller to run in the foreground (the `run_job` command).
+    """
     from ..jobkinds import get_kind  # the registry imports services of every kind
 
     spec = get_kind(kind)
@@ -48,7 +52,8 @@ def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None =
         job = Job.objects.create(
             kind=kind, params=params, dedupe_key=key, queue=spec.queue, created_by=created_by, parent=parent
         )
-        transaction.on_commit(lambda: job_dispatch(job=job))
+        if dispatch:
+            transaction.on_commit(lambda: job_dispatch(job=job))
     return job, True
 
 

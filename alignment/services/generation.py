@@ -1,0 +1,160 @@
+"""Generation: prompts × seeds × generator version → videos, each exactly once per key.
+
+Runs in a GPU worker. The pipeline is loaded once per worker process and kept across tasks.
+"""
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from annotation.models import Campaign, Prompt
+from annotation.services.campaigns import campaign_add_videos
+from annotation.services.prompts import prompt_set_caption, prompts_combine
+from annotation.services.videos import video_create, video_find_generated
+from lift.api_errors import ApplicationError
+
+from ..models import Job, ModelVersion
+
+_PIPELINES = None  # engine.generation.PipelineCache, created on first use in the worker
+
+
+def generator_spec(*, version: ModelVersion, overrides: dict | None = None):
+    """The engine's GeneratorSpec for a version, with per-job overrides; refused with the reason if invalid."""
+    from ..engine.generation import GeneratorSpec, InvalidRequest, read_limits, validate_request
+
+    settings = {**(version.config or {}), **(overrides or {}), "base": version.base}
+    if version.adapter_path:
+        settings["lora"] = version.adapter_path
+    try:
+        spec = GeneratorSpec.from_dict(settings)
+        spec.validate()
+        validate_request(read_limits(spec.base), spec)
+    except (InvalidRequest, ValueError, OSError) as exc:
+        raise ApplicationError(f"Generator {version.name}: {exc}", code="invalid_generation_request") from exc
+    return spec
+
+
+def generation_key(*, prompt_id: int, seed: int, version_id: int, spec) -> str:
+    payload = json.dumps([prompt_id, seed, version_id, spec.to_dict()], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def generate_params_validate(params: dict) -> dict:
+    """Checked in the web process before anything is queued (no torch imported here)."""
+    version = ModelVersion.objects.filter(pk=params.get("generator_version"), kind=ModelVersion.Kind.GENERATOR).first()
+    if version is None:
+        raise ApplicationError("generator_version must name a generator version.", fields={"generator_version": "unknown"})
+    prompt_ids = params.get("prompt_ids") or []
+    if not isinstance(prompt_ids, list) or not prompt_ids or not all(isinstance(p, int) for p in prompt_ids):
+        raise ApplicationError("prompt_ids must be a non-empty list of prompt ids.", fields={"prompt_ids": "required"})
+    found = set(Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", flat=True))
+    if missing := [p for p in prompt_ids if p not in found]:
+        raise ApplicationError(f"Unknown prompt ids: {missing[:10]}", fields={"prompt_ids": missing[:10]})
+    seeds = params.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ApplicationError("seeds must be a non-empty list of non-negative integers.", fields={"seeds": "invalid"})
+    if len(prompt_ids) * len(seeds) > 100_000:
+        raise ApplicationError("At most 100000 videos per job; split the request.")
+    campaign = params.get("campaign")
+    if campaign is not None and not Campaign.objects.filter(pk=campaign).exists():
+        raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
+    overrides = params.get("overrides") or {}
+    generator_spec(version=version, overrides=overrides)
+    expander = params.get("expander") or "template"
+    return {"generator_version": version.pk, "prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds)),
+            "campaign": campaign, "overrides": overrides, "expander": expander}
+
+
+def generation_launch(*, generator_version: int, seeds: list[int], prompt_ids: list[int] | None = None,
+                      combine: dict | None = None, campaign: int | None = None, overrides: dict | None = None,
+                      created_by=None) -> tuple[Job, bool]:
+    """Fill a campaign from the prompt bank with one job: draw new prompts (if asked), then generate."""
+    from .jobs import job_create
+
+    prompt_ids = list(prompt_ids or [])
+    if combine:
+        prompt_ids += [p.pk for p in prompts_combine(count=int(combine.get("count", 0)), seed=int(combine.get("seed", 0)))]
+    return job_create(kind=Job.Kind.GENERATE, created_by=created_by,
+                      params={"generator_version": generator_version, "prompt_ids": prompt_ids, "seeds": seeds,
+                              "campaign": campaign, "overrides": overrides or {}})
+
+
+def _pipelines():
+    global _PIPELINES
+    if _PIPELINES is None:
+        from ..engine.generation import PipelineCache
+
+        _PIPELINES = PipelineCache(capacity=1)
+    return _PIPELINES
+
+
+def _expander(name: str):
+    from ..engine.expand import CausalLMExpander, TemplateExpander
+
+    return TemplateExpander() if name == "template" else CausalLMExpander(name)
+
+
+def _store(local: Path, name: str) -> str:
+    # The same key always writes the same name: a re-run replaces a half-finished file, never adds one.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with open(local, "rb") as handle:
+        return default_storage.save(name, File(handle))
+
+
+def _render_one(*, pipe, spec, prompt: Prompt, seed: int, key: str, version: ModelVersion, on_progress):
+    from ..engine import generation, video_io
+    from ..engine.synthetic.generator import SyntheticGenerator
+
+    frames = generation.generate(pipe, prompt.caption or prompt.text, seed, spec, on_progress=on_progress)
+    with tempfile.TemporaryDirectory() as tmp:
+        video_path, poster_path = Path(tmp) / f"{key}.mp4", Path(tmp) / f"{key}.jpg"
+        info = video_io.encode_video(frames, video_path, fps=spec.fps)
+        video_io.write_poster(frames, poster_path)
+        sha = video_io.sha256_file(video_path)
+        file_name = _store(video_path, f"videos/generated/{key}.mp4")
+        poster_name = _store(poster_path, f"posters/generated/{key}.jpg")
+    params = {"spec": spec.to_dict(), "caption": prompt.caption}
+    if isinstance(pipe, SyntheticGenerator):  # the world's truth, for simulated annotators and tests
+        params["synthetic_truth"] = pipe.truth(prompt.caption or prompt.text, seed).to_dict()
+    return video_create(file_name=file_name, poster_name=poster_name, prompt=prompt, source="generated",
+                        generator=f"generator:{version.pk}", generation_key=key, seed=seed, params=params,
+                        info=info.to_dict(), sha256=sha)[0]
+
+
+def generate_run(*, job: Job, report) -> dict:
+    params = job.params
+    version = ModelVersion.objects.get(pk=params["generator_version"])
+    spec = generator_spec(version=version, overrides=params.get("overrides"))
+    prompts = list(Prompt.objects.filter(pk__in=params["prompt_ids"]).order_by("pk"))
+    pairs = [(prompt, seed) for prompt in prompts for seed in params["seeds"]]
+    campaign = Campaign.objects.filter(pk=params.get("campaign")).first() if params.get("campaign") else None
+    expander, pipe = None, None
+    video_ids, generated = [], 0
+    for index, (prompt, seed) in enumerate(pairs):
+        key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=version.pk, spec=spec)
+        video = video_find_generated(generation_key=key)  # done before (a re-run or a retry): skip it
+        if video is None:
+            if not prompt.caption:
+                expander = expander or _expander(params.get("expander", "template"))
+                prompt = prompt_set_caption(prompt=prompt, caption=expander.expand(prompt.text))
+            if pipe is None:
+                report(phase="loading model", log=f"loading {version.base}", force=True)
+                pipe = _pipelines().get(spec)
+
+            def on_video_progress(fraction, phase, index=index):
+                report(fraction=(index + fraction) / len(pairs), phase=f"video {index + 1}/{len(pairs)}: {phase}")
+
+            video = _render_one(pipe=pipe, spec=spec, prompt=prompt, seed=seed, key=key, version=version,
+                                on_progress=on_video_progress)
+            generated += 1
+        if campaign is not None:
+            campaign_add_videos(campaign=campaign, video_ids=[video.pk])
+        video_ids.append(video.pk)
+        # Reporting is also where a cancel request surfaces: the job stops after the current video.
+        report(fraction=(index + 1) / len(pairs), phase=f"video {index + 1}/{len(pairs)}",
+               log=f"video {video.pk} for prompt {prompt.pk} seed {seed}", force=True)
+    return {"video_ids": video_ids, "generated": generated, "reused": len(pairs) - generated}
