@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import apis, apis_snapshots
+from . import apis, apis_snapshots, apis_videos
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<int:job_id>/cancel/", apis.JobCancelApi.as_view(), name="job-cancel"),
     path("models/", apis.ModelListApi.as_view(), name="model-list"),
+    path("videos/", apis_videos.VideoUploadApi.as_view(), name="video-upload"),
     path("models/<int:version_id>/promote/", apis.ModelPromoteApi.as_view(), name="model-promote"),
     path("snapshots/", apis_snapshots.SnapshotListApi.as_view(), name="snapshot-list"),
     path("snapshots/<int:snapshot_id>/", apis_snapshots.SnapshotDetailApi.as_view(), name="snapshot-detail"),
