@@ -189,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--db", default="lift_bench_snapshots", help="database of its own (dropped and re-created)")
+    parser.add_argument("--reuse", action="store_true", help="keep the database and reuse campaigns already loaded")
     parser.add_argument("--child", choices=["export", "quality", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -199,14 +200,18 @@ def main() -> None:
                   "quality": lambda: child_quality(args.campaign), "baseline": child_baseline}[args.child]()
         print(json.dumps(result))
         return
-    create_database(args.db)
+    if not args.reuse:
+        create_database(args.db)
     _django(args.db)
+    from annotation.models import Campaign
+
     results = {}
     baseline = measure(args.db, "--child", "baseline")
     print(f"baseline process (imports only): {baseline['peak_rss_mb']} MB", flush=True)
     for size in args.sizes:
         started = time.perf_counter()
-        campaign_id = populate(args.db, size)
+        existing = Campaign.objects.filter(name=f"bench {size}").first() if args.reuse else None
+        campaign_id = existing.pk if existing else populate(args.db, size)
         load = time.perf_counter() - started
         print(f"{size}: loaded in {load:.1f} s", flush=True)
         with tempfile.TemporaryDirectory() as tmp:

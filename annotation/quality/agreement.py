@@ -28,9 +28,9 @@ def counts_from_reliability_matrix(matrix, categories: list) -> np.ndarray:
 def counts_from_labels(unit_index: np.ndarray, labels: np.ndarray, n_units: int, n_categories: int) -> np.ndarray:
     """Long format (one row per coded value; label -1 = missing) into a units x categories counts matrix."""
     keep = labels >= 0
-    counts = np.zeros((n_units, n_categories), dtype=np.int64)
-    np.add.at(counts, (unit_index[keep], labels[keep]), 1)
-    return counts
+    index_type = np.int32 if n_units * n_categories < 2**31 else np.int64  # half the memory of the usual case
+    flat = unit_index[keep].astype(index_type) * index_type(n_categories) + labels[keep].astype(index_type)
+    return np.bincount(flat, minlength=n_units * n_categories).reshape(n_units, n_categories)
 
 
 def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
@@ -44,9 +44,30 @@ def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
     return per_unit.reshape(len(c), k * k)
 
 
+def count_patterns(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a counts matrix and how often each occurs (sorted, so independent of row order).
+
+    Units with the same counts contribute the same coincidences; with three levels and a handful of
+    coders there are only a few dozen patterns however many units there are.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if len(counts) == 0:
+        return counts.reshape(0, counts.shape[1]), np.zeros(0, dtype=np.int64)
+    base = int(counts.max()) + 1
+    k = counts.shape[1]
+    if base ** k < 2**62:  # one integer per row: a 1-D unique, far lighter than unique(axis=0)
+        code = counts @ (base ** np.arange(k, dtype=np.int64))
+        codes, multiplicity = np.unique(code, return_counts=True)
+        patterns = (codes[:, None] // (base ** np.arange(k, dtype=np.int64))) % base
+        return patterns, multiplicity
+    return np.unique(counts, axis=0, return_counts=True)
+
+
 def _coincidences(counts: np.ndarray) -> np.ndarray:
     k = counts.shape[1]
-    return _unit_coincidences(counts).sum(axis=0).reshape(k, k)
+    patterns, multiplicity = count_patterns(counts)
+    pairable = patterns.sum(axis=1) >= 2
+    return (multiplicity[pairable].astype(np.float64) @ _unit_coincidences(patterns[pairable])).reshape(k, k)
 
 
 def delta_squared(n_c: np.ndarray, level: str) -> np.ndarray:
@@ -96,26 +117,28 @@ class AlphaEstimate:
 
 def alpha_with_ci(counts: np.ndarray, *, level: str = "ordinal", samples: int = 1000, seed: int = 0,
                   confidence: float = 0.95) -> AlphaEstimate:
-    """Alpha with a percentile bootstrap interval over units (resampled with replacement, seeded)."""
+    """Alpha with a percentile bootstrap interval over units (resampled with replacement, seeded).
+
+    Units with the same counts are interchangeable, so a resample is drawn as how many units of each
+    distinct counts pattern it holds (a multinomial over patterns): the same distribution as drawing
+    units, in time and memory that do not grow with the number of units, and independent of row order.
+    """
     counts = np.asarray(counts)
     pairable = counts[counts.sum(axis=1) >= 2]
-    # Units in a canonical order (by their counts): the interval depends on the data, not on row order.
-    pairable = pairable[np.lexsort(pairable.T[::-1])]
     alpha = krippendorff_alpha(pairable, level)
-    if len(pairable) < 2 or np.isnan(alpha):
-        return AlphaEstimate(alpha, float("nan"), float("nan"), len(pairable), int(pairable.sum()))
+    n_units = len(pairable)
+    if n_units < 2 or np.isnan(alpha):
+        return AlphaEstimate(alpha, float("nan"), float("nan"), n_units, int(pairable.sum()))
+    patterns, multiplicity = count_patterns(pairable)
+    per_pattern = _unit_coincidences(patterns)
+    k = counts.shape[1]
     rng = np.random.default_rng(seed)
-    per_unit = _unit_coincidences(pairable)
-    k, n_units = counts.shape[1], len(pairable)
-    boot = np.empty(samples)
-    for b in range(samples):
-        # One resample of units with replacement, as how often each unit is drawn (memory: one vector).
-        weights = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units).astype(np.float64)
-        boot[b] = _alpha_from_coincidences((weights @ per_unit).reshape(k, k), level)
+    draws = rng.multinomial(n_units, multiplicity / n_units, size=samples).astype(np.float64)
+    boot = np.array([_alpha_from_coincidences((w @ per_pattern).reshape(k, k), level) for w in draws])
     boot = boot[~np.isnan(boot)]
     tail = (1.0 - confidence) / 2.0
     low, high = (np.quantile(boot, [tail, 1.0 - tail]) if len(boot) else (float("nan"), float("nan")))
-    return AlphaEstimate(alpha, float(low), float(high), len(pairable), int(pairable.sum()))
+    return AlphaEstimate(alpha, float(low), float(high), n_units, int(pairable.sum()))
 
 
 def pairwise_agreement(counts: np.ndarray) -> float:

@@ -27,7 +27,7 @@ def majority_vote(unit_index: np.ndarray, labels: np.ndarray, n_units: int, n_ca
 
 
 def dawid_skene(unit_index: np.ndarray, coder_index: np.ndarray, labels: np.ndarray, n_units: int,
-                n_coders: int, n_categories: int, *, max_iter: int = 100, tol: float = 1e-6,
+                n_coders: int, n_categories: int, *, max_iter: int = 100, tol: float = 1e-5,
                 smoothing: float = 0.01) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dawid & Skene (1979). Returns (labels per unit (-1 where unrated), posteriors, confusions).
 
@@ -43,16 +43,21 @@ def dawid_skene(unit_index: np.ndarray, coder_index: np.ndarray, labels: np.ndar
     posterior[rated] /= posterior[rated].sum(axis=1, keepdims=True)
     confusion = np.zeros((n_coders, k, k))
     previous = None
+    pair = c * k + y  # (coder, given) as one index, for bincount (much faster than np.add.at)
     for _ in range(max_iter):
         # M-step: class priors and each coder's confusion matrix from the current posteriors.
         prior = posterior[rated].sum(axis=0) + smoothing
         prior /= prior.sum()
-        confusion[:] = smoothing
-        np.add.at(confusion, (c, slice(None), y), posterior[u])
+        for true in range(k):
+            tally = np.bincount(pair, weights=posterior[u, true], minlength=n_coders * k).reshape(n_coders, k)
+            confusion[:, true, :] = tally + smoothing
         confusion /= confusion.sum(axis=2, keepdims=True)
         # E-step: posterior of each unit's true class given all its labels.
-        log_post = np.zeros((n_units, k)) + np.log(prior)
-        np.add.at(log_post, u, np.log(confusion[c, :, y]))
+        log_confusion = np.log(confusion)
+        log_post = np.empty((n_units, k))
+        for true in range(k):
+            log_post[:, true] = np.log(prior[true]) + np.bincount(
+                u, weights=log_confusion[c, true, y], minlength=n_units)
         log_post -= log_post.max(axis=1, keepdims=True)
         posterior = np.exp(log_post)
         posterior /= posterior.sum(axis=1, keepdims=True)

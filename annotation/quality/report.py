@@ -23,7 +23,7 @@ def quality_figures(table, *, method: str, samples: int = 1000, seed: int = 0) -
     dimensions = {}
     for d, dim in enumerate(table.dimensions):
         levels = table.levels[dim]
-        y = table.labels[:, d].astype(np.int64)
+        y = table.labels[:, d]
         counts = counts_from_labels(table.units, y, table.n_units, len(levels))
         estimate = alpha_with_ci(counts, level="ordinal", samples=samples, seed=seed)
         consensus = consensus_labels(method, table.units, table.coders, y, table.n_units, table.n_coders, len(levels))

@@ -22,6 +22,7 @@ from django.db.models import Max
 from lift.api_errors import ApplicationError
 
 from ..models import Annotation, Campaign, Video
+from ..quality.agreement import counts_from_labels
 from ..quality.consensus import consensus_labels
 from ..quality.report import quality_figures
 from ..quality.tables import LabelTable, effective_ratings
@@ -145,10 +146,10 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         )
         report(fraction=0.85, phase="consensus")
         consensus = np.stack([
-            consensus_labels(method, table.units, table.coders, table.labels[:, d].astype(np.int64),
-                             table.n_units, table.n_coders, len(levels[dim]))
+            consensus_labels(method, table.units, table.coders, table.labels[:, d], table.n_units, table.n_coders,
+                             len(levels[dim]))
             for d, dim in enumerate(dims)
-        ], axis=1) if dims else np.zeros((table.n_units, 0), dtype=np.int64)
+        ], axis=1).astype(np.int8) if dims else np.zeros((table.n_units, 0), dtype=np.int8)
         _write_consensus(selected=selected, out_dir=out_dir, dims=dims, levels=levels, seed=seed, table=table,
                          consensus=consensus, videos_seen=videos_seen, chunk_size=chunk_size,
                          row_group_size=row_group_size)
@@ -188,7 +189,7 @@ def _write_rows(*, selected, out_dir, dims, levels, questions, seed, include_vid
     writers = {split: TableWriter(out_dir / "data", split, schema, row_group_size) for split in hra.SPLITS}
     hra_writer = JsonArrayWriter(out_dir / "lift_hra.json")
     level_index = {dim: {level: i for i, level in enumerate(levels[dim])} for dim in dims}
-    units, coders = array("q"), array("q")
+    units, coders = array("i"), array("i")  # 4 bytes a row: the only state that grows with the snapshot
     labels = array("b")
     coder_pos: dict[int, int] = {}
     videos_seen = array("q")  # video ids in unit order: 8 bytes each, not their metadata
@@ -230,8 +231,8 @@ def _write_rows(*, selected, out_dir, dims, levels, questions, seed, include_vid
               "hra_entries": hra_writer.count,
               **{split: writer.rows for split, writer in writers.items()}}
     table = LabelTable(
-        dimensions=dims, levels=levels, units=np.frombuffer(units, dtype=np.int64) if done else np.zeros(0, np.int64),
-        coders=np.frombuffer(coders, dtype=np.int64) if done else np.zeros(0, np.int64),
+        dimensions=dims, levels=levels, units=np.frombuffer(units, dtype=np.int32) if done else np.zeros(0, np.int32),
+        coders=np.frombuffer(coders, dtype=np.int32) if done else np.zeros(0, np.int32),
         labels=(np.frombuffer(labels, dtype=np.int8).reshape(done, len(dims)) if done and dims
                 else np.zeros((done, len(dims)), dtype=np.int8)),
         unit_ids=videos_seen, coder_ids=list(coder_pos),  # type: ignore[arg-type]
@@ -250,11 +251,8 @@ def _copy_video(name: str, target: Path) -> None:
 def _write_consensus(*, selected, out_dir, dims, levels, seed, table, consensus, videos_seen, chunk_size,
                      row_group_size):
     writer = TableWriter(out_dir / "data", "consensus", _consensus_schema(dims, levels), row_group_size)
-    votes = {dim: np.zeros((table.n_units, len(levels[dim])), dtype=np.int32) for dim in dims}
-    for d, dim in enumerate(dims):
-        y = table.labels[:, d].astype(np.int64)
-        keep = y >= 0
-        np.add.at(votes[dim], (table.units[keep], y[keep]), 1)
+    votes = {dim: counts_from_labels(table.units, table.labels[:, d], table.n_units, len(levels[dim])).astype(np.int32)
+             for d, dim in enumerate(dims)}
     per_unit = np.bincount(table.units, minlength=table.n_units) if table.n_units else np.zeros(0, np.int64)
     video_ids = selected.values("item__video_id")
     videos = (Video.objects.filter(pk__in=video_ids).order_by("id")

@@ -21,6 +21,7 @@ from lift.api_errors import ApplicationError
 from ..models import Annotation, Assignment, Campaign, CampaignItem, Prompt, Video
 from ..schema import default_schema
 from . import hra_format as hra
+from .writers import sha256_file
 
 MAX_ERRORS = 20
 
@@ -147,14 +148,6 @@ def parse_snapshot(*, folder: Path, videos_dir: Path | None, schema: dict) -> li
     return parsed
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def hra_import(*, source: Path, videos_dir: Path | None, campaign_name: str) -> dict:
     """Import into the campaign named `campaign_name` (created with the LiFT schema if absent)."""
     source = Path(source)
@@ -228,7 +221,7 @@ def _write(*, parsed: list[ParsedAnnotation], campaign: Campaign | None, campaig
 
 
 def _video_for(annotation: ParsedAnnotation, copied: list[str], counts: dict) -> Video:
-    sha = _sha256(annotation.video)
+    sha = sha256_file(annotation.video)
     existing = Video.objects.filter(sha256=sha).first()
     if existing:
         return existing
