@@ -1,0 +1,98 @@
+import random
+import threading
+import uuid
+
+import requests
+from django.core.management.base import BaseCommand, CommandError
+
+SPAM_REASON = "ok"
+
+
+class Command(BaseCommand):
+    help = ("Synthetic annotators that drive the real HTTP API (next-task → submit), answering from the "
+            "synthetic world's truth with noise, bias or as spammers.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--campaign", type=int, required=True)
+        parser.add_argument("--annotators", type=int, default=3)
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--noise", type=float, default=0.1, help="chance of answering a random rating")
+        parser.add_argument("--bias", choices=["none", "lenient", "harsh"], default="none")
+        parser.add_argument("--spammers", type=int, default=0, help="how many of them answer at random")
+        parser.add_argument("--max-tasks", type=int, default=1000, help="per annotator")
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args, campaign, annotators, base_url, noise, bias, spammers, max_tasks, seed, **options):
+        from django.contrib.auth import get_user_model
+        from rest_framework.authtoken.models import Token
+
+        from annotation.models import Campaign
+        from annotation.roles import role_grant
+        from annotation.services.campaigns import campaign_member_add
+
+        target = Campaign.objects.filter(pk=campaign).first()
+        if target is None:
+            raise CommandError(f"No campaign {campaign}.")
+        tokens = []
+        for i in range(annotators):
+            user, _ = get_user_model().objects.get_or_create(username=f"sim-{campaign}-{i}")
+            role_grant(user=user, role="annotator")
+            campaign_member_add(campaign=target, user=user)
+            tokens.append(Token.objects.get_or_create(user=user)[0].key)
+        counts = [0] * annotators
+        threads = [threading.Thread(target=self._work, args=(i, tokens[i], base_url, campaign, noise, bias,
+                                                             i < spammers, max_tasks, seed, counts))
+                   for i in range(annotators)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        self.stdout.write(f"submitted {sum(counts)} annotations ({counts})")
+
+    def _work(self, index, token, base_url, campaign, noise, bias, spammer, max_tasks, seed, counts):
+        from django.db import connection
+
+        rng = random.Random(seed * 1000 + index)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        try:
+            for _ in range(max_tasks):
+                lease = session.post(f"{base_url}/api/campaigns/{campaign}/next-task/", timeout=30)
+                if lease.status_code == 204:
+                    return
+                lease.raise_for_status()
+                task = lease.json()
+                ratings = self._answer(task["video"]["id"], rng, noise, bias, spammer)
+                key = str(uuid.uuid4())
+                for _attempt in range(5):  # retried with the same key: lands exactly once
+                    try:
+                        done = session.post(f"{base_url}/api/assignments/{task['id']}/submit/", timeout=30,
+                                            json={"ratings": ratings, "time_spent_ms": rng.randint(4000, 40000)},
+                                            headers={"Idempotency-Key": key})
+                        if done.status_code < 500:
+                            break
+                    except requests.RequestException:
+                        continue
+                counts[index] += done.status_code in (200, 201)
+        finally:
+            connection.close()
+
+    @staticmethod
+    def _answer(video_id, rng, noise, bias, spammer):
+        from annotation.models import Video
+        from annotation.schema import RATING_LEVELS
+
+        truth = (Video.objects.get(pk=video_id).generation_params.get("synthetic_truth") or {}).get("judgements", {})
+        ratings = {}
+        for dim in ("semantic", "motion", "fidelity"):
+            if spammer:
+                ratings[dim] = {"rating": rng.choice(RATING_LEVELS), "rationale": SPAM_REASON}
+                continue
+            true = truth.get(dim, {"rating": "Normal", "reason": "Hard to tell."})
+            rating, reason = true["rating"], true["reason"]
+            if rng.random() < noise:
+                rating = rng.choice(RATING_LEVELS)
+            if bias == "lenient" and rating == "Bad" and rng.random() < 0.3:
+                rating = "Normal"
+            if bias == "harsh" and rating == "Good" and rng.random() < 0.3:
+                rating = "Normal"
+            ratings[dim] = {"rating": rating, "rationale": reason}
+        return ratings
