@@ -60,7 +60,7 @@ def _copy(cursor, table: str, columns: list[str], lines: list[str]) -> None:
 
 
 def populate(db_name: str, size: int, seed: int = 0) -> int:
-    """A campaign with `size` annotations (overlap 3, rationales ~150 chars); returns its id. COPY in batches."""
+    """A campaign with `size` annotations (overlap 3, rationales ~60 chars); returns its id. COPY in batches."""
     import numpy as np
     from django.contrib.auth import get_user_model
     from django.db import connection
