@@ -9,7 +9,7 @@ DEBUG = env_bool("DEBUG", True)
 if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
     # The filesystem transport lets a real worker process take tasks with no broker server.
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -17,4 +17,5 @@ if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
     }
