@@ -9,9 +9,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _clean_env(**env) -> dict:
+    # The browser tests allow sync ORM calls under Playwright's loop; a deployment never would.
+    return {**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, **env}
+
+
 def _run_python(code: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **env})
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=_clean_env(**env))
 
 
 def test_production_refuses_the_default_secret_key_and_debug():
@@ -25,8 +29,8 @@ def test_production_refuses_the_default_secret_key_and_debug():
 def test_production_passes_the_deploy_check():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, capture_output=True,
-        text=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.production",
-                        "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijkl"},
+        text=True, env=_clean_env(DJANGO_SETTINGS_MODULE="lift.settings.production",
+                                  SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijkl"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -149,6 +149,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobKindEnum": "alignment.models.Job.Kind",
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",
+        "ReviewStateEnum": "annotation.models.Annotation.ReviewState",
     },
 }
 
