@@ -90,7 +90,8 @@ def build_tokenizer():
     )
 
 
-def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size: int, seed_hidden: int = 64):
+def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size: int, seed_hidden: int = 64,
+                initializer_range: float = 0.1):
     from transformers import Qwen2VLConfig
 
     ids = tokenizer.convert_tokens_to_ids
@@ -111,6 +112,7 @@ def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size
             bos_token_id=ids("<|endoftext|>"),
             eos_token_id=ids("<|im_end|>"),
             pad_token_id=ids("<|endoftext|>"),
+            initializer_range=initializer_range,
         ),
         vision_config=dict(
             depth=2,
@@ -122,12 +124,14 @@ def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size
             patch_size=patch_size,
             spatial_merge_size=merge_size,
             temporal_patch_size=temporal_patch_size,
+            initializer_range=initializer_range,
         ),
         image_token_id=ids("<|image_pad|>"),
         video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"),
         vision_end_token_id=ids("<|vision_end|>"),
         tie_word_embeddings=False,
+        initializer_range=initializer_range,
     )
 
 
@@ -165,10 +169,13 @@ def build_tiny_critic(
     temporal_patch_size: int = 2,
     merge_size: int = 2,
     hidden_size: int = 64,
+    initializer_range: float = 0.1,
 ) -> Path:
     """Save a tiny random-weight Qwen2-VL critic (model, tokenizer, processor, critic meta) to out_dir.
 
     8 frames of 56×56 at patch 7 (merge 2, temporal 2) give 4×8×8 patches, 64 video tokens.
+    initializer_range is 0.1, not Qwen's 0.02: at width 64 trained from scratch, 0.02 left the rating
+    at chance for 150+ steps (activations and attention logits too small), 0.1 starts learning at once.
     """
     import torch
     from transformers import Qwen2VLForConditionalGeneration, Qwen2VLImageProcessorPil
@@ -180,7 +187,7 @@ def build_tiny_critic(
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)
-    model = Qwen2VLForConditionalGeneration(tiny_config(tokenizer, patch_size, temporal_patch_size, merge_size, hidden_size))
+    model = Qwen2VLForConditionalGeneration(tiny_config(tokenizer, patch_size, temporal_patch_size, merge_size, hidden_size, initializer_range))
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.save_pretrained(out_dir)
