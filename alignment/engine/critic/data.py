@@ -55,14 +55,13 @@ def check_frames_array(frames: np.ndarray) -> None:
 
 
 def sample_indices(total: int, num_frames: int) -> np.ndarray:
-    """`num_frames` equally spaced indices over [0, total-1]; repeats when the video is shorter."""
+    """`num_frames` equally spaced indices over [0, total-1]; repeats when the video is shorter.
+    The same rule as video_io.sample_frame_indices, with an empty video refused as CriticDataError."""
+    from ..video_io import sample_frame_indices
+
     if total < 1:
         raise CriticDataError("cannot sample from a video with no frames")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
-    if num_frames == 1:
-        return np.array([(total - 1) // 2])
-    return np.linspace(0, total - 1, num_frames).round().astype(np.int64)
+    return sample_frame_indices(total, num_frames)
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
