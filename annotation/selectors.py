@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from lift.api_errors import NotFound
 
 from .models import Annotation, Assignment, Campaign, CampaignItem, Video
-from .roles import is_admin
+from .roles import is_admin, is_reviewer
 
 
 def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
@@ -25,9 +25,7 @@ def campaign_get_for_user(*, campaign_id: int, user) -> Campaign:
 def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]:
     """The caller's own progress per campaign: done, skipped, and items still open to them."""
     ids = [c.pk for c in campaigns]
-    counts = dict.fromkeys(ids)
-    for cid in ids:
-        counts[cid] = {"done": 0, "skipped": 0, "remaining": 0}
+    counts = {cid: {"done": 0, "skipped": 0, "remaining": 0} for cid in ids}
     rows = (
         Assignment.objects.filter(campaign_id__in=ids, annotator=user, state__in=["submitted", "skipped"])
         .values("campaign_id", "state")
@@ -60,8 +58,6 @@ def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
 
 def annotations_for_reader(*, campaign: Campaign, user) -> QuerySet[Annotation]:
     """Admins and the campaign's reviewers read all; annotators only their own (blind)."""
-    from .roles import is_reviewer
-
     annotations = Annotation.objects.filter(campaign=campaign).select_related("annotator", "item__video")
     if not is_reviewer(user):
         annotations = annotations.filter(annotator=user)
