@@ -77,6 +77,8 @@ class Job(models.Model):
     log_tail = models.TextField(blank=True, default="")
     metrics = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # Files the job produced (checkpoints, samples, exports): [{"name", "path", "kind"}].
+    artifacts = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
@@ -96,3 +98,29 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.kind} {self.status}"
+
+
+class VideoScore(models.Model):
+    """A critic's verdict on one video for one dimension: rating-word probabilities, reward, uncertainty."""
+
+    video = models.ForeignKey("annotation.Video", on_delete=models.CASCADE, related_name="scores")
+    critic = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    dimension = models.CharField(max_length=64)
+    # {"Good": p, "Normal": p, "Bad": p} at the answer position.
+    probs = models.JSONField(default=dict)
+    rating = models.CharField(max_length=16)
+    reward = models.FloatField()
+    # Entropy of probs (nats); active learning serves the most uncertain items first.
+    uncertainty = models.FloatField()
+    reason = models.TextField(blank=True, default="")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["video", "critic", "dimension"], name="score_unique_per_video_critic_dim"),
+        ]
+        indexes = [models.Index(fields=["critic", "video"], name="score_critic_video_idx")]
+
+    def __str__(self) -> str:
+        return f"score {self.video_id} {self.dimension} by {self.critic_id}: {self.rating}"

@@ -73,6 +73,12 @@ class Campaign(models.Model):
         default="majority",
     )
     quality_settings = models.JSONField(default=dict, blank=True)
+
+    class TaskOrder(models.TextChoices):
+        PRIORITY = "priority", "By item priority, then fewest annotations"
+        UNCERTAINTY = "uncertainty", "Most uncertain for the active critic first (active learning)"
+
+    task_order = models.CharField(max_length=16, choices=TaskOrder.choices, default=TaskOrder.PRIORITY)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="CampaignMembership", related_name="campaigns")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
