@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_snapshots, apis_videos
+from . import apis, apis_console, apis_snapshots, apis_videos
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("snapshots/<int:snapshot_id>/", apis_snapshots.SnapshotDetailApi.as_view(), name="snapshot-detail"),
     path("snapshots/<int:snapshot_id>/download/", apis_snapshots.SnapshotDownloadApi.as_view(),
          name="snapshot-download"),
+    path("console/overview/", apis_console.OverviewApi.as_view(), name="console-overview"),
+    path("console/videos/", apis_console.VideoLibraryApi.as_view(), name="console-videos"),
 ]
