@@ -4,6 +4,7 @@ from django.db import transaction
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import ModelVersion, PromotionEvent
+from .active_learning import on_critic_promoted
 
 
 def active_version(*, kind: str) -> ModelVersion | None:
@@ -19,6 +20,11 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
         mine, theirs = metrics.get("mean_accuracy"), active_metrics.get("mean_accuracy")
         if mine is None:
             return "This critic has no evaluation yet (mean_accuracy is missing)."
+        split, their_split = metrics.get("test_split"), active_metrics.get("test_split")
+        if theirs is not None and split and their_split and split.get("sha256") != their_split.get("sha256"):
+            # Accuracies on different test rows do not compare.
+            return (f"It was evaluated on another test split (snapshot {split.get('number')}) than the active "
+                    f"critic (snapshot {their_split.get('number')}).")
         if theirs is not None and mine < theirs:
             return f"Mean accuracy {mine:.3f} is below the active critic's {theirs:.3f}."
         return None
@@ -53,4 +59,5 @@ def version_promote(*, version: ModelVersion, by=None, force: bool = False, reas
     version.save(update_fields=["is_active"])
     PromotionEvent.objects.create(version=version, previous=active, forced=bool(force and refusal),
                                   reason=reason.strip(), by=by)
+    on_critic_promoted(version)  # active learning re-orders uncertainty campaigns once this commits
     return version

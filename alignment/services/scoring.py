@@ -59,24 +59,26 @@ def _load(critic: ModelVersion):
     return _LOADED_CRITIC["critic"]
 
 
+def video_local_path(video: Video, spill_dir: Path) -> str:
+    """A local path of the video's file; files on remote storage (S3) are copied into spill_dir first."""
+    try:
+        return video.file.path
+    except NotImplementedError:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        local = spill_dir / f"{video.pk}{Path(video.file.name).suffix or '.mp4'}"
+        with video.file.open("rb") as source, open(local, "wb") as target:
+            shutil.copyfileobj(source, target)
+        return str(local)
+
+
 @contextmanager
 def local_video_files(videos: list[Video]):
-    """{video id: local path}; files on remote storage (S3) are copied to a temporary folder first."""
-    paths, tmp = {}, None
+    """{video id: local path}, copies of remote files removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="lift-score-"))
     try:
-        for video in videos:
-            try:
-                paths[video.pk] = video.file.path
-            except NotImplementedError:
-                tmp = tmp or tempfile.mkdtemp(prefix="lift-score-")
-                local = Path(tmp) / f"{video.pk}.mp4"
-                with video.file.open("rb") as source, open(local, "wb") as target:
-                    shutil.copyfileobj(source, target)
-                paths[video.pk] = str(local)
-        yield paths
+        yield {video.pk: video_local_path(video, tmp) for video in videos}
     finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def video_caption(video: Video) -> str:

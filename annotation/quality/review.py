@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -19,6 +20,12 @@ _STATE_AFTER = {
     AnnotationReview.Action.CORRECT: Annotation.ReviewState.CORRECTED,
     AnnotationReview.Action.REJECT: Annotation.ReviewState.REJECTED,
 }
+
+
+# Flags other apps raise per video, e.g. the active critic disagreeing with the consensus: name ->
+# source(campaign, records) -> {video id: detail}. Registered from their AppConfig.ready, so the data side
+# never imports the model side.
+VIDEO_FLAG_SOURCES: dict[str, Callable] = {}
 
 
 def _require_reviewer(user) -> None:
@@ -58,16 +65,20 @@ def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
         for dim, entry in record.ratings.items():
             patterns_by_video[(record.video, dim)].add(entry.get("rating"))
     disputed_videos = {video for (video, _), seen in patterns_by_video.items() if len(seen) > 1}
+    video_flags = {name: source(campaign, records) for name, source in VIDEO_FLAG_SOURCES.items()}
     queue = []
     for record in records:
         if record.id not in pending:
             continue
         flags = list(record.flags) + sorted(annotator_flags.get(record.annotator, {}))
+        flags += [name for name, videos in video_flags.items() if record.video in videos]
         disputed = record.video in disputed_videos
         rank = 0 if flags else (1 if disputed else 2)
         queue.append({"annotation_id": record.id, "video_id": record.video, "annotator_id": record.annotator,
                       "ratings": record.ratings, "time_spent_ms": record.time_spent_ms, "flags": flags,
-                      "disagreement": disputed, "rank": rank})
+                      "disagreement": disputed, "rank": rank,
+                      "video_flags": {name: videos[record.video] for name, videos in video_flags.items()
+                                      if record.video in videos}})
     queue.sort(key=lambda entry: (entry["rank"], -len(entry["flags"]), entry["annotation_id"]))
     return queue[:limit]
 

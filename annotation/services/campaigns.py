@@ -80,3 +80,18 @@ def user_by_username(*, username: str):
     if user is None:
         raise ApplicationError(f"No user named {username!r}.", code="unknown_user", status_code=404)
     return user
+
+
+@transaction.atomic
+def campaign_set_priorities(*, campaign: Campaign, priority_by_video: dict[int, int], default: int = 0) -> int:
+    """Set the priority of the campaign's open items (next-task serves the highest first); items whose
+    video is not in `priority_by_video` get `default`. Returns how many items were updated."""
+    items = list(CampaignItem.objects.select_for_update().filter(campaign=campaign, is_open=True).only("id", "video_id", "priority"))
+    changed = []
+    for item in items:
+        priority = int(priority_by_video.get(item.video_id, default))
+        if item.priority != priority:
+            item.priority = priority
+            changed.append(item)
+    CampaignItem.objects.bulk_update(changed, ["priority"], batch_size=1000)
+    return len(changed)

@@ -1,0 +1,177 @@
+"""Critic training as a job: a snapshot's splits → a trained critic, measured on the test split and
+registered as a critic version with its lineage.
+
+The job's work folder is fixed by the job id (<JOBS_DIR>/train_critic-<id>/), so a re-run after a killed
+worker finds the engine's checkpoints there and resumes exactly where the last one was written.
+"""
+import json
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from lift.api_errors import ApplicationError
+
+from ..models import Job, ModelVersion
+from .critic_data import checked_snapshot, load_split_examples, snapshot_for_critic, test_split_identity, write_critic_view
+
+# Job params → CriticTrainConfig fields (the short names are what the API takes).
+HYPERPARAMETERS = {
+    "finetune": ("finetune", str), "with_reasons": ("with_reasons", bool), "without_reasons": (None, bool),
+    "steps": ("max_steps", int), "lr": ("learning_rate", float), "frames": ("num_frames", int),
+    "batch_size": ("batch_size", int), "seed": ("seed", int), "eval_every": ("eval_every", int),
+    "patience": ("patience", int), "checkpoint_every": ("checkpoint_every", int), "lora_rank": ("lora_rank", int),
+    "balance": ("balance", str), "device": ("device", str),
+}
+DEFAULTS = {"finetune": "lora", "with_reasons": True, "steps": 200, "lr": 3e-4, "batch_size": 8, "seed": 0,
+            "eval_every": 50, "checkpoint_every": 25}
+CURVE_REPORT_SECONDS = 2.0
+
+
+def default_backbone() -> str:
+    return str(settings.LIFT["MODELS_DIR"] / "critic-tiny")
+
+
+def job_dir(job: Job) -> Path:
+    return settings.LIFT["JOBS_DIR"] / f"train_critic-{job.pk}"
+
+
+def _typed(name: str, value, kind):
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ApplicationError(f"{name} must be true or false.", fields={name: "invalid"})
+        return value
+    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ApplicationError(f"{name} must be a number.", fields={name: "invalid"})
+    if kind is int and value != int(value):
+        raise ApplicationError(f"{name} must be a whole number.", fields={name: "invalid"})
+    if kind is str and not isinstance(value, str):
+        raise ApplicationError(f"{name} must be a string.", fields={name: "invalid"})
+    return kind(value)
+
+
+def train_config(params: dict):
+    """The engine's CriticTrainConfig for the job params; the engine's own checks, as a 4xx."""
+    from ..engine.critic.train import CriticTrainConfig
+
+    values = {"base": params["backbone"], "eval_every": params["eval_every"], "checkpoint_every": params["checkpoint_every"]}
+    for name, (field, _) in HYPERPARAMETERS.items():
+        if field and name in params:
+            values[field] = params[name]
+    config = CriticTrainConfig(**values)
+    try:
+        config.validate()
+    except ValueError as exc:
+        raise ApplicationError(f"Bad hyperparameters: {exc}", code="bad_hyperparameters") from exc
+    return config
+
+
+def train_critic_params_validate(params: dict) -> dict:
+    """Checked before anything is queued: hyperparameters, then the snapshot as training will read it."""
+    unknown = set(params) - set(HYPERPARAMETERS) - {"snapshot", "backbone", "name"}
+    if unknown:
+        raise ApplicationError(f"Unknown train_critic params: {', '.join(sorted(unknown))}.", fields={"params": sorted(unknown)})
+    clean = {**DEFAULTS}
+    for name, (_, kind) in HYPERPARAMETERS.items():
+        if name in params:
+            clean[name] = _typed(name, params[name], kind)
+    if clean.pop("without_reasons", False):
+        clean["with_reasons"] = False
+    backbone = params.get("backbone") or default_backbone()
+    if not isinstance(backbone, str):
+        raise ApplicationError("backbone must be a hub id or a path.", fields={"backbone": "invalid"})
+    if backbone != default_backbone() and backbone.startswith(("/", ".")) and not Path(backbone).is_dir():
+        raise ApplicationError(f"backbone {backbone} is not a directory.", fields={"backbone": "not found"})
+    clean["backbone"] = backbone
+    if params.get("name") is not None:
+        clean["name"] = str(params["name"])[:200]
+        if ModelVersion.objects.filter(kind=ModelVersion.Kind.CRITIC, name=clean["name"]).exists():
+            raise ApplicationError(f"A critic named {clean['name']!r} exists.", fields={"name": "taken"})
+    train_config(clean)
+    with checked_snapshot(params.get("snapshot")) as (snapshot, _):
+        clean["snapshot"] = snapshot.pk
+    return clean
+
+
+def _ensure_backbone(backbone: str) -> None:
+    if backbone == default_backbone() and not (Path(backbone) / "config.json").exists():
+        from ..engine.critic.tiny import build_tiny_critic
+
+        build_tiny_critic(backbone)  # the default: the tiny critic of build_tiny_models, built on first use
+
+
+class _TrainProgress:
+    """Engine progress → the job row: fraction of the training phase, and the loss / validation curves
+    (whole curves, replaced, so a resumed run never repeats points), written at most every few seconds."""
+
+    def __init__(self, report, start: float, end: float):
+        self.report, self.start, self.end, self._last = report, start, end, 0.0
+
+    def __call__(self, fraction: float, phase: str, metrics: dict) -> None:
+        fraction = self.start + (self.end - self.start) * fraction
+        if "loss_curve" in metrics and phase == "train":
+            now = time.monotonic()
+            if now - self._last < CURVE_REPORT_SECONDS and fraction < self.end:
+                self.report(fraction=fraction, phase=f"train step {metrics.get('step')}")
+                return
+            self._last = now
+            self.report(fraction=fraction, phase=f"train step {metrics['step']}",
+                        metrics={"loss_curve": metrics["loss_curve"], "step": metrics["step"], "loss": metrics["loss"]})
+        elif "val" in metrics:
+            val = metrics["val"]
+            self.report(fraction=fraction, phase="validate", log=f"step {val['step']}: val accuracy {val['accuracy']:.3f}",
+                        metrics={"val_accuracy": val["accuracy"],
+                                 "curves": {"val": [{k: val[k] for k in ("step", "loss", "accuracy", "rating_nll")}]}})
+        else:
+            self.report(fraction=fraction, phase=phase)
+
+
+def _set_artifacts(job: Job, artifacts: list[dict]) -> None:
+    Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
+
+
+def train_critic_run(*, job: Job, report) -> dict:
+    from ..engine.critic.train import train_critic
+    from .critic_evaluation import critic_evaluate
+    from .versions import version_register
+
+    params = job.params
+    snapshot = snapshot_for_critic(params["snapshot"])
+    work = job_dir(job)
+    report(fraction=0.0, phase="reading the snapshot", force=True)
+    view = write_critic_view(snapshot, work / "snapshot")
+    examples = load_split_examples(view)
+    _ensure_backbone(params["backbone"])
+    config = train_config(params)
+    report(log=f"train {len(examples['train'])}, validation {len(examples['validation'])}, "
+               f"test {len(examples['test'])} examples; {config.finetune} on {config.base}", force=True)
+    try:
+        result = train_critic(config, examples["train"], examples["validation"], work / "train",
+                              on_progress=_TrainProgress(report, 0.02, 0.85))
+    except (ValueError, FileNotFoundError) as exc:  # CriticDataError is a ValueError
+        raise ApplicationError(f"Training refused: {exc}", code="train_refused") from exc
+    critic_dir = Path(result.critic_dir)
+    artifacts = [{"name": "critic", "path": str(critic_dir), "kind": "model"},
+                 {"name": "train_config", "path": str(work / "train" / "train_config.json"), "kind": "config"}]
+    artifacts += [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in sorted((work / "train").glob("checkpoint-*"))]
+    _set_artifacts(job, artifacts)
+    report(fraction=0.87, phase="evaluate on the test split", force=True)
+    evaluation = critic_evaluate(critic_dir=critic_dir, view_dir=view, train_examples=examples["train"], report=report)
+    evaluation["test_split"] = test_split_identity(snapshot)
+    evaluation["validation"] = result.best_metrics
+    (work / "evaluation.json").write_text(json.dumps(evaluation, indent=1, sort_keys=True))
+    _set_artifacts(job, artifacts + [{"name": "evaluation", "path": str(work / "evaluation.json"), "kind": "metrics"}])
+    hyperparameters = config.to_dict()
+    version = version_register(
+        kind=ModelVersion.Kind.CRITIC, name=params.get("name") or f"critic job {job.pk}", base=params["backbone"],
+        config={"critic_dir": str(critic_dir), "num_frames": hyperparameters["num_frames"],
+                "with_reasons": config.with_reasons},
+        lineage={"backbone": params["backbone"], "snapshot": snapshot.pk, "snapshot_number": snapshot.number,
+                 "hyperparameters": hyperparameters, "job": job.pk, "steps": result.steps,
+                 "best_step": result.best_step, "resumed_from": result.resumed_from},
+        metrics=evaluation, created_by_job=job,
+    )
+    report(metrics={"mean_accuracy": evaluation["mean_accuracy"], "test": evaluation}, force=True)
+    return {"critic_version": version.pk, "name": version.name, "mean_accuracy": evaluation["mean_accuracy"],
+            "accuracy": evaluation["accuracy"], "majority_baseline": evaluation["majority_baseline"],
+            "steps": result.steps, "resumed_from": result.resumed_from}
