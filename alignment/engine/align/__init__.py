@@ -3,36 +3,34 @@ reward editing). No Django here: the job handler calls `align(...)` with plain d
 
     from alignment.engine.align import AlignConfig, ScoredSample, RealClip, align
     result = align(AlignConfig(base=..., output_dir=...), samples, real, reward_fn=..., on_progress=...)
+
+Names are imported on first use, so `config` and `compat` (no torch) serve the web process's checks.
 """
 
-from .config import AlignConfig, AlignConfigError
-from .data import RealClip, ScoredSample
-from .trainer import (
-    AlignOutOfMemory,
-    AlignResult,
-    AlignTrainer,
-    align,
-    check_inputs,
-    evaluate_reward,
-    generate_scored_samples,
-    latest_checkpoint,
-    list_checkpoints,
-)
-from .video_stats import video_stats
+from importlib import import_module
 
-__all__ = [
-    "AlignConfig",
-    "AlignConfigError",
-    "AlignOutOfMemory",
-    "AlignResult",
-    "AlignTrainer",
-    "RealClip",
-    "ScoredSample",
-    "align",
-    "check_inputs",
-    "evaluate_reward",
-    "generate_scored_samples",
-    "latest_checkpoint",
-    "list_checkpoints",
-    "video_stats",
-]
+_WHERE = {
+    "AlignConfig": "config",
+    "AlignConfigError": "config",
+    "RealClip": "data",
+    "ScoredSample": "data",
+    "AlignOutOfMemory": "trainer",
+    "AlignResult": "trainer",
+    "AlignTrainer": "trainer",
+    "MEMORY_ADVICE": "trainer",
+    "align": "trainer",
+    "check_inputs": "trainer",
+    "evaluate_reward": "trainer",
+    "generate_scored_samples": "trainer",
+    "latest_checkpoint": "trainer",
+    "list_checkpoints": "trainer",
+    "video_stats": "video_stats",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from .objectives import WEIGHTINGS
-
 OBJECTIVES = ("reward_weighted", "rejection", "edit_reward")
 MIXED_PRECISIONS = ("no", "bf16")
+# Reward → weight schemes of objectives.sample_weights (defined here so the config needs no torch).
+WEIGHTINGS = ("lift", "softmax", "topk", "uniform", "rejection")
 
 
 class AlignConfigError(ValueError):

@@ -9,12 +9,9 @@ Latents are laid out [B, F, C, H, W] like the pipeline's; videos [B, T, 3, H, W]
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import torch
 
+from .compat import ModelShape, model_identity, read_model_shape  # noqa: F401 (re-exported)
 from .objectives import v_to_x0
 
 
@@ -23,50 +20,6 @@ def ddim_step(v: torch.Tensor, x_t: torch.Tensor, alpha_t: torch.Tensor, alpha_p
     x0 = alpha_t.sqrt() * x_t - (1 - alpha_t).sqrt() * v
     eps = (1 - alpha_t).sqrt() * x_t + alpha_t.sqrt() * v
     return alpha_prev.sqrt() * x0 + (1 - alpha_prev).sqrt() * eps
-
-
-@dataclass(frozen=True)
-class ModelShape:
-    latent_channels: int
-    temporal_compression: int
-    spatial_compression: int
-    patch_size: int
-    max_text_seq_length: int
-    inner_dim: int
-    num_layers: int
-
-
-def read_model_shape(base: str) -> ModelShape:
-    """The shape facts needed to refuse bad requests, read from config files only (no weights)."""
-    from ..generation import _read_component_config
-
-    transformer = _read_component_config(base, "transformer")
-    vae = _read_component_config(base, "vae")
-    return ModelShape(
-        latent_channels=int(vae.get("latent_channels", 16)),
-        temporal_compression=int(vae.get("temporal_compression_ratio", 4)),
-        spatial_compression=2 ** (len(vae.get("block_out_channels", (0, 0, 0, 0))) - 1),
-        patch_size=int(transformer.get("patch_size", 2)),
-        max_text_seq_length=int(transformer.get("max_text_seq_length", 226)),
-        inner_dim=int(transformer["num_attention_heads"]) * int(transformer["attention_head_dim"]),
-        num_layers=int(transformer.get("num_layers", 1)),
-    )
-
-
-def model_identity(base: str) -> str:
-    """A string that changes when the model's configs change: part of every cache key."""
-    local = Path(base)
-    if local.is_dir():
-        parts = []
-        for name in ("model_index.json", "vae/config.json", "text_encoder/config.json", "transformer/config.json"):
-            path = local / name
-            parts.append(path.read_text() if path.is_file() else "")
-        # Weights files too (size + mtime is cheap and catches a re-saved model).
-        for weights in sorted(local.glob("*/*.safetensors")):
-            stat = weights.stat()
-            parts.append(f"{weights.relative_to(local)}:{stat.st_size}")
-        return json.dumps([str(local.resolve()), parts])
-    return base
 
 
 class CogVideoXSpec:

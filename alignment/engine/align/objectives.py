@@ -24,9 +24,10 @@ from typing import Mapping, Sequence
 
 import torch
 
+from .config import WEIGHTINGS
+
 LIFT_RATING_WEIGHTS: dict[str, float] = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
 RATINGS = tuple(LIFT_RATING_WEIGHTS)
-WEIGHTINGS = ("lift", "softmax", "topk", "uniform", "rejection")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,13 +27,12 @@ from . import objectives as obj
 from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
 from .data import RealClip, ScoredSample, TrainingSet, batch_indices
-from .model import CogVideoXSpec, model_identity, read_model_shape
+from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
+from .model import CogVideoXSpec
 
 RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
 ProgressFn = Callable[[float, str, dict], None]
 
-LORA_WEIGHTS_NAME = "pytorch_lora_weights.safetensors"
-META_NAME = "align_meta.json"
 MEMORY_ADVICE = (
     "out of GPU memory while aligning. Options that lower memory: train a LoRA (lora_rank) instead of the full "
     "transformer, turn on gradient_checkpointing, use a smaller batch_size/real_batch_size, fewer frames or a "
@@ -60,38 +59,6 @@ class AlignResult:
 
 # ---------------------------------------------------------------------------------------------
 # Checks before any work
-
-
-def _lora_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    return path / LORA_WEIGHTS_NAME if path.is_dir() else path
-
-
-def check_lora_matches(lora: str, base: str) -> None:
-    """Refuse an adapter made for another base: its recorded base, layer count and widths must fit."""
-    from safetensors import safe_open
-
-    file = _lora_file(lora)
-    if not file.is_file():
-        raise AlignConfigError(f"lora_init {lora!r} holds no {LORA_WEIGHTS_NAME}")
-    meta_path = file.parent / META_NAME
-    if meta_path.is_file():
-        recorded = json.loads(meta_path.read_text()).get("base_identity")
-        if recorded and recorded != model_identity(base):
-            raise AlignConfigError(f"lora_init {lora!r} was trained for another base than {base!r}")
-    shape = read_model_shape(base)
-    with safe_open(str(file), framework="pt") as handle:
-        for key in handle.keys():
-            if not key.startswith("transformer."):
-                continue
-            dims = handle.get_slice(key).get_shape()
-            block = key.split("transformer_blocks.")
-            if len(block) > 1 and int(block[1].split(".")[0]) >= shape.num_layers:
-                raise AlignConfigError(f"lora_init {lora!r} is for another base: it has layers {base!r} lacks ({key})")
-            if "lora_A" in key and any(m in key for m in ("to_q", "to_k", "to_v")) and dims[1] != shape.inner_dim:
-                raise AlignConfigError(
-                    f"lora_init {lora!r} is for another base: {key} expects width {dims[1]}, {base!r} has {shape.inner_dim}"
-                )
 
 
 def check_inputs(
@@ -299,7 +266,7 @@ class AlignTrainer:
                 LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha, init_lora_weights=True, target_modules=list(cfg.lora_targets))
             )
             if cfg.lora_init:
-                self._load_adapter(transformer, _lora_file(cfg.lora_init))
+                self._load_adapter(transformer, lora_file(cfg.lora_init))
         else:
             transformer.requires_grad_(True)
         if cfg.gradient_checkpointing:
