@@ -221,7 +221,8 @@ class NextTaskApi(APIView):
 class AnnotationOutput(serializers.ModelSerializer):
     class Meta:
         model = Annotation
-        fields = ["id", "assignment", "campaign", "item", "ratings", "time_spent_ms", "review_state", "created_at"]
+        fields = ["id", "assignment", "campaign", "item", "ratings", "time_spent_ms", "review_state", "state",
+                  "created_at"]
 
 
 class AnnotationAdminOutput(AnnotationOutput):

@@ -178,6 +178,15 @@ class Annotation(models.Model):
     # sha256 of the canonical request body: a replayed key with another body is refused.
     request_hash = models.CharField(max_length=64)
     review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.PENDING)
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        WITHDRAWN = "withdrawn"  # by its annotator
+        VOIDED = "voided"  # by an admin
+
+    # Annotations are never deleted (a database trigger refuses it): a withdrawn or voided one stays,
+    # with its audit trail, and leaves consensus, quality figures and snapshots.
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     # A reviewer's correction, same shape as `ratings`; the annotator's original stays in `ratings`.
     corrected_ratings = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -208,6 +217,27 @@ class AnnotationReview(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["annotation", "created_at"], name="review_annotation_time_idx")]
+
+
+class AnnotationAudit(models.Model):
+    """Append-only record of a withdrawal or voiding (who, when, why, before, after); a database
+    trigger refuses UPDATE and DELETE on this table."""
+
+    class Action(models.TextChoices):
+        WITHDRAW = "withdraw"
+        VOID = "void"
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.PROTECT, related_name="audit")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField()
+    # {"state", "review_state", "ratings": effective ratings} before and after.
+    before = models.JSONField()
+    after = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["annotation", "created_at"], name="audit_annotation_time_idx")]
 
 
 class Snapshot(models.Model):

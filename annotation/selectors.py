@@ -64,6 +64,22 @@ def annotations_for_reader(*, campaign: Campaign, user) -> QuerySet[Annotation]:
     return annotations.order_by("id")
 
 
+def annotation_get_own(*, annotation_id: int, user) -> Annotation:
+    """The caller's own annotation, while they are still a member of its campaign."""
+    annotation = Annotation.objects.filter(pk=annotation_id, annotator=user, campaign__memberships__user=user).first()
+    if annotation is None:
+        raise NotFound("Annotation not found.")
+    return annotation
+
+
+def annotation_get(*, annotation_id: int) -> Annotation:
+    """Any annotation by id (the caller has checked that the user may act on every annotation)."""
+    annotation = Annotation.objects.filter(pk=annotation_id).first()
+    if annotation is None:
+        raise NotFound("Annotation not found.")
+    return annotation
+
+
 def video_for_media_path(*, path: str, user) -> Video | None:
     """The video owning a media file, if the user may see it (admins, or members of a campaign with it)."""
     videos = Video.objects.filter(Q(file=path) | Q(poster=path))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_quality
+from . import apis, apis_quality, apis_retraction
 
 urlpatterns = [
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
@@ -27,4 +27,9 @@ urlpatterns = [
          name="campaign-review-queue"),
     path("annotations/<int:annotation_id>/review/", apis_quality.AnnotationReviewApi.as_view(),
          name="annotation-review"),
+    path("annotations/<int:annotation_id>/withdraw/", apis_retraction.AnnotationWithdrawApi.as_view(),
+         name="annotation-withdraw"),
+    path("annotations/<int:annotation_id>/void/", apis_retraction.AnnotationVoidApi.as_view(), name="annotation-void"),
+    path("annotations/<int:annotation_id>/audit/", apis_retraction.AnnotationAuditApi.as_view(),
+         name="annotation-audit"),
 ]

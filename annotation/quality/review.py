@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.db.models import QuerySet
 
-from lift.api_errors import ApplicationError, NotFound
+from lift.api_errors import ApplicationError, Conflict, NotFound
 
 from ..models import Annotation, AnnotationReview, Campaign
 from ..roles import is_admin, is_reviewer
@@ -57,7 +57,8 @@ def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
     """Pending annotations, flagged ones first, then ones on items where annotators disagree, then the rest."""
     records, annotator_flags = campaign_flags(campaign=campaign)
     pending = set(
-        Annotation.objects.filter(campaign=campaign, review_state=Annotation.ReviewState.PENDING)
+        Annotation.objects.filter(campaign=campaign, review_state=Annotation.ReviewState.PENDING,
+                                  state=Annotation.State.ACTIVE)
         .values_list("id", flat=True)
     )
     patterns_by_video = defaultdict(set)
@@ -98,6 +99,8 @@ def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings:
         raise ApplicationError(f"action must be one of {', '.join(_STATE_AFTER)}.", fields={"action": "unknown"})
     reason = (reason or "").strip()
     locked = Annotation.objects.select_for_update().select_related("campaign").get(pk=annotation.pk)
+    if locked.state != Annotation.State.ACTIVE:
+        raise Conflict(f"This annotation was {locked.state}; there is nothing to review.", code="annotation_not_active")
     before = _state(locked)
     if action == AnnotationReview.Action.CORRECT:
         if not reason:

@@ -16,7 +16,8 @@ def effective_ratings(ratings: dict, corrected: dict | None) -> dict:
 
 
 def campaign_records(*, campaign: Campaign, include_rejected: bool = False) -> list[AnnotationRecord]:
-    annotations = Annotation.objects.filter(campaign=campaign)
+    # Withdrawn and voided annotations never count, rejected ones only on request.
+    annotations = Annotation.objects.filter(campaign=campaign, state=Annotation.State.ACTIVE)
     if not include_rejected:
         annotations = annotations.exclude(review_state=Annotation.ReviewState.REJECTED)
     rows = annotations.order_by("id").values_list(

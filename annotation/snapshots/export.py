@@ -64,7 +64,8 @@ def filters_clean(filters: dict | None) -> dict:
 
 
 def _selected(filters: dict):
-    annotations = Annotation.objects.filter(review_state__in=filters["review_states"])
+    # Withdrawn and voided annotations stay in the database but never in a snapshot.
+    annotations = Annotation.objects.filter(state=Annotation.State.ACTIVE, review_state__in=filters["review_states"])
     if filters["campaign_ids"]:
         annotations = annotations.filter(campaign_id__in=filters["campaign_ids"])
     if filters.get("since"):

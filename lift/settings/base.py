@@ -150,6 +150,7 @@ SPECTACULAR_SETTINGS = {
         "JobKindEnum": "alignment.models.Job.Kind",
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",
         "ReviewStateEnum": "annotation.models.Annotation.ReviewState",
+        "AnnotationStateEnum": "annotation.models.Annotation.State",
     },
 }
 
@@ -165,7 +166,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a GPU worker holds one task, not a backlog
 # Longer than the longest job (training runs for hours), or Redis redelivers a running job.
 LONGEST_JOB_SECONDS = int(os.environ.get("LIFT_LONGEST_JOB_SECONDS", 12 * 3600))
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LONGEST_JOB_SECONDS + 3600}
+# The same timeout is how long a job of a worker that died (SIGKILL, lost machine) waits before Redis
+# hands it to another worker; bench/load_faults.py shortens it to watch that happen.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("LIFT_BROKER_VISIBILITY_TIMEOUT", LONGEST_JOB_SECONDS + 3600)),
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 LIFT = {
