@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_console, apis_snapshots, apis_videos
+from . import apis, apis_console, apis_prompts, apis_snapshots, apis_videos
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
@@ -15,4 +15,5 @@ urlpatterns = [
          name="snapshot-download"),
     path("console/overview/", apis_console.OverviewApi.as_view(), name="console-overview"),
     path("console/videos/", apis_console.VideoLibraryApi.as_view(), name="console-videos"),
+    path("prompts/expand/", apis_prompts.PromptExpandApi.as_view(), name="prompt-expand"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_quality, apis_retraction
+from . import apis, apis_prompts, apis_quality, apis_retraction
 
 urlpatterns = [
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
@@ -32,4 +32,11 @@ urlpatterns = [
     path("annotations/<int:annotation_id>/void/", apis_retraction.AnnotationVoidApi.as_view(), name="annotation-void"),
     path("annotations/<int:annotation_id>/audit/", apis_retraction.AnnotationAuditApi.as_view(),
          name="annotation-audit"),
+    path("prompt-categories/", apis_prompts.CategoryListApi.as_view(), name="prompt-category-list"),
+    path("prompt-categories/<int:category_id>/items/", apis_prompts.CategoryItemsApi.as_view(),
+         name="prompt-category-items"),
+    path("prompts/", apis_prompts.PromptListApi.as_view(), name="prompt-list"),
+    path("prompts/combine/", apis_prompts.PromptCombineApi.as_view(), name="prompt-combine"),
+    path("prompts/import/", apis_prompts.PromptImportApi.as_view(), name="prompt-import"),
+    path("prompts/export/", apis_prompts.PromptExportApi.as_view(), name="prompt-export"),
 ]

@@ -125,3 +125,27 @@ class CausalLMExpander:
         new_tokens = output[0, inputs["input_ids"].shape[1] :]
         caption = " ".join(self._tokenizer.decode(new_tokens, skip_special_tokens=True).split())
         return caption or _clean(prompt)
+
+
+_LM_OPTIONS = {"id_or_path": str, "max_new_tokens": int, "system_prompt": str, "do_sample": bool,
+               "temperature": (int, float), "device": str}
+
+
+def expander_from_config(config: str | dict) -> PromptExpander:
+    """"template", a causal LM's hub id or path, or a dict of `CausalLMExpander` options (no model is loaded here)."""
+    if config == "template":
+        return TemplateExpander()
+    if isinstance(config, str) and config.strip():
+        return CausalLMExpander(config.strip())
+    if not isinstance(config, dict):
+        raise ValueError('an expander is "template", a model id or path, or an object with "id_or_path"')
+    if unknown := sorted(set(config) - set(_LM_OPTIONS)):
+        raise ValueError(f"unknown expander options: {', '.join(unknown)}")
+    if not isinstance(config.get("id_or_path"), str) or not config["id_or_path"].strip():
+        raise ValueError("an expander object needs id_or_path (a hub id or a local path)")
+    for name, kind in _LM_OPTIONS.items():
+        if name in config and (not isinstance(config[name], kind) or (kind is int and isinstance(config[name], bool))):
+            raise ValueError(f"expander option {name} has the wrong type")
+    expander = CausalLMExpander(**config)
+    expander.validate()
+    return expander

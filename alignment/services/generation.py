@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 
 from annotation.models import Campaign, Prompt
 from annotation.services.campaigns import campaign_add_videos
-from annotation.services.prompts import prompt_set_caption, prompts_combine
+from annotation.services.prompts import prompt_set_caption, prompts_combine, prompts_combine_check
 from annotation.services.videos import video_create, video_find_generated
 from lift.api_errors import ApplicationError
 
@@ -42,44 +42,70 @@ def generation_key(*, prompt_id: int, seed: int, version_id: int, spec) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _combine_clean(combine) -> dict | None:
+    """A prompt-bank draw asked for with the job: {count, seed, categories?}, checked before anything is drawn."""
+    if combine in (None, {}):
+        return None
+    if not isinstance(combine, dict) or (unknown := set(combine) - {"count", "seed", "categories"}):
+        raise ApplicationError("combine must be an object with count, seed and optional categories.",
+                               fields={"combine": sorted(unknown) if isinstance(combine, dict) else "invalid"})
+    count, seed, names = prompts_combine_check(count=combine.get("count"), seed=combine.get("seed", 0),
+                                               category_names=combine.get("categories"))
+    return {"count": count, "seed": seed, "categories": names}
+
+
 def generate_params_validate(params: dict) -> dict:
-    """Checked in the web process before anything is queued (no torch imported here)."""
+    """Checked in the web process before anything is queued (no torch imported here).
+
+    A prompt-bank draw (`combine`) happens last, once everything else is known to be right, so a
+    refused request draws nothing; the job then names the exact prompts it drew. The same draw
+    returns the same prompts, so repeating a request finds the job it started.
+    """
+    from .expansion import expander_config_clean
+
     version = ModelVersion.objects.filter(pk=params.get("generator_version"), kind=ModelVersion.Kind.GENERATOR).first()
     if version is None:
         raise ApplicationError("generator_version must name a generator version.", fields={"generator_version": "unknown"})
+    combine = _combine_clean(params.get("combine"))
     prompt_ids = params.get("prompt_ids") or []
-    if not isinstance(prompt_ids, list) or not prompt_ids or not all(isinstance(p, int) for p in prompt_ids):
-        raise ApplicationError("prompt_ids must be a non-empty list of prompt ids.", fields={"prompt_ids": "required"})
+    if not isinstance(prompt_ids, list) or not all(isinstance(p, int) for p in prompt_ids):
+        raise ApplicationError("prompt_ids must be a list of prompt ids.", fields={"prompt_ids": "invalid"})
+    if not prompt_ids and combine is None:
+        raise ApplicationError("Name prompt_ids, or draw prompts from the bank with combine: {count, seed}.",
+                               fields={"prompt_ids": "required"})
     found = set(Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", flat=True))
     if missing := [p for p in prompt_ids if p not in found]:
         raise ApplicationError(f"Unknown prompt ids: {missing[:10]}", fields={"prompt_ids": missing[:10]})
     seeds = params.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise ApplicationError("seeds must be a non-empty list of non-negative integers.", fields={"seeds": "invalid"})
-    if len(prompt_ids) * len(seeds) > 100_000:
+    if (len(prompt_ids) + (combine["count"] if combine else 0)) * len(seeds) > 100_000:
         raise ApplicationError("At most 100000 videos per job; split the request.")
     campaign = params.get("campaign")
     if campaign is not None and not Campaign.objects.filter(pk=campaign).exists():
         raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
     overrides = params.get("overrides") or {}
     generator_spec(version=version, overrides=overrides)
-    expander = params.get("expander") or "template"
-    return {"generator_version": version.pk, "prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds)),
-            "campaign": campaign, "overrides": overrides, "expander": expander}
+    expander = expander_config_clean(params.get("expander"))
+    cleaned = {"generator_version": version.pk, "prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds)),
+               "campaign": campaign, "overrides": overrides, "expander": expander}
+    if combine is not None:
+        drawn = prompts_combine(count=combine["count"], seed=combine["seed"], category_names=combine["categories"])
+        cleaned.update(combine=combine, prompt_ids=sorted({*cleaned["prompt_ids"], *(p.pk for p in drawn)}))
+    return cleaned
 
 
 def generation_launch(*, generator_version: int, seeds: list[int], prompt_ids: list[int] | None = None,
                       combine: dict | None = None, campaign: int | None = None, overrides: dict | None = None,
                       created_by=None) -> tuple[Job, bool]:
-    """Fill a campaign from the prompt bank with one job: draw new prompts (if asked), then generate."""
+    """Fill a campaign from the prompt bank with one job: named prompts and/or a draw, then generate."""
     from .jobs import job_create
 
-    prompt_ids = list(prompt_ids or [])
+    params = {"generator_version": generator_version, "prompt_ids": list(prompt_ids or []), "seeds": seeds,
+              "campaign": campaign, "overrides": overrides or {}}
     if combine:
-        prompt_ids += [p.pk for p in prompts_combine(count=int(combine.get("count", 0)), seed=int(combine.get("seed", 0)))]
-    return job_create(kind=Job.Kind.GENERATE, created_by=created_by,
-                      params={"generator_version": generator_version, "prompt_ids": prompt_ids, "seeds": seeds,
-                              "campaign": campaign, "overrides": overrides or {}})
+        params["combine"] = combine
+    return job_create(kind=Job.Kind.GENERATE, created_by=created_by, params=params)
 
 
 def _pipelines():
@@ -91,10 +117,10 @@ def _pipelines():
     return _PIPELINES
 
 
-def _expander(name: str):
-    from ..engine.expand import CausalLMExpander, TemplateExpander
+def _expander(config: str | dict):
+    from ..engine.expand import expander_from_config
 
-    return TemplateExpander() if name == "template" else CausalLMExpander(name)
+    return expander_from_config(config)
 
 
 def _store(local: Path, name: str) -> str:
@@ -105,7 +131,18 @@ def _store(local: Path, name: str) -> str:
         return default_storage.save(name, File(handle))
 
 
-def _render_one(*, pipe, spec, prompt: Prompt, seed: int, key: str, version: ModelVersion, on_progress):
+def _provenance(*, job: Job, version: ModelVersion, prompt: Prompt, spec) -> dict:
+    """What made a video, kept with it: the prompt and its draw, the generator version, the settings."""
+    return {"spec": spec.to_dict(), "caption": prompt.caption, "prompt_text": prompt.text,
+            "combination_seed": prompt.combination_seed, "prompt_categories": prompt.categories,
+            "prompt_source": prompt.source, "combine": job.params.get("combine"),
+            "expander": job.params.get("expander", "template"), "job": job.pk,
+            "generator_version": {"id": version.pk, "name": version.name, "base": version.base,
+                                  "adapter": version.adapter_path or None}}
+
+
+def _render_one(*, pipe, spec, prompt: Prompt, seed: int, key: str, version: ModelVersion, provenance: dict,
+                on_progress):
     from ..engine import generation, video_io
     from ..engine.synthetic.generator import SyntheticGenerator
 
@@ -117,7 +154,7 @@ def _render_one(*, pipe, spec, prompt: Prompt, seed: int, key: str, version: Mod
         sha = video_io.sha256_file(video_path)
         file_name = _store(video_path, f"videos/generated/{key}.mp4")
         poster_name = _store(poster_path, f"posters/generated/{key}.jpg")
-    params = {"spec": spec.to_dict(), "caption": prompt.caption}
+    params = dict(provenance)
     if isinstance(pipe, SyntheticGenerator):  # the world's truth, for simulated annotators and tests
         params["synthetic_truth"] = pipe.truth(prompt.caption or prompt.text, seed).to_dict()
     return video_create(file_name=file_name, poster_name=poster_name, prompt=prompt, source="generated",
@@ -149,6 +186,7 @@ def generate_run(*, job: Job, report) -> dict:
                 report(fraction=(index + fraction) / len(pairs), phase=f"video {index + 1}/{len(pairs)}: {phase}")
 
             video = _render_one(pipe=pipe, spec=spec, prompt=prompt, seed=seed, key=key, version=version,
+                                provenance=_provenance(job=job, version=version, prompt=prompt, spec=spec),
                                 on_progress=on_video_progress)
             generated += 1
         if campaign is not None:

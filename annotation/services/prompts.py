@@ -8,10 +8,12 @@ import io
 import json
 import random
 import re
+from collections.abc import Iterator
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 
-from lift.api_errors import ApplicationError
+from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Prompt, PromptCategory
 
@@ -25,22 +27,31 @@ LIFT_CATEGORIES = {
     ("easy action", "action"): ["walking", "sitting", "looking around", "running"],
     ("difficult action", "action"): ["juggling three balls", "doing a backflip", "playing the violin"],
 }
+# The columns of an export, in order; an import reads the same ones (only `text` is required).
+EXPORT_FIELDS = ["text", "caption", "categories", "combination_seed", "source"]
+MAX_PROMPT_CHARS = 1000
+MAX_SUBJECTS_PER_PROMPT = 4  # combinations name 1–2; the category filter looks this far into the list
 
 
 def prompt_normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower().rstrip(".")
 
 
-def prompt_create(*, text: str, caption: str = "", categories: dict | None = None,
-                  combination_seed: int | None = None, source: str = "manual") -> Prompt:
+def _checked_text(text: str) -> str:
     normalized = prompt_normalize(text)
     if not normalized:
         raise ApplicationError("A prompt needs some text.", fields={"text": "empty"})
-    if len(normalized) > 1000:
-        raise ApplicationError("A prompt is at most 1000 characters.", fields={"text": "too long"})
+    if len(normalized) > MAX_PROMPT_CHARS:
+        raise ApplicationError(f"A prompt is at most {MAX_PROMPT_CHARS} characters.", fields={"text": "too long"})
+    return normalized
+
+
+def prompt_create(*, text: str, caption: str = "", categories: dict | None = None,
+                  combination_seed: int | None = None, source: str = "manual") -> Prompt:
+    normalized = _checked_text(text)
     if Prompt.objects.filter(normalized=normalized).exists():
-        raise ApplicationError(f"The prompt {text.strip()!r} is already in the bank.", code="duplicate_prompt",
-                               fields={"text": "duplicate"})
+        raise Conflict(f"The prompt {text.strip()!r} is already in the bank.", code="duplicate_prompt",
+                       fields={"text": "duplicate"})
     return Prompt.objects.create(text=text.strip(), normalized=normalized, caption=caption.strip(),
                                  categories=categories or {}, combination_seed=combination_seed, source=source)
 
@@ -50,14 +61,80 @@ def prompt_categories_ensure_defaults() -> None:
         PromptCategory.objects.get_or_create(name=name, defaults={"role": role, "items": items})
 
 
+def prompt_categories_list() -> QuerySet[PromptCategory]:
+    """All categories; an empty bank gets LiFT's seven first, so there is always something to draw from."""
+    if not PromptCategory.objects.exists():
+        prompt_categories_ensure_defaults()
+    return PromptCategory.objects.order_by("role", "name")
+
+
+def _clean_items(items: list, *, keep: list[str] | None = None) -> list[str]:
+    """Stripped, non-empty items, without repeats (by normalised text) of each other or of `keep`."""
+    seen = {prompt_normalize(item) for item in keep or []}
+    cleaned = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip() or prompt_normalize(item) in seen:
+            continue
+        seen.add(prompt_normalize(item))
+        cleaned.append(" ".join(item.split()))
+    return cleaned
+
+
+def prompt_category_create(*, name: str, role: str, items: list[str]) -> PromptCategory:
+    name = " ".join(name.split()).lower()
+    if not name:
+        raise ApplicationError("A category needs a name.", fields={"name": "empty"})
+    if role not in PromptCategory.Role.values:
+        raise ApplicationError(f"role must be one of {', '.join(PromptCategory.Role.values)}.", fields={"role": role})
+    items = _clean_items(items)
+    if not items:
+        raise ApplicationError("A category needs at least one item.", fields={"items": "empty"})
+    if PromptCategory.objects.filter(name=name).exists():
+        raise Conflict(f"The category {name!r} already exists; add items to it instead.", code="duplicate_category",
+                       fields={"name": "duplicate"})
+    return PromptCategory.objects.create(name=name, role=role, items=items)
+
+
+def prompt_category_add_items(*, category: PromptCategory, items: list[str]) -> PromptCategory:
+    """Append items; ones the category already has (after normalisation) are refused by name."""
+    with transaction.atomic():
+        category = PromptCategory.objects.select_for_update().get(pk=category.pk)
+        existing = {prompt_normalize(item) for item in category.items}
+        repeats = [item for item in items if isinstance(item, str) and prompt_normalize(item) in existing]
+        if repeats:
+            raise Conflict(f"Already in {category.name!r}: {', '.join(repeats[:20])}.", code="duplicate_item",
+                           fields={"items": repeats[:20]})
+        new_items = _clean_items(items, keep=category.items)
+        if not new_items:
+            raise ApplicationError("Give at least one item to add.", fields={"items": "empty"})
+        category.items = [*category.items, *new_items]
+        category.save(update_fields=["items"])
+    return category
+
+
 def prompt_category_upsert(*, name: str, role: str, items: list[str]) -> PromptCategory:
     if role not in PromptCategory.Role.values:
         raise ApplicationError(f"role must be one of {', '.join(PromptCategory.Role.values)}.")
-    items = [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    items = _clean_items(items)
     if not items:
         raise ApplicationError("A category needs at least one item.", fields={"items": "empty"})
     category, _ = PromptCategory.objects.update_or_create(name=name, defaults={"role": role, "items": items})
     return category
+
+
+def prompts_filter(*, category: str = "", source: str = "", search: str = "") -> QuerySet[Prompt]:
+    prompts = Prompt.objects.order_by("id")
+    if category:
+        # Key and index lookups, not JSON `contains`: the demo's SQLite has no `contains` on JSON.
+        matches = Q(categories__action=category) | Q(categories__place=category)
+        for index in range(MAX_SUBJECTS_PER_PROMPT):
+            matches |= Q(**{f"categories__subject__{index}": category})
+        prompts = prompts.filter(matches)
+    if source:
+        prompts = prompts.filter(source=source)
+    if search:
+        prompts = prompts.filter(Q(text__icontains=search) | Q(caption__icontains=search))
+    return prompts
 
 
 def combine_phrase(*, rng: random.Random, categories: list[PromptCategory]) -> tuple[str, dict]:
@@ -79,28 +156,51 @@ def combine_phrase(*, rng: random.Random, categories: list[PromptCategory]) -> t
     return f"{subjects} {action} {place}", chosen
 
 
+def prompts_combine_check(*, count, seed, category_names=None) -> tuple[int, int, list[str]]:
+    """The arguments of a draw, checked without drawing (also used before a generate job is queued)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
+        raise ApplicationError("count must be an integer between 1 and 10000.", fields={"count": "out of range"})
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise ApplicationError("seed must be an integer between 0 and 2^31-1.", fields={"seed": "invalid"})
+    names = list(category_names or [])
+    if not all(isinstance(name, str) for name in names):
+        raise ApplicationError("categories must be a list of category names.", fields={"categories": "invalid"})
+    known = set(prompt_categories_list().values_list("name", flat=True))
+    if unknown := [name for name in names if name not in known]:
+        raise ApplicationError(f"Unknown categories: {', '.join(unknown)}.", fields={"categories": unknown})
+    return count, seed, sorted(set(names))
+
+
 @transaction.atomic
 def prompts_combine(*, count: int, seed: int, category_names: list[str] | None = None,
                     max_attempts_per_prompt: int = 20) -> list[Prompt]:
-    """`count` new prompts drawn with `seed`; phrases already in the bank are drawn again, not duplicated."""
-    if not 1 <= count <= 10_000:
-        raise ApplicationError("count must be between 1 and 10000.", fields={"count": "out of range"})
-    categories = list(PromptCategory.objects.all().order_by("name"))
+    """`count` prompts drawn with `seed`, each with its combination seed recorded.
+
+    The same request gives the same prompts: a phrase already in the bank under this very
+    combination seed is that earlier draw and is returned again; a phrase in the bank from
+    anywhere else is drawn again, never duplicated.
+    """
+    count, seed, category_names = prompts_combine_check(count=count, seed=seed, category_names=category_names)
+    categories = list(prompt_categories_list().order_by("name"))
     if category_names:
         categories = [c for c in categories if c.name in set(category_names)]
-    created = []
+    drawn = []
     for index in range(count):
         for attempt in range(max_attempts_per_prompt):
             combination_seed = seed * 1_000_003 + index * 101 + attempt
             text, chosen = combine_phrase(rng=random.Random(combination_seed), categories=categories)
-            if not Prompt.objects.filter(normalized=prompt_normalize(text)).exists():
-                created.append(prompt_create(text=text, categories=chosen, combination_seed=combination_seed,
-                                             source="combined"))
+            existing = Prompt.objects.filter(normalized=prompt_normalize(text)).first()
+            if existing is None:
+                drawn.append(prompt_create(text=text, categories=chosen, combination_seed=combination_seed,
+                                           source="combined"))
+                break
+            if existing.combination_seed == combination_seed and existing not in drawn:
+                drawn.append(existing)
                 break
         else:
             raise ApplicationError("The prompt bank ran out of new combinations; add categories or items.",
                                    code="prompt_bank_exhausted")
-    return created
+    return drawn
 
 
 def _rows_from(content: str, fmt: str) -> list[dict]:
@@ -118,42 +218,126 @@ def _rows_from(content: str, fmt: str) -> list[dict]:
             rows.append(row)
         return rows
     if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(content))
-        if not reader.fieldnames or "text" not in reader.fieldnames:
-            raise ApplicationError("The CSV needs a header with a 'text' column.", code="bad_file")
-        return list(reader)
-    raise ApplicationError("Format must be csv or jsonl.")
+        try:
+            reader = csv.DictReader(io.StringIO(content, newline=""))
+            if not reader.fieldnames or "text" not in reader.fieldnames:
+                raise ApplicationError("The CSV needs a header with a 'text' column.", code="bad_file")
+            rows = list(reader)
+        except csv.Error as exc:
+            raise ApplicationError(f"Not a readable CSV file ({exc}).", code="bad_file") from exc
+        for number, row in enumerate(rows, start=2):  # line 1 is the header
+            if None in row:
+                raise ApplicationError(f"Line {number}: more fields than the header names.", code="bad_file")
+            if row.get("categories"):
+                try:
+                    row["categories"] = json.loads(row["categories"])
+                except json.JSONDecodeError as exc:
+                    raise ApplicationError(f"Line {number}: categories is not JSON.", code="bad_file") from exc
+        return rows
+    raise ApplicationError("format must be csv or jsonl.", fields={"format": fmt})
 
 
-@transaction.atomic
+def _prompt_from_row(row: dict, number: int) -> Prompt:
+    def bad(message: str):
+        return ApplicationError(f"Row {number}: {message}", code="bad_file", fields={"row": number})
+
+    text, caption = row.get("text"), row.get("caption") or ""
+    if not isinstance(text, str) or not isinstance(caption, str):
+        raise bad("text and caption must be strings.")
+    normalized = prompt_normalize(text)
+    if not normalized:
+        raise bad("empty text.")
+    if len(normalized) > MAX_PROMPT_CHARS:
+        raise bad(f"text longer than {MAX_PROMPT_CHARS} characters.")
+    categories = row.get("categories") or {}
+    if not isinstance(categories, dict):
+        raise bad("categories must be a JSON object.")
+    seed = row.get("combination_seed")
+    if seed in ("", None):
+        seed = None
+    else:
+        try:
+            seed = int(seed)
+        except (TypeError, ValueError):
+            raise bad("combination_seed must be an integer.") from None
+    source = row.get("source") or "import"
+    if not isinstance(source, str) or len(source) > 32:
+        raise bad("source must be a string of at most 32 characters.")
+    return Prompt(text=text.strip(), normalized=normalized, caption=caption.strip(), categories=categories,
+                  combination_seed=seed, source=source)
+
+
 def prompts_import(*, content: str, fmt: str) -> list[Prompt]:
-    """Import prompts (text, optional caption); any duplicate or bad row refuses the whole file."""
+    """Import prompts in the export's columns (only text is required); one bad or duplicate row refuses the file.
+
+    Duplicates are named all at once, within the file and against the bank, so one fix suffices.
+    """
     rows = _rows_from(content, fmt)
-    seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=1):
-        normalized = prompt_normalize(str(row.get("text") or ""))
-        if not normalized:
-            raise ApplicationError(f"Row {number}: empty text.", code="bad_file")
-        if normalized in seen:
-            raise ApplicationError(f"Row {number}: duplicate of row {seen[normalized]}.", code="duplicate_prompt")
-        seen[normalized] = number
-    existing = set(Prompt.objects.filter(normalized__in=seen).values_list("normalized", flat=True))
-    if existing:
-        row = seen[sorted(existing)[0]]
-        raise ApplicationError(f"Row {row}: already in the bank ({sorted(existing)[0]!r}).", code="duplicate_prompt")
-    return [prompt_create(text=str(row["text"]), caption=str(row.get("caption") or ""), source="import")
-            for row in rows]
+    if not rows:
+        raise ApplicationError("The file holds no prompts.", code="bad_file")
+    prompts = [_prompt_from_row(row, number) for number, row in enumerate(rows, start=1)]
+    first_row: dict[str, int] = {}
+    duplicates = []
+    for number, prompt in enumerate(prompts, start=1):
+        if prompt.normalized in first_row:
+            duplicates.append({"row": number, "text": prompt.text,
+                               "duplicate_of": f"row {first_row[prompt.normalized]}"})
+        else:
+            first_row[prompt.normalized] = number
+    in_bank = set(Prompt.objects.filter(normalized__in=first_row).values_list("normalized", flat=True))
+    duplicates += [{"row": number, "text": prompts[number - 1].text, "duplicate_of": "the bank"}
+                   for normalized, number in first_row.items() if normalized in in_bank]
+    if duplicates:
+        duplicates.sort(key=lambda d: d["row"])
+        named = "; ".join(f"row {d['row']} {d['text']!r} (duplicate of {d['duplicate_of']})" for d in duplicates[:10])
+        more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
+        raise Conflict(f"Nothing imported: {len(duplicates)} duplicate prompt(s): {named}{more}.",
+                       code="duplicate_prompt", fields={"duplicates": duplicates[:100]})
+    try:
+        with transaction.atomic():
+            return Prompt.objects.bulk_create(prompts)
+    except IntegrityError as exc:  # someone added one of these prompts at the same moment
+        raise Conflict("Nothing imported: a prompt in the file was added meanwhile; try again.",
+                       code="duplicate_prompt") from exc
+
+
+class _Line:
+    """A write target for csv.writer that hands back each line instead of buffering the file."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def prompts_export_lines(*, fmt: str) -> Iterator[str]:
+    """The bank as CSV or JSONL, line by line, oldest first; what `prompts_import` reads back unchanged."""
+    if fmt not in ("csv", "jsonl"):
+        raise ApplicationError("format must be csv or jsonl.", fields={"format": fmt})
+    rows = Prompt.objects.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+    return _jsonl_lines(rows) if fmt == "jsonl" else _csv_lines(rows)
+
+
+def _jsonl_lines(rows) -> Iterator[str]:
+    for row in rows:
+        record = dict(zip(EXPORT_FIELDS, row, strict=True))
+        record["categories"] = _sorted_keys(record["categories"])
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _sorted_keys(categories: dict) -> dict:
+    # Key order must not depend on the database's JSON storage, or the same bank would export differently.
+    return {key: categories[key] for key in sorted(categories)}
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(EXPORT_FIELDS)
+    for text, caption, categories, combination_seed, source in rows:
+        encoded = json.dumps(categories, ensure_ascii=False, sort_keys=True) if categories else ""
+        yield writer.writerow([text, caption, encoded, "" if combination_seed is None else combination_seed, source])
 
 
 def prompts_export(*, fmt: str) -> str:
-    rows = Prompt.objects.order_by("id").values("id", "text", "caption", "combination_seed", "source")
-    if fmt == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["id", "text", "caption", "combination_seed", "source"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return "".join(prompts_export_lines(fmt=fmt))
 
 
 def prompt_set_caption(*, prompt: Prompt, caption: str) -> Prompt:

@@ -179,6 +179,8 @@ LIFT = {
     "JOBS_DIR": Path(os.environ.get("LIFT_JOBS_DIR", VAR_DIR / "jobs")),
     "MAX_UPLOAD_BYTES": int(os.environ.get("LIFT_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)),
     "MAX_VIDEO_SECONDS": float(os.environ.get("LIFT_MAX_VIDEO_SECONDS", 120)),
+    # How prompts become captions: "template" (no model), or a causal LM's hub id or local path.
+    "PROMPT_EXPANDER": os.environ.get("LIFT_PROMPT_EXPANDER", "template"),
 }
 
 LOGGING = {
