@@ -54,6 +54,9 @@ TABLE = {
     ("GET", "/api/campaigns/{campaign_id}/review-queue/"): REVIEWERS,
     ("GET", "/api/annotations/{annotation_id}/review/"): REVIEWERS,
     ("POST", "/api/annotations/{annotation_id}/review/"): REVIEWERS,
+    ("POST", "/api/annotations/{annotation_id}/withdraw/"): OWN_LEASE,  # the annotator's own, like a lease
+    ("POST", "/api/annotations/{annotation_id}/void/"): ADMINS,
+    ("GET", "/api/annotations/{annotation_id}/audit/"): REVIEWERS,
     ("POST", "/api/assignments/{assignment_id}/submit/"): OWN_LEASE,
     ("POST", "/api/assignments/{assignment_id}/skip/"): OWN_LEASE,
     ("POST", "/api/assignments/{assignment_id}/extend/"): OWN_LEASE,
@@ -92,6 +95,8 @@ BODIES = {
     ("POST", "/api/campaigns/{campaign_id}/items/"): lambda w: {"video_ids": [w["spare_video"].pk]},
     ("POST", "/api/campaigns/{campaign_id}/members/"): lambda w: {"username": w["outsider"].username},
     ("POST", "/api/annotations/{annotation_id}/review/"): lambda w: {"action": "accept"},
+    ("POST", "/api/annotations/{annotation_id}/withdraw/"): lambda w: {"reason": "Rated the wrong video."},
+    ("POST", "/api/annotations/{annotation_id}/void/"): lambda w: {"reason": "A spammer's work."},
     ("POST", "/api/assignments/{assignment_id}/submit/"): lambda w: {"ratings": GOOD_RATINGS, "time_spent_ms": 900},
     ("POST", "/api/assignments/{assignment_id}/skip/"): lambda w: {"reason": "The video does not play."},
     ("POST", "/api/jobs/"): lambda w: {"kind": "snapshot", "params": {}},

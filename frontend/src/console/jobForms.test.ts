@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { buildParams, initialValues, JOB_KINDS, kindSpec, parseField, serverFieldErrors } from './jobForms';
+
+const spec = (kind: string) => kindSpec(kind)!;
+
+describe('job launch forms', () => {
+  it('has a form for every job kind', () => {
+    expect(JOB_KINDS.map((k) => k.kind).sort()).toEqual(['align', 'generate', 'retrain_loop', 'score', 'snapshot', 'train_critic']);
+  });
+
+  it('turns a snapshot form into the filters the server takes', () => {
+    const v = { ...initialValues(spec('snapshot')), campaign_ids: '3, 1 3', seed: '7', include_videos: true };
+    expect(buildParams(spec('snapshot'), v)).toEqual({
+      params: { filters: { campaign_ids: [3, 1], review_states: ['pending', 'accepted', 'corrected'] }, seed: 7, include_videos: true },
+      errors: {},
+    });
+  });
+
+  it('refuses bad numbers, ranges, states and dates before sending', () => {
+    const v = { ...initialValues(spec('snapshot')), campaign_ids: '1, x', seed: '-1', review_states: 'accepted, lost', since: 'soon' };
+    const { errors } = buildParams(spec('snapshot'), v);
+    expect(errors).toEqual({
+      campaign_ids: 'Whole numbers separated by commas.',
+      seed: 'At least 0.',
+      review_states: 'Unknown review state: lost.',
+      since: 'Not a date (use 2026-11-21 or an ISO date-time).',
+    });
+  });
+
+  it('needs prompts or a bank draw for generate, and nests the draw under combine', () => {
+    const base = { ...initialValues(spec('generate')), generator_version: '2' };
+    expect(buildParams(spec('generate'), base).errors).toEqual({
+      prompt_ids: 'Give prompt ids, or a number of prompts to draw from the bank.',
+    });
+    const drawn = buildParams(spec('generate'), { ...base, combine_count: '5', combine_seed: '9', seeds: '0,1', campaign: '4' });
+    expect(drawn).toEqual({
+      params: { generator_version: 2, combine: { count: 5, seed: 9 }, seeds: [0, 1], campaign: 4 },
+      errors: {},
+    });
+    expect(buildParams(spec('generate'), { ...base, generator_version: '' }).errors.generator_version).toBe('Required.');
+  });
+
+  it('merges the extra JSON and refuses what is not an object', () => {
+    const v = { ...initialValues(spec('align')), generator_version: '1', extra: '{"lora_rank": 8, "steps": 3}' };
+    const { params, errors } = buildParams(spec('align'), v);
+    expect(errors).toEqual({});
+    expect(params).toMatchObject({ generator_version: 1, objective: 'reward_weighted', lora_rank: 8, steps: 3 });
+    expect(buildParams(spec('align'), { ...v, extra: '[1]' }).errors.extra).toBe('A JSON object, like {"key": 1}.');
+    expect(buildParams(spec('align'), { ...v, extra: '{oops' }).errors.extra).toBe('Not valid JSON.');
+  });
+
+  it('checks floats and choices', () => {
+    const lr = spec('align').fields.find((f) => f.name === 'learning_rate')!;
+    expect(parseField(lr, '1e-5')).toEqual({ value: 1e-5 });
+    expect(parseField(lr, 'fast')).toEqual({ error: 'A number.' });
+    expect(parseField(lr, '2')).toEqual({ error: 'At most 1.' });
+    const objective = spec('align').fields.find((f) => f.name === 'objective')!;
+    expect(parseField(objective, 'dpo').error).toBe('One of reward_weighted, rejection, edit_reward.');
+  });
+
+  it('puts the server’s field errors under the fields they name', () => {
+    expect(
+      serverFieldErrors(spec('snapshot'), { campaign_ids: 'unknown', 'filters.review_states': 'unknown state', other: 'x' }),
+    ).toEqual({ campaign_ids: 'unknown', review_states: 'unknown state' });
+    expect(serverFieldErrors(spec('generate'), { seeds: 'invalid', mystery: 'odd' })).toEqual({ seeds: 'invalid', extra: 'odd' });
+  });
+});

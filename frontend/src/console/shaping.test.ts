@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { compareMetrics, curvePoints, distributionShares, keyFigures, lineageEntries, metricSeries } from './shaping';
+
+describe('curves from job metrics', () => {
+  it('reads the three point shapes', () => {
+    expect(curvePoints('loss', [3, 2, 1])).toEqual({ name: 'loss', x: [0, 1, 2], y: [3, 2, 1] });
+    expect(curvePoints('loss', [[10, 0.5], [20, 0.4]])).toEqual({ name: 'loss', x: [10, 20], y: [0.5, 0.4] });
+    expect(curvePoints('reward', [{ step: 5, reward: 0.1 }, { step: 6, value: 0.2 }, { step: 7 }])).toEqual({
+      name: 'reward',
+      x: [5, 6],
+      y: [0.1, 0.2],
+    });
+    expect(curvePoints('x', [])).toBeNull();
+    expect(curvePoints('x', 'nope')).toBeNull();
+  });
+
+  it('takes every curve and top-level numeric arrays, but not scalars or one-point lists', () => {
+    const s = metricSeries({ curves: { loss: [1, 0.5], reward: [[1, 0.2]] }, accuracy: 0.7, seeds: [4], history: [1, 2, 3] });
+    expect(s.map((x) => x.name)).toEqual(['loss', 'reward', 'history']);
+    expect(metricSeries(null)).toEqual([]);
+  });
+});
+
+describe('versions side by side', () => {
+  it('compares the union of flattened scalar metrics with the change', () => {
+    const rows = compareMetrics({ mean_accuracy: 0.6, val: { semantic: 0.5 }, curves: { loss: [1] } }, { mean_accuracy: 0.7, split: 'abc' });
+    expect(rows).toEqual([
+      { key: 'mean_accuracy', a: 0.6, b: 0.7, delta: expect.closeTo(0.1, 10) },
+      { key: 'split', a: null, b: 'abc', delta: null },
+      { key: 'val.semantic', a: 0.5, b: null, delta: null },
+    ]);
+  });
+
+  it('lists lineage with the base, parent and job first', () => {
+    const entries = lineageEntries({ base: 'tiny', parent: 3, created_by_job: 9, lineage: { zeta: 1, critic: 4, snapshot: 2 } });
+    expect(entries.map((e) => `${e.key}=${e.value}`)).toEqual([
+      'base=tiny',
+      'parent version=#3',
+      'made by job=#9',
+      'snapshot=2',
+      'critic=4',
+      'zeta=1',
+    ]);
+  });
+
+  it('picks the key figures of each kind', () => {
+    expect(keyFigures('critic', { mean_accuracy: 0.75123, loss: 1 })).toEqual([{ key: 'mean_accuracy', value: '0.7512' }]);
+    expect(keyFigures('generator', { heldout_reward_before: 0.1, heldout_reward_after: 0.25 })).toEqual([
+      { key: 'heldout_reward_after', value: '0.25' },
+      { key: 'heldout_reward_before', value: '0.1' },
+    ]);
+  });
+});
+
+describe('distributions', () => {
+  it('gives shares in the level order, with unseen levels at 0', () => {
+    expect(distributionShares({ Good: 3, Bad: 1 }, ['Good', 'Normal', 'Bad'])).toEqual([
+      { level: 'Good', count: 3, share: 0.75 },
+      { level: 'Normal', count: 0, share: 0 },
+      { level: 'Bad', count: 1, share: 0.25 },
+    ]);
+    expect(distributionShares({})).toEqual([]);
+  });
+});

@@ -1,0 +1,106 @@
+"""The admin console end to end: real Chromium, the built SPA, the live Django server, a real worker."""
+import io
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+from alignment.models import Job, ModelVersion
+from tests.conftest import submit, token_client
+from tests.factories import UserFactory
+
+from .conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_non_admin_cannot_see_the_console(page, seed):
+    seed()
+    chunks = []
+    page.on("request", lambda r: chunks.append(r.url) if "ConsoleApp" in r.url else None)
+    sign_in(page)
+    expect(page.get_by_test_id("campaign-card")).to_have_count(1)
+    expect(page.get_by_test_id("console-link")).to_have_count(0)
+    page.goto("/console/jobs")
+    expect(page.get_by_test_id("console-forbidden")).to_be_visible()
+    expect(page.get_by_test_id("console")).to_have_count(0)
+    assert chunks == []  # the console's code is never even downloaded
+    assert page.console_errors == []
+
+
+def test_models_page_shows_why_a_promotion_is_refused(page, transactional_db):
+    UserFactory(username="boss", roles=["admin"])
+    active = ModelVersion.objects.create(kind="critic", name="critic-a", base="tiny", is_active=True,
+                                         metrics={"mean_accuracy": 0.8}, lineage={"snapshot": 1})
+    worse = ModelVersion.objects.create(kind="critic", name="critic-b", base="tiny", parent=active,
+                                        metrics={"mean_accuracy": 0.6}, lineage={"snapshot": 2})
+    sign_in(page, "boss")
+    page.get_by_test_id("console-link").click()
+    page.get_by_test_id("console-tab-models").click()
+    row = page.locator(f'[data-testid="version"][data-version-id="{worse.pk}"]')
+    expect(row.get_by_test_id("version-lineage")).to_contain_text("snapshot: 2")
+    expect(row.get_by_test_id("version-lineage")).to_contain_text(f"parent version: #{active.pk}")
+
+    row.get_by_test_id("version-promote").click()
+    refusal = row.get_by_test_id("promote-refusal")
+    expect(refusal).to_contain_text("Mean accuracy 0.600 is below the active critic's 0.800.")
+    active.refresh_from_db()
+    assert active.is_active
+
+    # Side by side, then a forced promotion with its reason.
+    page.locator(f'[data-version-id="{active.pk}"] [data-testid="version-compare"]').check()
+    row.get_by_test_id("version-compare").check()
+    expect(page.get_by_test_id("comparison")).to_contain_text("mean_accuracy")
+    expect(page.get_by_test_id("comparison")).to_contain_text("-0.2")
+    row.get_by_test_id("force-reason").fill("The old test split leaked.")
+    row.get_by_test_id("force-promote").click()
+    expect(row.locator(".badge", has_text="active")).to_be_visible()
+    worse.refresh_from_db()
+    assert worse.is_active
+    assert worse.promotions.get().reason == "The old test split leaked."
+
+
+def test_admin_launches_a_snapshot_watches_it_finish_and_downloads_it(page, seed, celery_worker_process):
+    data = seed()
+    campaign = data["campaign"]
+    annotator = token_client(data["annotator"])
+    for _ in range(3):
+        lease = annotator.post(f"/api/campaigns/{campaign.pk}/next-task/").json()
+        assert submit(annotator, lease["id"]).status_code == 201
+    UserFactory(username="boss", roles=["admin"])
+
+    sign_in(page, "boss", path="/console/jobs")
+    page.get_by_test_id("launch-kind").select_option("snapshot")
+    # Checked in the browser before anything is sent.
+    page.get_by_test_id("launch-campaign_ids").fill("one")
+    page.get_by_test_id("launch-submit").click()
+    expect(page.get_by_test_id("launch-campaign_ids-error")).to_contain_text("Whole numbers")
+    assert Job.objects.count() == 0
+    # Refused by the server: its detail is shown, nothing is queued.
+    page.get_by_test_id("launch-campaign_ids").fill("999999")
+    page.get_by_test_id("launch-submit").click()
+    expect(page.get_by_test_id("launch-error")).to_contain_text("Unknown campaign ids: [999999]")
+    assert Job.objects.count() == 0
+
+    page.get_by_test_id("launch-campaign_ids").fill(str(campaign.pk))
+    page.get_by_test_id("launch-submit").click()
+    detail = page.get_by_test_id("job-detail")
+    expect(detail).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(page.get_by_test_id("job-progress")).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_test_id("job-log")).to_contain_text("3 annotations")
+    job = Job.objects.get()
+    assert (job.kind, job.status, job.params["filters"]["campaign_ids"]) == ("snapshot", "succeeded", [campaign.pk])
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("job-download").click()
+    download = download_info.value
+    assert download.suggested_filename == f"lift-hra-snapshot-{job.result['number']}.zip"
+    with zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read())) as archive:
+        assert any(name.endswith("manifest.json") for name in archive.namelist())
+
+    page.get_by_test_id("console-tab-snapshots").click()
+    card = page.locator(f'[data-testid="snapshot"][data-snapshot-id="{job.result["snapshot_id"]}"]')
+    expect(card).to_have_attribute("data-status", "ready")
+    expect(card.get_by_test_id("snapshot-counts")).to_contain_text("annotations")
+    expect(card.get_by_test_id("snapshot-distributions")).to_contain_text("semantic")
+    assert page.console_errors == []
