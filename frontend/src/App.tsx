@@ -1,10 +1,13 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { api, setUnauthorizedHandler, type User } from './api';
 import { CampaignList } from './components/CampaignList';
 import { Login } from './components/Login';
 import { TaskView } from './components/TaskView';
 import { pruneDrafts } from './draft';
 import { currentPath, linkClick, matchRoute, navigate, useLocation } from './router';
+
+// The admin console is its own chunk, fetched only when an admin opens it: annotators never download it.
+const ConsoleApp = lazy(() => import('./console/ConsoleApp'));
 
 type Auth = { kind: 'unknown' } | { kind: 'signedIn'; user: User } | { kind: 'signedOut'; expired: boolean };
 
@@ -69,6 +72,7 @@ export function App() {
     );
 
   const user = auth.user;
+  const isAdmin = user.roles.includes('admin');
   return (
     <div className="app">
       <a className="skip-link" href="#main">
@@ -78,6 +82,11 @@ export function App() {
         <a href="/" onClick={linkClick} className="brand">
           LiFT Studio
         </a>
+        {isAdmin && (
+          <a href="/console" onClick={linkClick} data-testid="console-link">
+            Console
+          </a>
+        )}
         <span className="spacer" />
         <span className="muted" data-testid="current-user">
           {user.username}
@@ -100,6 +109,26 @@ export function App() {
       <div id="main" className="app-main">
         {route.name === 'campaigns' && <CampaignList />}
         {route.name === 'work' && <TaskView key={route.campaignId} campaignId={route.campaignId} />}
+        {route.name === 'console' &&
+          (isAdmin ? (
+            <Suspense
+              fallback={
+                <p className="page-message" role="status">
+                  Loading the console…
+                </p>
+              }
+            >
+              <ConsoleApp path={route.path} />
+            </Suspense>
+          ) : (
+            <div className="page-message card" role="alert" data-testid="console-forbidden">
+              <h1>Admins only</h1>
+              <p>The console is for admins. Ask an admin if you need access.</p>
+              <a href="/" onClick={linkClick} className="button primary">
+                Go to your campaigns
+              </a>
+            </div>
+          ))}
         {route.name === 'notFound' && (
           <div className="page-message card" data-testid="not-found">
             <h1>Page not found</h1>

@@ -242,7 +242,8 @@ interface RequestOptions {
   quietAuth?: boolean;
 }
 
-async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; data: T | null }> {
+/** Same-origin JSON request with CSRF, typed errors and the signed-out hook (the console's calls use it too). */
+export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<{ status: number; data: T | null }> {
   const headers = { ...(opts.headers ?? {}) };
   const unsafe = method !== 'GET' && method !== 'HEAD';
   if (unsafe) headers['X-CSRFToken'] = await ensureCsrf();

@@ -5,6 +5,8 @@ export type Route =
   | { name: 'login'; next: string | null }
   | { name: 'campaigns' }
   | { name: 'work'; campaignId: number }
+  // The admin console routes inside its own (lazily loaded) chunk: `path` is what follows /console.
+  | { name: 'console'; path: string }
   | { name: 'notFound' };
 
 export function matchRoute(pathname: string, search = ''): Route {
@@ -15,6 +17,7 @@ export function matchRoute(pathname: string, search = ''): Route {
     // Only same-site paths: never redirect to another origin after sign-in.
     return { name: 'login', next: next && next.startsWith('/') && !next.startsWith('//') ? next : null };
   }
+  if (path === '/console' || path.startsWith('/console/')) return { name: 'console', path: path.slice(8) || '/' };
   const m = /^\/campaigns\/(\d+)\/work$/.exec(path);
   if (m) return { name: 'work', campaignId: Number(m[1]) };
   return { name: 'notFound' };

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { navigate } from '../router';
 import { consoleApi } from './consoleApi';
-import { ErrorText, Link, Loading, useLoad } from './ui';
+import { CampaignName, ErrorText, Loading, useLoad } from './ui';
 
 export function CampaignsPage() {
   const { data, error } = useLoad(() => consoleApi.overview(), 'campaigns');
@@ -27,7 +27,7 @@ export function CampaignsPage() {
               {data.campaigns.map((c) => (
                 <tr key={c.id}>
                   <td>
-                    <Link to={`/console/campaigns/${c.id}`}>{c.name}</Link> {!c.is_active && <span className="muted">(paused)</span>}
+                    <CampaignName campaign={c} />
                   </td>
                   <td>{c.items}</td>
                   <td>{c.overlap}</td>

@@ -1,7 +1,7 @@
 // Overview: throughput per day, campaign progress and agreement, active models, workers and their jobs.
 import { consoleApi, type Overview as OverviewData } from './consoleApi';
 import { formatValue, keyFigures, percent } from './shaping';
-import { Link, Loading, ProgressBar, useLoad, when } from './ui';
+import { CampaignName, Link, Loading, ProgressBar, useLoad, when } from './ui';
 
 export function Overview() {
   const { data, error } = useLoad(() => consoleApi.overview(), 'overview', { pollMs: 5000 });
@@ -55,7 +55,7 @@ export function Overview() {
             {data.campaigns.map((c) => (
               <tr key={c.id}>
                 <td>
-                  <Link to={`/console/campaigns/${c.id}`}>{c.name}</Link> {!c.is_active && <span className="muted">(paused)</span>}
+                  <CampaignName campaign={c} />
                 </td>
                 <td>{c.items}</td>
                 <td>

@@ -117,3 +117,11 @@ export function Loading({ error }: { error: string | null }) {
     </p>
   );
 }
+
+export function CampaignName({ campaign: c }: { campaign: { id: number; name: string; is_active: boolean } }) {
+  return (
+    <>
+      <Link to={`/console/campaigns/${c.id}`}>{c.name}</Link> {!c.is_active && <span className="muted">(paused)</span>}
+    </>
+  );
+}
