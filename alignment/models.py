@@ -94,6 +94,9 @@ class Job(models.Model):
         indexes = [models.Index(fields=["kind", "status"], name="job_kind_status_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_fraction"),
+            # Only one retrain loop at a time, even when two triggers race.
+            models.UniqueConstraint(fields=["kind"], condition=Q(kind="retrain_loop", status__in=["queued", "running"]),
+                                    name="one_unfinished_retrain_loop"),
         ]
 
     def __str__(self) -> str:
@@ -124,3 +127,54 @@ class VideoScore(models.Model):
 
     def __str__(self) -> str:
         return f"score {self.video_id} {self.dimension} by {self.critic_id}: {self.rating}"
+
+
+class RetrainPolicy(models.Model):
+    """When the loop runs by itself and with what settings (one row, edited by admins).
+
+    A beat task checks every `check_every_minutes` whether `min_new_annotations` ratings in `review_states`
+    arrived since the newest critic (or the last loop); if so it starts a `retrain_loop` with these settings.
+    """
+
+    enabled = models.BooleanField(default=False)
+    min_new_annotations = models.PositiveIntegerField(default=300)
+    check_every_minutes = models.PositiveIntegerField(default=15)
+    # Snapshot filter: which campaigns' ratings train the critic (empty: all).
+    source_campaign_ids = models.JSONField(default=list, blank=True)
+    # Which review states count as accepted (rejected ratings never count).
+    review_states = models.JSONField(default=list, blank=True)
+    # Where the next round of videos goes to be rated (none: generated without a campaign).
+    next_round_campaign = models.ForeignKey("annotation.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="+")
+    # {"count": N, "seed": S, "seeds": [...]} (prompt-bank draws) or {"prompt_ids": [...], "seeds": [...]}.
+    candidates = models.JSONField(default=dict, blank=True)
+    next_round = models.JSONField(default=dict, blank=True)
+    # Which stages a loop runs (empty: all of them, in their order).
+    stages = models.JSONField(default=list, blank=True)
+    # Extra params passed to the train_critic and align stages.
+    critic = models.JSONField(default=dict, blank=True)
+    align = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class RetrainTrigger(models.Model):
+    """Every time a loop was asked for (by the schedule or an admin): started, or skipped and why."""
+
+    class Source(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+
+    class Outcome(models.TextChoices):
+        STARTED = "started"
+        SKIPPED = "skipped"
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    new_annotations = models.PositiveIntegerField(null=True, blank=True)
+    # The loop it started, or the running loop that made it skip.
+    loop = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="triggers")
+    reason = models.TextField(blank=True, default="")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)

@@ -30,3 +30,33 @@ def run_job(self, job_id: int) -> None:
         job_run(job_id=job_id)
     except OperationalError as exc:  # the database blinked: try again with back-off
         raise self.retry(exc=exc, countdown=10 * (self.request.retries + 1))
+
+
+@shared_task(name="alignment.advance_loop", bind=True, acks_late=True, max_retries=3, default_retry_delay=10,
+             on_failure=_mark_failed)
+def advance_loop(self, loop_id: int) -> None:
+    """A loop's stage finished (or a cancel or retry came): start the next stage or end the loop."""
+    from django.db import OperationalError
+
+    from .services.loop import loop_advance
+
+    try:
+        loop_advance(loop_id=loop_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=10 * (self.request.retries + 1))
+
+
+@shared_task(name="alignment.retrain_check")
+def retrain_check() -> None:
+    """Beat: start a retrain loop when the policy's threshold of new ratings is reached."""
+    from .services.retraining import policy_check
+
+    policy_check()
+
+
+@shared_task(name="alignment.reap_stale_jobs")
+def reap_stale_jobs() -> dict:
+    """Beat: re-queue jobs whose worker stopped sending heartbeats; wake loops that were not woken."""
+    from .services.durability import jobs_reap_stale
+
+    return jobs_reap_stale()

@@ -1,11 +1,15 @@
 from django.urls import path
 
-from . import apis, apis_console, apis_prompts, apis_snapshots, apis_videos
+from . import apis, apis_console, apis_loop, apis_prompts, apis_snapshots, apis_videos
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<int:job_id>/cancel/", apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<int:job_id>/retry/", apis_loop.JobRetryApi.as_view(), name="job-retry"),
+    path("retrain/policy/", apis_loop.RetrainPolicyApi.as_view(), name="retrain-policy"),
+    path("retrain/loops/", apis_loop.RetrainLoopStartApi.as_view(), name="retrain-loop-start"),
+    path("retrain/triggers/", apis_loop.RetrainTriggerListApi.as_view(), name="retrain-trigger-list"),
     path("models/", apis.ModelListApi.as_view(), name="model-list"),
     path("videos/", apis_videos.VideoUploadApi.as_view(), name="video-upload"),
     path("models/<int:version_id>/promote/", apis.ModelPromoteApi.as_view(), name="model-promote"),

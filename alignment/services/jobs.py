@@ -6,12 +6,13 @@ finished job twice.
 """
 import hashlib
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lift.api_errors import ApplicationError, Conflict
@@ -24,6 +25,15 @@ REPORT_INTERVAL_S = 0.5
 
 class JobCancelled(Exception):
     """Raised inside a handler at its next report after a cancel was requested."""
+
+
+class JobWaiting(Exception):
+    """Raised by a handler whose job goes on elsewhere (a loop waiting for its stage): it stays running."""
+
+
+def worker_name() -> str:
+    # Host and process: several workers share a host, and the reaper's log should say which one went silent.
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _dedupe_key(kind: str, params: dict) -> str:
@@ -49,9 +59,13 @@ def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None =
         )
         if running is not None:
             return running, False
-        job = Job.objects.create(
-            kind=kind, params=params, dedupe_key=key, queue=spec.queue, created_by=created_by, parent=parent
-        )
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    kind=kind, params=params, dedupe_key=key, queue=spec.queue, created_by=created_by, parent=parent
+                )
+        except IntegrityError as exc:  # a database guard, e.g. the one-retrain-loop-at-a-time constraint
+            raise Conflict(f"A {kind} job cannot start now: another one is unfinished.", code="job_conflict") from exc
         if dispatch:
             transaction.on_commit(lambda: job_dispatch(job=job))
     return job, True
@@ -76,7 +90,7 @@ def job_start(*, job_id: int) -> Job | None:
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.attempts += 1
-        job.worker = socket.gethostname()
+        job.worker = worker_name()
         job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts", "worker"])
     return job
 
@@ -90,6 +104,15 @@ def _finish(job: Job, status: str, *, result=None, error: str = "") -> None:
     if status == Job.Status.SUCCEEDED:
         job.progress = 1.0
     job.save(update_fields=["status", "finished_at", "error", "result", "progress"])
+    if job.parent_id:  # a finished stage wakes its loop, which starts the next stage or stops
+        parent_id = job.parent_id
+        transaction.on_commit(lambda: _wake_loop(parent_id))
+
+
+def _wake_loop(loop_id: int) -> None:
+    from .loop import loop_wake
+
+    loop_wake(loop_id=loop_id)
 
 
 def job_finish(*, job_id: int, status: str, result: dict | None = None, error: str = "") -> Job:
@@ -112,6 +135,8 @@ def job_cancel(*, job: Job) -> Job:
             _finish(job, Job.Status.CANCELLED, error="Cancelled before it started.")
     for stage in job.stages.exclude(status__in=Job.FINISHED):
         job_cancel(job=stage)
+    if job.kind == Job.Kind.RETRAIN_LOOP:  # between stages nothing else would wake it to stop
+        transaction.on_commit(lambda: _wake_loop(job.pk))
     return job
 
 
@@ -163,9 +188,42 @@ def _merge_metrics(current: dict, new: dict) -> dict:
     return merged
 
 
+def job_retry(*, job: Job) -> Job:
+    """Queue a failed or cancelled job again under the same id, so it resumes from its own checkpoints and
+    keyed outputs instead of starting over. A loop continues from its failed stage (see services.loop)."""
+    if job.kind == Job.Kind.RETRAIN_LOOP:
+        from .loop import loop_retry
+
+        return loop_retry(loop=job)
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
+            raise Conflict(f"Job {job.pk} is {locked.status}; only a failed or cancelled job can be retried.",
+                           code="job_not_retryable")
+        return job_requeue(job_id=job.pk, note="retried by request")
+
+
+def job_requeue(*, job_id: int, note: str) -> Job:
+    """Back to queued (inside the caller's transaction), dispatched after commit; attempts keep counting."""
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if Job.objects.filter(dedupe_key=job.dedupe_key, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]) \
+            .exclude(pk=job.pk).exists():
+        raise Conflict("An identical job is already queued or running.", code="job_duplicate")
+    job.status = Job.Status.QUEUED
+    job.cancel_requested = False
+    job.error = ""
+    job.finished_at = None
+    job.worker = ""
+    job.log_tail = (job.log_tail + f"[{timezone.now():%Y-%m-%d %H:%M:%S}] {note}\n")[-LOG_TAIL_CHARS:]
+    job.save(update_fields=["status", "cancel_requested", "error", "finished_at", "worker", "log_tail"])
+    transaction.on_commit(lambda: job_dispatch(job=job))
+    return job
+
+
 def job_run(*, job_id: int, handler_lookup: Callable | None = None) -> Job | None:
     """Run a job to its end in this process (the Celery task and `run_job` both call this)."""
     from ..jobkinds import get_kind
+    from .durability import Heartbeat
 
     job = job_start(job_id=job_id)
     if job is None:
@@ -173,7 +231,10 @@ def job_run(*, job_id: int, handler_lookup: Callable | None = None) -> Job | Non
     report = ProgressReporter(job_id=job.pk)
     spec = (handler_lookup or get_kind)(job.kind)
     try:
-        result = spec.run(job=job, report=report)
+        with Heartbeat(job_id=job.pk):  # a long step (model load, a big training step) still says "alive"
+            result = spec.run(job=job, report=report)
+    except JobWaiting:
+        return job
     except JobCancelled:
         return job_finish(job_id=job.pk, status=Job.Status.CANCELLED, error="Cancelled by request.")
     except ApplicationError as exc:

@@ -172,6 +172,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("LIFT_BROKER_VISIBILITY_TIMEOUT", LONGEST_JOB_SECONDS + 3600)),
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static beat entries (the DatabaseScheduler copies them into its tables); the retrain policy's check is a
+# PeriodicTask written from the policy when an admin saves it.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-jobs": {"task": "alignment.reap_stale_jobs", "schedule": 60.0, "options": {"queue": "cpu"}},
+}
 
 LIFT = {
     # Where the worker keeps models it builds or downloads (tiny models for the demo and tests).
@@ -181,6 +186,11 @@ LIFT = {
     "MAX_VIDEO_SECONDS": float(os.environ.get("LIFT_MAX_VIDEO_SECONDS", 120)),
     # How prompts become captions: "template" (no model), or a causal LM's hub id or local path.
     "PROMPT_EXPANDER": os.environ.get("LIFT_PROMPT_EXPANDER", "template"),
+    # A running job writes heartbeat_at this often; one silent for STALE_AFTER is re-queued by the reaper,
+    # at most JOB_MAX_ATTEMPTS times in all.
+    "HEARTBEAT_SECONDS": float(os.environ.get("LIFT_HEARTBEAT_SECONDS", 30)),
+    "STALE_AFTER_SECONDS": float(os.environ.get("LIFT_STALE_AFTER_SECONDS", 300)),
+    "JOB_MAX_ATTEMPTS": int(os.environ.get("LIFT_JOB_MAX_ATTEMPTS", 3)),
 }
 
 LOGGING = {

@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, kind, params, **options):
         from alignment.models import Job
         from alignment.services.jobs import job_create, job_run
+        from alignment.services.loop import loop_run_foreground
 
         try:
             job, created = job_create(kind=kind, params=json.loads(params), dispatch=False)
@@ -31,7 +32,10 @@ class Command(BaseCommand):
         watcher = threading.Thread(target=self._progress_bar, args=(job.pk, done), daemon=True)
         watcher.start()
         try:
-            job_run(job_id=job.pk)
+            if job.kind == Job.Kind.RETRAIN_LOOP:  # every stage runs here too, one after the other
+                loop_run_foreground(loop_id=job.pk)
+            else:
+                job_run(job_id=job.pk)
         finally:
             done.set()
             watcher.join()

@@ -1,0 +1,108 @@
+"""Thin API views for the retraining loop (admin only): the policy, starting a loop now, the trigger log,
+and retrying any job (a loop continues from its failed stage)."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.permissions import IsAdmin
+from lift.api_errors import error_body
+
+from .apis import JobOutput, _get_job
+from .models import RetrainPolicy, RetrainTrigger
+from .services import retraining
+from .services.jobs import job_retry
+
+
+class RetrainPolicyOutput(serializers.ModelSerializer):
+    new_annotations = serializers.SerializerMethodField(help_text="Ratings counted towards the threshold now.")
+
+    class Meta:
+        model = RetrainPolicy
+        fields = ["enabled", "min_new_annotations", "check_every_minutes", "stages", "source_campaign_ids", "review_states",
+                  "next_round_campaign", "candidates", "next_round", "critic", "align", "updated_by", "updated_at",
+                  "new_annotations"]
+
+    def get_new_annotations(self, policy) -> int:
+        return retraining.annotations_new_count(policy=policy)
+
+
+class RetrainTriggerOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RetrainTrigger
+        fields = ["id", "source", "outcome", "new_annotations", "loop", "reason", "by", "at"]
+
+
+class RetrainPolicyApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        """Any subset of the settings; the others keep their values."""
+
+        enabled = serializers.BooleanField(required=False)
+        min_new_annotations = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
+        check_every_minutes = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
+        stages = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="Stages a loop runs, in their fixed order (empty: all).")
+        source_campaign_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        review_states = serializers.ListField(child=serializers.CharField(), required=False)
+        next_round_campaign = serializers.IntegerField(required=False, allow_null=True)
+        candidates = serializers.DictField(required=False, help_text='{"count", "seed", "seeds"} or {"prompt_ids", "seeds"}')
+        next_round = serializers.DictField(required=False, help_text='{"count", "seed", "seeds"} or {"prompt_ids", "seeds"}')
+        critic = serializers.DictField(required=False, help_text="train_critic params (not snapshot)")
+        align = serializers.DictField(required=False, help_text="align params (objective, settings, heldout, real, ...)")
+
+    @extend_schema(responses={200: RetrainPolicyOutput})
+    def get(self, request):
+        return Response(RetrainPolicyOutput(retraining.policy_get()).data)
+
+    @extend_schema(request=InputSerializer, responses={200: RetrainPolicyOutput})
+    def put(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = retraining.policy_update(changes=data.validated_data, by=request.user)
+        return Response(RetrainPolicyOutput(policy).data)
+
+
+class RetrainLoopStartApi(APIView):
+    """Start a loop now with the policy's settings (the threshold is not checked); 409 while one runs."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={201: RetrainTriggerOutput, 409: RetrainTriggerOutput})
+    def post(self, request):
+        policy = retraining.policy_get()
+        trigger = retraining.loop_start(params=retraining.policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,
+                                        by=request.user, new_annotations=retraining.annotations_new_count(policy=policy))
+        if trigger.outcome == RetrainTrigger.Outcome.SKIPPED:
+            # Answered, not raised: the skipped trigger stays recorded.
+            return Response({**error_body(trigger.reason, "loop_running", {"loop": trigger.loop_id}),
+                             "trigger": RetrainTriggerOutput(trigger).data}, status=status.HTTP_409_CONFLICT)
+        return Response(RetrainTriggerOutput(trigger).data, status=status.HTTP_201_CREATED)
+
+
+class RetrainTriggerListApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: RetrainTriggerOutput(many=True)})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        triggers = RetrainTrigger.objects.order_by("-at")[:filters.validated_data["limit"]]
+        return Response(RetrainTriggerOutput(triggers, many=True).data)
+
+
+class JobRetryApi(APIView):
+    """Queue a failed or cancelled job again under its id (it resumes from its checkpoints); a loop
+    continues from its failed stage."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={200: JobOutput})
+    def post(self, request, job_id: int):
+        job = job_retry(job=_get_job(job_id))
+        job.refresh_from_db()
+        return Response(JobOutput(job).data)

@@ -1,0 +1,172 @@
+"""The stages of a retrain loop, in order: what each one runs and what it hands on to the next.
+
+A job stage builds the params of a child job from the loop's settings and what earlier stages produced
+(`context`), and reads back what it made. An inline stage (evaluate, promote) is a quick registry step the
+loop does itself. Every stage returns (outcome text, context additions).
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lift.api_errors import ApplicationError, Conflict
+
+from ..models import Job, ModelVersion
+from .registry import active_version, promotion_refusal, version_promote
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    kind: str = ""  # a job kind, or "" for an inline stage
+    build: Callable[[dict, dict], dict] | None = None  # (loop params, context) -> child job params
+    read: Callable[[Job], tuple[str, dict]] | None = None  # finished child -> (outcome, context additions)
+    inline: Callable[[dict, dict, object], tuple[str, dict]] | None = None  # (params, context, by) -> ...
+    needs: tuple[str, ...] = ()  # stages whose output this one reads
+
+
+def _active_id(kind: str, what: str) -> int:
+    version = active_version(kind=kind)
+    if version is None:
+        raise ApplicationError(f"There is no active {kind} to {what}; promote one first.",
+                               code=f"no_active_{kind}", fields={kind: "no active version"})
+    return version.pk
+
+
+def _prompt_ids(settings: dict) -> list[int]:
+    """Explicit prompt ids, or a reproducible draw from the prompt bank."""
+    if settings.get("prompt_ids"):
+        return list(settings["prompt_ids"])
+    from annotation.services.prompts import prompts_combine
+
+    return [p.pk for p in prompts_combine(count=int(settings.get("count", 8)), seed=int(settings.get("seed", 0)))]
+
+
+# --- job stages ---------------------------------------------------------------------------------------
+
+def _snapshot_params(params: dict, context: dict) -> dict:
+    return {"filters": {"campaign_ids": params["source_campaign_ids"], "review_states": params["review_states"]}}
+
+
+def _snapshot_read(job: Job) -> tuple[str, dict]:
+    counts = job.result.get("counts", {})
+    return (f"snapshot {job.result.get('number')}: {counts.get('annotations', 0)} annotations",
+            {"snapshot_id": job.result["snapshot_id"]})
+
+
+def _critic_params(params: dict, context: dict) -> dict:
+    return {**params["critic"], "snapshot": context["snapshot_id"]}
+
+
+def _version_from(job: Job, kind: str) -> int:
+    """The version a training job registered (its result names it; created_by_job is the fallback)."""
+    for key in ("version_id", f"{kind}_version", "version"):
+        if isinstance(job.result.get(key), int):
+            return job.result[key]
+    version = ModelVersion.objects.filter(kind=kind, created_by_job=job).order_by("-pk").first()
+    if version is None:
+        raise ApplicationError(f"Job {job.pk} finished without registering a {kind} version.")
+    return version.pk
+
+
+def _version_read(kind: str) -> Callable[[Job], tuple[str, dict]]:
+    def read(job: Job) -> tuple[str, dict]:
+        version_id = _version_from(job, kind)
+        return f"{kind} version {version_id}", {f"{kind}_version": version_id}
+    return read
+
+
+def _candidates_params(params: dict, context: dict) -> dict:
+    candidates = params["candidates"]
+    return {"generator_version": _active_id(ModelVersion.Kind.GENERATOR, "generate candidates with"),
+            "prompt_ids": _prompt_ids(candidates), "seeds": candidates.get("seeds", [0])}
+
+
+def _videos_read(key: str) -> Callable[[Job], tuple[str, dict]]:
+    def read(job: Job) -> tuple[str, dict]:
+        ids = job.result.get("video_ids", [])
+        return f"{len(ids)} videos ({job.result.get('generated', 0)} new)", {key: ids}
+    return read
+
+
+def _score_params(params: dict, context: dict) -> dict:
+    return {"critic": _active_id(ModelVersion.Kind.CRITIC, "score with"), "video_ids": context["candidate_video_ids"]}
+
+
+def _score_read(job: Job) -> tuple[str, dict]:
+    scored = job.result.get("scored", job.result.get("video_count"))
+    return (f"scored {scored} videos" if scored is not None else "scored"), {}
+
+
+# Held-out prompts for the before/after reward when the policy names none: a fixed draw, so rounds compare.
+DEFAULT_HELDOUT = {"count": 4, "seed": 90_001, "seeds": [0]}
+
+
+def _align_params(params: dict, context: dict) -> dict:
+    aligned = {"heldout": DEFAULT_HELDOUT, **params["align"],
+               "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "align"),
+               "critic_version": _active_id(ModelVersion.Kind.CRITIC, "align with"),
+               "candidates": {"video_ids": context["candidate_video_ids"]}}
+    if context.get("snapshot_id") and "snapshot" not in params["align"]:
+        aligned["snapshot"] = context["snapshot_id"]  # human ratings take precedence over the critic's
+    return aligned
+
+
+def _next_round_params(params: dict, context: dict) -> dict:
+    next_round = params["next_round"]
+    return {"generator_version": _active_id(ModelVersion.Kind.GENERATOR, "generate the next round with"),
+            "prompt_ids": _prompt_ids(next_round), "seeds": next_round.get("seeds", [0]),
+            "campaign": params.get("next_round_campaign")}
+
+
+# --- inline stages ------------------------------------------------------------------------------------
+
+_KEY_FIGURES = {ModelVersion.Kind.CRITIC: ("mean_accuracy",),
+                ModelVersion.Kind.GENERATOR: ("heldout_reward_before", "heldout_reward_after")}
+
+
+def _evaluate(kind: str) -> Callable:
+    """The new version's figures next to the active one's, and whether the promote rule would take it."""
+    def evaluate(params: dict, context: dict, by) -> tuple[str, dict]:
+        version = ModelVersion.objects.get(pk=context[f"{kind}_version"])
+        active = active_version(kind=kind)
+        figures = {name: version.metrics.get(name) for name in _KEY_FIGURES[kind]}
+        refusal = promotion_refusal(version=version, active=active)
+        verdict = f"not better: {refusal}" if refusal else "better than the active one"
+        shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
+        return f"{shown}; {verdict}", {f"{kind}_figures": figures}
+    return evaluate
+
+
+def _promote(kind: str) -> Callable:
+    """Promote when the registry's rule says better; a refusal is an outcome, not a failure."""
+    def promote(params: dict, context: dict, by) -> tuple[str, dict]:
+        version = ModelVersion.objects.get(pk=context[f"{kind}_version"])
+        try:
+            version_promote(version=version, by=by)
+        except Conflict as refused:
+            if refused.code == "already_active":
+                return f"{version} already active", {f"{kind}_promoted": True}
+            return f"kept the active {kind}: {refused.fields.get('refusal', refused.message)}", \
+                {f"{kind}_promoted": False}
+        return f"promoted {version}", {f"{kind}_promoted": True}
+    return promote
+
+
+STAGES: list[Stage] = [
+    Stage("snapshot", kind="snapshot", build=_snapshot_params, read=_snapshot_read),
+    Stage("train_critic", kind="train_critic", build=_critic_params, read=_version_read(ModelVersion.Kind.CRITIC), needs=("snapshot",)),
+    Stage("evaluate_critic", inline=_evaluate(ModelVersion.Kind.CRITIC), needs=("train_critic",)),
+    Stage("promote_critic", inline=_promote(ModelVersion.Kind.CRITIC), needs=("train_critic",)),
+    Stage("generate_candidates", kind="generate", build=_candidates_params, read=_videos_read("candidate_video_ids")),
+    Stage("score", kind="score", build=_score_params, read=_score_read, needs=("generate_candidates",)),
+    Stage("align", kind="align", build=_align_params, read=_version_read(ModelVersion.Kind.GENERATOR),
+          needs=("generate_candidates",)),
+    Stage("evaluate_generator", inline=_evaluate(ModelVersion.Kind.GENERATOR), needs=("align",)),
+    Stage("promote_generator", inline=_promote(ModelVersion.Kind.GENERATOR), needs=("align",)),
+    Stage("generate_next_round", kind="generate", build=_next_round_params, read=_videos_read("next_round_video_ids")),
+]
+
+STAGE_NAMES = [stage.name for stage in STAGES]
+
+
+def stage_named(name: str) -> Stage:
+    return next(stage for stage in STAGES if stage.name == name)

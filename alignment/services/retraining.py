@@ -1,0 +1,173 @@
+"""Starting retrain loops: their params, the admins' policy, its beat schedule, and the trigger that checks
+the threshold. One loop at a time: a trigger while one runs is recorded as skipped."""
+from django.db import transaction
+from django.db.models import Max
+
+from annotation.models import Annotation, Campaign, Prompt
+from annotation.snapshots.export import DEFAULT_STATES, filters_clean
+from lift.api_errors import ApplicationError, Conflict
+
+from ..models import Job, ModelVersion, RetrainPolicy, RetrainTrigger
+from .loop_stages import STAGE_NAMES, stage_named
+
+POLICY_TASK_NAME = "retrain policy check"
+LOOP_SETTINGS = ("stages", "source_campaign_ids", "review_states", "next_round_campaign", "candidates", "next_round",
+                 "critic", "align")
+_ROUND_KEYS = {"prompt_ids", "count", "seed", "seeds"}
+
+
+def _round_clean(name: str, value, default_seed: int) -> dict:
+    """{"prompt_ids": [...]} or {"count": N, "seed": S} (a prompt-bank draw), with "seeds" per prompt."""
+    value = dict(value or {})
+    if unknown := set(value) - _ROUND_KEYS:
+        raise ApplicationError(f"{name}: unknown keys {', '.join(sorted(unknown))}.", fields={name: sorted(unknown)})
+    seeds = value.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                             for s in seeds):
+        raise ApplicationError(f"{name}.seeds must be a non-empty list of non-negative integers.",
+                               fields={name: "seeds"})
+    prompt_ids = value.get("prompt_ids")
+    if prompt_ids:
+        if not isinstance(prompt_ids, list) or not all(isinstance(p, int) for p in prompt_ids):
+            raise ApplicationError(f"{name}.prompt_ids must be a list of prompt ids.", fields={name: "prompt_ids"})
+        found = set(Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", flat=True))
+        if missing := sorted(set(prompt_ids) - found):
+            raise ApplicationError(f"{name}: unknown prompt ids {missing[:10]}.", fields={name: missing[:10]})
+        return {"prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds))}
+    count, seed = value.get("count", 8), value.get("seed", default_seed)
+    for key, number, low in (("count", count, 1), ("seed", seed, 0)):
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= 10_000:
+            raise ApplicationError(f"{name}.{key} must be an integer between {low} and 10000.", fields={name: key})
+    return {"count": count, "seed": seed, "seeds": sorted(set(seeds))}
+
+
+def _stages_clean(stages) -> list[str]:
+    stages = stages or STAGE_NAMES
+    if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGE_NAMES):
+        raise ApplicationError(f"stages must be a non-empty list of: {', '.join(STAGE_NAMES)}.",
+                               fields={"stages": "unknown stage"})
+    for name in stages:
+        if missing := [need for need in stage_named(name).needs if need not in stages]:
+            raise ApplicationError(f"Stage {name} needs {', '.join(missing)}.", fields={"stages": f"{name} needs {missing}"})
+    return [name for name in STAGE_NAMES if name in stages]
+
+
+def loop_settings_clean(settings: dict) -> dict:
+    """The settings a loop runs with (the policy holds the same ones), canonical, or a 400 naming the bad one."""
+    settings = dict(settings or {})
+    filters = filters_clean({"campaign_ids": settings.get("source_campaign_ids") or [],
+                             "review_states": settings.get("review_states") or DEFAULT_STATES})
+    campaign = settings.get("next_round_campaign")
+    if campaign is not None and (isinstance(campaign, bool) or not isinstance(campaign, int)
+                                 or not Campaign.objects.filter(pk=campaign).exists()):
+        raise ApplicationError("next_round_campaign must name an existing campaign.",
+                               fields={"next_round_campaign": "unknown"})
+    for key in ("critic", "align"):
+        if not isinstance(settings.get(key) or {}, dict):
+            raise ApplicationError(f"{key} must be an object of {key} job params.", fields={key: "not an object"})
+    return {"stages": _stages_clean(settings.get("stages")), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
+            "next_round_campaign": campaign,
+            "candidates": _round_clean("candidates", settings.get("candidates"), default_seed=0),
+            "next_round": _round_clean("next_round", settings.get("next_round"), default_seed=1),
+            "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {})}
+
+
+def unfinished_loop() -> Job | None:
+    return Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+
+
+def loop_params_validate(params: dict) -> dict:
+    """The `retrain_loop` kind's check (API, run_job and triggers alike)."""
+    params = dict(params or {})
+    if unknown := set(params) - set(LOOP_SETTINGS):
+        raise ApplicationError(f"Unknown retrain_loop params: {', '.join(sorted(unknown))}.",
+                               fields={"params": sorted(unknown)})
+    clean = loop_settings_clean(params)
+    generating = {"generate_candidates", "align", "generate_next_round"} & set(clean["stages"])
+    if generating and not ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, is_active=True).exists():
+        raise ApplicationError("There is no active generator to generate with; promote one first.",
+                               code="no_active_generator", fields={"generator": "no active version"})
+    if running := unfinished_loop():
+        raise Conflict(f"A retrain loop is already {running.status} (job {running.pk}).", code="loop_running",
+                       fields={"loop": running.pk})
+    return clean
+
+
+# --- the policy -----------------------------------------------------------------------------------------
+
+def policy_get() -> RetrainPolicy:
+    policy, _ = RetrainPolicy.objects.get_or_create(pk=1, defaults={"review_states": list(DEFAULT_STATES)})
+    return policy
+
+
+def policy_loop_params(policy: RetrainPolicy) -> dict:
+    return {key: getattr(policy, key if key != "next_round_campaign" else "next_round_campaign_id")
+            for key in LOOP_SETTINGS}
+
+
+@transaction.atomic
+def policy_update(*, changes: dict, by=None) -> RetrainPolicy:
+    """Change some settings (the rest stay), checked as a loop's would be, and write the beat schedule."""
+    policy = RetrainPolicy.objects.select_for_update().get(pk=policy_get().pk)
+    settings = loop_settings_clean({**policy_loop_params(policy),
+                                    **{k: v for k, v in changes.items() if k in LOOP_SETTINGS}})
+    for key, value in settings.items():
+        setattr(policy, "next_round_campaign_id" if key == "next_round_campaign" else key, value)
+    for key in ("enabled", "min_new_annotations", "check_every_minutes"):
+        if key in changes:
+            setattr(policy, key, changes[key])
+    if policy.check_every_minutes < 1:
+        raise ApplicationError("check_every_minutes must be at least 1.", fields={"check_every_minutes": "too small"})
+    policy.updated_by = by
+    policy.save()
+    _schedule_write(policy)
+    return policy
+
+
+def _schedule_write(policy: RetrainPolicy) -> None:
+    """The beat entry that runs the check (django-celery-beat's DatabaseScheduler picks changes up)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(every=policy.check_every_minutes, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.update_or_create(name=POLICY_TASK_NAME, defaults={
+        "task": "alignment.retrain_check", "interval": every, "enabled": policy.enabled, "queue": "cpu",
+        "description": "Starts a retrain loop when enough new ratings arrived (alignment.RetrainPolicy)."})
+
+
+def annotations_new_count(*, policy: RetrainPolicy) -> int:
+    """Ratings in the policy's states (and campaigns) since the newest critic or the last loop, whichever is later."""
+    marks = [ModelVersion.objects.filter(kind=ModelVersion.Kind.CRITIC).aggregate(at=Max("created_at"))["at"],
+             Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP).aggregate(at=Max("created_at"))["at"]]
+    since = max((mark for mark in marks if mark is not None), default=None)
+    annotations = Annotation.objects.filter(review_state__in=policy.review_states or DEFAULT_STATES)
+    if policy.source_campaign_ids:
+        annotations = annotations.filter(campaign_id__in=policy.source_campaign_ids)
+    if since is not None:
+        annotations = annotations.filter(created_at__gt=since)
+    return annotations.count()
+
+
+def loop_start(*, params: dict, source: str, by=None, new_annotations: int | None = None) -> RetrainTrigger:
+    """Start a loop now, or record why not when one is already running (the one-loop guard)."""
+    from .jobs import job_create
+
+    try:
+        loop, _ = job_create(kind=Job.Kind.RETRAIN_LOOP, params=params, created_by=by)
+    except Conflict as refused:
+        if refused.code not in ("loop_running", "job_conflict"):
+            raise
+        return RetrainTrigger.objects.create(source=source, outcome=RetrainTrigger.Outcome.SKIPPED, loop=unfinished_loop(),
+                                             new_annotations=new_annotations, reason=refused.message, by=by)
+    return RetrainTrigger.objects.create(source=source, outcome=RetrainTrigger.Outcome.STARTED, loop=loop,
+                                         new_annotations=new_annotations, by=by)
+
+
+def policy_check() -> RetrainTrigger | None:
+    """The scheduled check: below the threshold nothing happens; at or above it a loop starts (or is skipped)."""
+    policy = policy_get()
+    if not policy.enabled:
+        return None
+    new = annotations_new_count(policy=policy)
+    if new < policy.min_new_annotations:
+        return None
+    return loop_start(params=policy_loop_params(policy), source=RetrainTrigger.Source.SCHEDULE, new_annotations=new)
