@@ -1,13 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import {
-  api,
-  ApiError,
-  describeError,
-  fieldMessages,
-  serverNow,
-  type Assignment,
-  type Campaign,
-} from '../api';
+import { api, ApiError, describeError, fieldMessages, type Assignment, type Campaign } from '../api';
 import {
   clearDraft,
   emptyDraft,
@@ -21,13 +13,15 @@ import {
   type PendingSubmit,
 } from '../draft';
 import { resolveShortcut, type Action } from '../keyboard';
-import { shouldExtend } from '../lease';
 import { linkClick } from '../router';
 import { buildSubmitBody, validateDraft, type DimensionErrors } from '../rules';
-import { AbortedError, submitWithRetry, type SubmitState } from '../submitQueue';
 import { DimensionRater } from './DimensionRater';
 import { GuidelinesDrawer } from './GuidelinesDrawer';
 import { LeaseTimer } from './LeaseTimer';
+import { SkipDialog } from './SkipDialog';
+import { SubmitStatus } from './SubmitStatus';
+import { useLeaseHeartbeat } from './useLeaseHeartbeat';
+import { useSubmission } from './useSubmission';
 import { VideoPlayer, type VideoPlayerHandle } from './VideoPlayer';
 
 type Phase =
@@ -36,13 +30,6 @@ type Phase =
   | { kind: 'empty' }
   | { kind: 'leaseLost'; message: string; notes: Draft | null }
   | { kind: 'error'; message: string };
-
-const SKIP_REASONS = [
-  'The video does not load or play',
-  'The prompt is unclear or unreadable',
-  'The video is unrelated to the prompt (wrong item)',
-  'I am not able to judge this one',
-];
 
 interface Props {
   campaignId: number;
@@ -60,15 +47,11 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   const [assignment, setAssignment] = useState<Assignment | null>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
   const [draft, setDraft] = useState<Draft | null>(null);
-  const [submitState, setSubmitState] = useState<SubmitState>({ kind: 'idle' });
   const [errors, setErrors] = useState<Record<string, DimensionErrors>>({});
   const [formMessage, setFormMessage] = useState<string | null>(null);
   const [focusedDim, setFocusedDim] = useState(0);
   const [guidelinesOpen, setGuidelinesOpen] = useState(false);
   const [skipOpen, setSkipOpen] = useState(false);
-  const [skipReason, setSkipReason] = useState(SKIP_REASONS[0]);
-  const [skipOther, setSkipOther] = useState('');
-  const [skipError, setSkipError] = useState<string | null>(null);
   const [expiresAt, setExpiresAt] = useState(0);
   const [expired, setExpired] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -76,11 +59,8 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   const player = useRef<VideoPlayerHandle>(null);
   const ratingsRef = useRef<HTMLDivElement>(null);
   const draftRef = useRef<Draft | null>(null);
-  const timeSpent = useRef(0);
-  const lastActivity = useRef(Date.now());
-  const lastExtend = useRef(Date.now());
-  const abortRef = useRef<AbortController | null>(null);
   const mounted = useRef(true);
+  const { submitState, setSubmitState, send, abort } = useSubmission(mounted, retryDelays);
 
   draftRef.current = draft;
   const busy = submitState.kind === 'saving' || submitState.kind === 'retrying';
@@ -88,6 +68,17 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   const locked = busy || phase.kind !== 'task';
   const busyRef = useRef(locked);
   busyRef.current = locked;
+  const { timeSpent, restart: restartLeaseClock } = useLeaseHeartbeat({
+    active: phase.kind === 'task',
+    assignment,
+    expiresAt,
+    expired,
+    mounted,
+    onExtended: setExpiresAt,
+    onLost: (message) => {
+      if (!busyRef.current) setPhase({ kind: 'leaseLost', message, notes: draftRef.current });
+    },
+  });
   const guidelinesButton = useRef<HTMLButtonElement>(null);
   const closeGuidelines = useCallback(() => {
     setGuidelinesOpen(false);
@@ -104,50 +95,44 @@ export function TaskView({ campaignId, retryDelays }: Props) {
       return next;
     });
     setSubmitState((s) => (s.kind === 'saved' || s.kind === 'failed' ? { kind: 'idle' } : s));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   // ---- submit ------------------------------------------------------------------------------
   const runSubmit = useCallback(
     async (a: Assignment, c: Campaign, pending: PendingSubmit) => {
-      abortRef.current?.abort();
-      const ctrl = new AbortController();
-      abortRef.current = ctrl;
       setFormMessage(null);
-      try {
-        await submitWithRetry({
-          send: () => api.submit(a.id, pending.body, pending.key),
-          onState: (s) => mounted.current && !ctrl.signal.aborted && setSubmitState(s),
-          signal: ctrl.signal,
-          ...retryDelays,
-        });
+      const outcome = await send(() => api.submit(a.id, pending.body, pending.key));
+      if (outcome.kind === 'saved') {
         clearDraft(a.id);
-        if (!mounted.current || ctrl.signal.aborted) return;
+        if (!outcome.live) return;
         setNotice('Saved. Here is the next task.');
         void loadTask(c, a.id);
-      } catch (err) {
-        if (err instanceof AbortedError || ctrl.signal.aborted || !mounted.current) return;
-        if (err instanceof ApiError && err.isAuth) {
-          // Signed out: keep the draft and its key; the app goes to sign-in and we resume after.
-          return;
-        }
-        // Any other 4xx is final: drop the key so a corrected submit is a new request.
-        const d = draftRef.current;
-        const cleared = d ? { ...d, pending: null } : null;
-        if (cleared) {
-          saveDraft(cleared);
-          setDraft(cleared);
-        }
-        if (err instanceof ApiError && err.status === 409) {
-          setPhase({
-            kind: 'leaseLost',
-            message: err.detail || 'This task is no longer assigned to you.',
-            notes: cleared,
-          });
-          return;
-        }
-        if (err instanceof ApiError && err.status === 400) applyFieldErrors(c, err);
-        setFormMessage(describeError(err));
+        return;
       }
+      if (outcome.kind === 'stopped') return;
+      const err = outcome.error;
+      if (err instanceof ApiError && err.isAuth) {
+        // Signed out: keep the draft and its key; the app goes to sign-in and we resume after.
+        return;
+      }
+      // Any other 4xx is final: drop the key so a corrected submit is a new request.
+      const d = draftRef.current;
+      const cleared = d ? { ...d, pending: null } : null;
+      if (cleared) {
+        saveDraft(cleared);
+        setDraft(cleared);
+      }
+      if (err instanceof ApiError && err.status === 409) {
+        setPhase({
+          kind: 'leaseLost',
+          message: err.detail || 'This task is no longer assigned to you.',
+          notes: cleared,
+        });
+        return;
+      }
+      if (err instanceof ApiError && err.status === 400) applyFieldErrors(c, err);
+      setFormMessage(describeError(err));
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [],
@@ -191,9 +176,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
       }
       const keys = camp.schema.dimensions.map((d) => d.key);
       const d = restoreDraft(loadDraft(a.id), emptyDraft(a.id, camp.id, keys));
-      timeSpent.current = d.timeSpentMs;
-      lastExtend.current = Date.now();
-      lastActivity.current = Date.now();
+      restartLeaseClock(d.timeSpentMs);
       setAssignment(a);
       setExpiresAt(Date.parse(a.expires_at));
       setDraft(d);
@@ -232,54 +215,9 @@ export function TaskView({ campaignId, retryDelays }: Props) {
     void loadTask(null);
     return () => {
       mounted.current = false;
-      abortRef.current?.abort();
+      abort();
     };
-  }, [loadTask]);
-
-  // ---- time spent, activity, lease heartbeat ------------------------------------------------
-  useEffect(() => {
-    const mark = () => {
-      lastActivity.current = Date.now();
-    };
-    const events = ['keydown', 'pointerdown', 'mousemove', 'wheel', 'input', 'touchstart'] as const;
-    events.forEach((e) => window.addEventListener(e, mark, { passive: true, capture: true }));
-    return () => events.forEach((e) => window.removeEventListener(e, mark, { capture: true }));
-  }, []);
-
-  useEffect(() => {
-    if (phase.kind !== 'task' || !assignment) return;
-    let inFlight = false;
-    const t = setInterval(() => {
-      if (typeof document === 'undefined' || document.visibilityState === 'visible') timeSpent.current += 1000;
-      if (inFlight || expired) return;
-      const now = Date.now();
-      const clock = {
-        now: serverNow(),
-        expiresAt,
-        lastActivityAt: lastActivity.current + (serverNow() - now),
-        lastExtendAt: lastExtend.current + (serverNow() - now),
-        leaseSeconds: assignment.lease_seconds,
-      };
-      if (!shouldExtend(clock)) return;
-      inFlight = true;
-      lastExtend.current = now;
-      api.extend(assignment.id).then(
-        (r) => {
-          inFlight = false;
-          if (mounted.current && r?.expires_at) setExpiresAt(Date.parse(r.expires_at));
-        },
-        (err) => {
-          inFlight = false;
-          if (!mounted.current) return;
-          if (err instanceof ApiError && err.status === 409 && !busyRef.current) {
-            setPhase({ kind: 'leaseLost', message: err.detail, notes: draftRef.current });
-          }
-          // network/5xx: try again at the next heartbeat
-        },
-      );
-    }, 1000);
-    return () => clearInterval(t);
-  }, [phase.kind, assignment, expiresAt, expired]);
+  }, [loadTask, abort]);
 
   // ---- leaving the page ------------------------------------------------------------------------
   useEffect(() => {
@@ -363,25 +301,23 @@ export function TaskView({ campaignId, retryDelays }: Props) {
     void runSubmit(assignment, campaign, pending);
   }, [campaign, assignment, phase.kind, expired, focusDimension, runSubmit]);
 
-  const skip = useCallback(async () => {
-    if (!assignment || !campaign) return;
-    const reason = (skipReason === 'other' ? skipOther : skipReason).trim();
-    if (!reason) {
-      setSkipError('Say briefly why you skip this task.');
-      return;
-    }
-    setSkipError(null);
-    try {
-      await api.skip(assignment.id, reason);
-      clearDraft(assignment.id);
-      setNotice('Skipped. Here is the next task.');
-      void loadTask(campaign);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        setPhase({ kind: 'leaseLost', message: err.detail, notes: draftRef.current });
-      } else if (!(err instanceof ApiError && err.isAuth)) setSkipError(describeError(err));
-    }
-  }, [assignment, campaign, skipReason, skipOther, loadTask]);
+  const skip = useCallback(
+    async (reason: string): Promise<string | null> => {
+      if (!assignment || !campaign) return null;
+      try {
+        await api.skip(assignment.id, reason);
+        clearDraft(assignment.id);
+        setNotice('Skipped. Here is the next task.');
+        void loadTask(campaign);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) {
+          setPhase({ kind: 'leaseLost', message: err.detail, notes: draftRef.current });
+        } else if (!(err instanceof ApiError && err.isAuth)) return describeError(err);
+      }
+      return null;
+    },
+    [assignment, campaign, loadTask],
+  );
 
   // ---- keyboard --------------------------------------------------------------------------------
   const act = useCallback(
@@ -616,57 +552,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
               </button>
             </div>
           )}
-          {skipOpen && (
-            <form
-              className="skip-form card"
-              data-shortcuts="off"
-              data-testid="skip-form"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void skip();
-              }}
-            >
-              <label htmlFor="skip-reason">Why skip this task?</label>
-              <select
-                id="skip-reason"
-                data-testid="skip-reason"
-                value={skipReason}
-                onChange={(e) => setSkipReason(e.target.value)}
-                autoFocus
-              >
-                {SKIP_REASONS.map((r) => (
-                  <option key={r}>{r}</option>
-                ))}
-                <option value="other">Other (write below)</option>
-              </select>
-              {skipReason === 'other' && (
-                <>
-                  <label htmlFor="skip-other">Reason</label>
-                  <textarea
-                    id="skip-other"
-                    data-testid="skip-other"
-                    rows={2}
-                    maxLength={500}
-                    value={skipOther}
-                    onChange={(e) => setSkipOther(e.target.value)}
-                  />
-                </>
-              )}
-              {skipError && (
-                <p className="field-error" role="alert">
-                  {skipError}
-                </p>
-              )}
-              <div className="row">
-                <button type="submit" className="danger" data-testid="skip-confirm">
-                  Skip task
-                </button>
-                <button type="button" onClick={() => setSkipOpen(false)}>
-                  Cancel
-                </button>
-              </div>
-            </form>
-          )}
+          <SkipDialog open={skipOpen} onSkip={skip} onCancel={() => setSkipOpen(false)} />
           <div className="dimensions" ref={ratingsRef}>
             {dims.map((dim, i) => (
               <DimensionRater
@@ -706,29 +592,5 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         onClose={closeGuidelines}
       />
     </div>
-  );
-}
-
-function SubmitStatus({ state, message, dirty }: { state: SubmitState; message: string | null; dirty: boolean }) {
-  let text = '';
-  let cls = 'status';
-  if (state.kind === 'saving') text = state.attempt > 1 ? `Saving… (attempt ${state.attempt})` : 'Saving…';
-  else if (state.kind === 'retrying') {
-    cls += ' is-warning';
-    text = `Could not reach the server (${describeError(state.error)}). Retrying in ${Math.ceil(
-      state.delayMs / 1000,
-    )} s — your ratings are kept on this device.`;
-  } else if (state.kind === 'saved') {
-    cls += ' is-ok';
-    text = 'Saved ✓';
-  } else if (message) {
-    cls += ' is-error';
-    text = message;
-  } else if (dirty) text = 'Draft kept on this device.';
-  const kind = state.kind === 'idle' && message ? 'failed' : state.kind;
-  return (
-    <p className={cls} role="status" aria-live="polite" data-testid="submit-status" data-state={kind}>
-      {text}
-    </p>
   );
 }
