@@ -32,6 +32,8 @@ describe('job launch forms', () => {
     expect(buildParams(spec('generate'), base).errors).toEqual({
       prompt_ids: 'Give prompt ids, or a number of prompts to draw from the bank.',
     });
+    // The draw seed alone (it has a default) does not make a draw.
+    expect(buildParams(spec('generate'), { ...base, prompt_ids: '7' }).params).toEqual({ generator_version: 2, prompt_ids: [7], seeds: [0] });
     const drawn = buildParams(spec('generate'), { ...base, combine_count: '5', combine_seed: '9', seeds: '0,1', campaign: '4' });
     expect(drawn).toEqual({
       params: { generator_version: 2, combine: { count: 5, seed: 9 }, seeds: [0, 1], campaign: 4 },
@@ -40,11 +42,19 @@ describe('job launch forms', () => {
     expect(buildParams(spec('generate'), { ...base, generator_version: '' }).errors.generator_version).toBe('Required.');
   });
 
-  it('merges the extra JSON and refuses what is not an object', () => {
-    const v = { ...initialValues(spec('align')), generator_version: '1', extra: '{"lora_rank": 8, "steps": 3}' };
+  it('builds align params with nested candidates, held-out draw and settings, merging the extra JSON', () => {
+    const v = { ...initialValues(spec('align')), generator_version: '1', candidate_video_ids: '5,6', extra: '{"settings": {"lora_rank": 8}}' };
     const { params, errors } = buildParams(spec('align'), v);
     expect(errors).toEqual({});
-    expect(params).toMatchObject({ generator_version: 1, objective: 'reward_weighted', lora_rank: 8, steps: 3 });
+    expect(params).toEqual({
+      generator_version: 1,
+      objective: 'reward_weighted',
+      candidates: { video_ids: [5, 6] },
+      heldout: { count: 4, seed: 0, seeds: [0] },
+      settings: { steps: 100, learning_rate: 1e-5, real_weight: 0, lora_rank: 8 },
+    });
+    expect(buildParams(spec('align'), { ...v, candidate_video_ids: '' }).errors.candidate_video_ids).toMatch(/candidate/);
+    expect(buildParams(spec('align'), { ...v, candidate_count: '3' }).errors.candidate_count).toMatch(/not both/);
     expect(buildParams(spec('align'), { ...v, extra: '[1]' }).errors.extra).toBe('A JSON object, like {"key": 1}.');
     expect(buildParams(spec('align'), { ...v, extra: '{oops' }).errors.extra).toBe('Not valid JSON.');
   });

@@ -17,6 +17,8 @@ export interface FieldSpec {
   help?: string;
   /** Where the value goes in params, dotted (default: the name). */
   path?: string;
+  /** Left out while this other field is empty (a draw's seed without a draw). */
+  dependsOn?: string;
 }
 
 export interface KindSpec {
@@ -46,7 +48,7 @@ export const JOB_KINDS: KindSpec[] = [
       { name: 'generator_version', label: 'Generator version', type: 'generator', required: true },
       { name: 'prompt_ids', label: 'Prompt ids', type: 'intList', min: 1, help: 'Comma-separated; or draw from the prompt bank below.' },
       { name: 'combine_count', label: 'Draw this many prompts from the bank', type: 'int', min: 1, max: 100000, path: 'combine.count' },
-      { name: 'combine_seed', label: 'Draw seed', type: 'int', min: 0, initial: '0', path: 'combine.seed' },
+      { name: 'combine_seed', label: 'Draw seed', type: 'int', min: 0, initial: '0', path: 'combine.seed', dependsOn: 'combine_count' },
       { name: 'seeds', label: 'Seeds', type: 'intList', required: true, min: 0, initial: '0' },
       { name: 'campaign', label: 'Add the videos to campaign', type: 'campaign' },
       EXTRA,
@@ -88,14 +90,17 @@ export const JOB_KINDS: KindSpec[] = [
   {
     kind: 'train_critic',
     label: 'Train a critic',
-    description: 'Fine-tunes the vision-language critic on a snapshot; evaluated on its test split.',
+    description: 'Fine-tunes the vision-language critic on a snapshot’s splits; evaluated on its test split and registered.',
     fields: [
       { name: 'snapshot', label: 'Snapshot', type: 'snapshot', required: true },
-      { name: 'base', label: 'Base model (hub id or path; empty: the active critic’s base)', type: 'text' },
-      { name: 'max_steps', label: 'Steps', type: 'int', min: 1, max: 1000000, initial: '200' },
-      { name: 'learning_rate', label: 'Learning rate', type: 'float', min: 0, max: 1, initial: '0.0001' },
+      { name: 'backbone', label: 'Backbone (hub id or path; empty: the tiny default)', type: 'text' },
+      { name: 'name', label: 'Version name (empty: automatic)', type: 'text' },
+      { name: 'finetune', label: 'Fine-tuning', type: 'choice', choices: ['lora', 'full'], initial: 'lora' },
+      { name: 'steps', label: 'Steps', type: 'int', min: 1, max: 1000000, initial: '200' },
+      { name: 'lr', label: 'Learning rate', type: 'float', min: 0, max: 1, initial: '0.0003' },
       { name: 'batch_size', label: 'Batch size', type: 'int', min: 1, max: 4096, initial: '8' },
       { name: 'seed', label: 'Seed', type: 'int', min: 0, initial: '0' },
+      { name: 'with_reasons', label: 'Train on the reasons too', type: 'bool', initial: true },
       EXTRA,
     ],
   },
@@ -104,9 +109,10 @@ export const JOB_KINDS: KindSpec[] = [
     label: 'Score videos with a critic',
     description: 'Critic ratings, rewards and uncertainty per video and dimension.',
     fields: [
-      { name: 'critic_version', label: 'Critic (empty: the active one)', type: 'critic' },
+      { name: 'critic', label: 'Critic (empty: the active one)', type: 'critic' },
       { name: 'campaign', label: 'Campaign', type: 'campaign' },
       { name: 'video_ids', label: 'Video ids', type: 'intList', min: 1 },
+      { name: 'with_reasons', label: 'Also write the critic’s reasons', type: 'bool', initial: false },
       EXTRA,
     ],
     check: (v): Record<string, string> =>
@@ -115,10 +121,11 @@ export const JOB_KINDS: KindSpec[] = [
   {
     kind: 'align',
     label: 'Align the generator',
-    description: 'Reward-weighted fine-tuning of a generator on critic-scored videos.',
+    description: 'Fine-tunes a generator from critic rewards into a new version, with held-out reward before and after.',
     fields: [
       { name: 'generator_version', label: 'Generator version', type: 'generator', required: true },
       { name: 'critic_version', label: 'Critic (empty: the active one)', type: 'critic' },
+      { name: 'snapshot', label: 'Snapshot (human ratings as rewards too)', type: 'snapshot' },
       {
         name: 'objective',
         label: 'Objective',
@@ -126,18 +133,36 @@ export const JOB_KINDS: KindSpec[] = [
         choices: ['reward_weighted', 'rejection', 'edit_reward'],
         initial: 'reward_weighted',
       },
-      { name: 'steps', label: 'Steps', type: 'int', min: 1, max: 1000000, initial: '100' },
-      { name: 'learning_rate', label: 'Learning rate', type: 'float', min: 0, max: 1, initial: '0.00001' },
-      { name: 'seed', label: 'Seed', type: 'int', min: 0, initial: '0' },
+      { name: 'candidate_video_ids', label: 'Candidates: scored video ids', type: 'intList', min: 1, path: 'candidates.video_ids' },
+      { name: 'candidate_count', label: 'Candidates: or generate this many prompts', type: 'int', min: 1, max: 10000, path: 'candidates.generate.count' },
+      { name: 'candidate_seed', label: 'Candidates: draw seed', type: 'int', min: 0, initial: '0', path: 'candidates.generate.seed', dependsOn: 'candidate_count' },
+      { name: 'heldout_count', label: 'Held-out prompts to draw', type: 'int', min: 1, max: 10000, required: true, initial: '4', path: 'heldout.count' },
+      { name: 'heldout_seed', label: 'Held-out draw seed', type: 'int', min: 0, initial: '0', path: 'heldout.seed' },
+      { name: 'heldout_seeds', label: 'Held-out video seeds', type: 'intList', min: 0, initial: '0', path: 'heldout.seeds' },
+      { name: 'steps', label: 'Steps', type: 'int', min: 1, max: 1000000, initial: '100', path: 'settings.steps' },
+      { name: 'learning_rate', label: 'Learning rate', type: 'float', min: 0, max: 1, initial: '0.00001', path: 'settings.learning_rate' },
+      { name: 'real_weight', label: 'Real-corpus weight λ (0: none)', type: 'float', min: 0, max: 100, initial: '0', path: 'settings.real_weight' },
       EXTRA,
     ],
+    check: (v): Record<string, string> => {
+      const ids = str(v.candidate_video_ids);
+      const count = str(v.candidate_count);
+      if (!ids && !count) return { candidate_video_ids: 'Give scored candidate videos, or a number of prompts to generate.' };
+      if (ids && count) return { candidate_count: 'Either candidate video ids or a number to generate, not both.' };
+      return {};
+    },
   },
   {
     kind: 'retrain_loop',
     label: 'Retrain loop',
-    description: 'Snapshot → critic → scores → aligned generator → next round of videos, each stage a job.',
+    description: 'Snapshot → critic → scores → aligned generator → next round of videos, each stage its own job.',
     fields: [
-      { name: 'campaign', label: 'Campaign for the next round', type: 'campaign', required: true },
+      { name: 'source_campaign_ids', label: 'Ratings from campaigns (all when empty)', type: 'intList', min: 1 },
+      { name: 'next_round_campaign', label: 'Campaign for the next round', type: 'campaign' },
+      { name: 'candidate_count', label: 'Candidate prompts to generate', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
+      { name: 'next_round_count', label: 'Next-round prompts to generate', type: 'int', min: 1, max: 10000, path: 'next_round.count' },
+      { name: 'critic_steps', label: 'Critic training steps', type: 'int', min: 1, max: 1000000, path: 'critic.steps' },
+      { name: 'align_steps', label: 'Alignment steps', type: 'int', min: 1, max: 1000000, path: 'align.settings.steps' },
       EXTRA,
     ],
   },
@@ -162,6 +187,19 @@ export function kindSpec(kind: string): KindSpec | undefined {
 export function initialValues(spec: KindSpec): FormValues {
   const out: FormValues = {};
   for (const f of spec.fields) out[f.name] = f.initial ?? (f.type === 'bool' ? false : '');
+  return out;
+}
+
+/** b's keys over a's, objects merged key by key (so extra {"settings": {...}} adds to the form's settings). */
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const old = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && old && typeof old === 'object' && !Array.isArray(old)
+        ? deepMerge(old as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
   return out;
 }
 
@@ -224,7 +262,7 @@ export function buildParams(spec: KindSpec, values: FormValues): { params: Recor
       errors[f.name] = error;
       continue;
     }
-    if (value === undefined) continue;
+    if (value === undefined || (f.dependsOn && !str(values[f.dependsOn]))) continue;
     if (f.name === 'extra') {
       try {
         const parsed = JSON.parse(value as string);
@@ -239,7 +277,7 @@ export function buildParams(spec: KindSpec, values: FormValues): { params: Recor
     setPath(params, f.path ?? f.name, shaped);
   }
   Object.assign(errors, spec.check?.(values) ?? {}, errors);
-  return { params: { ...params, ...extra }, errors };
+  return { params: deepMerge(params, extra), errors };
 }
 
 /** Server field errors (`fields` of a 4xx, flattened to dotted paths such as "params.seeds" or
