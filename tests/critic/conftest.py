@@ -41,3 +41,52 @@ def world_videos(count: int, seed: int = 3):
             file=name, prompt=prompt, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
             generation_params={"synthetic_truth": {"judgements": truth}}, frames=len(pixels)))
     return videos
+
+
+def truth_ratings(video, flip: str | None = None) -> dict:
+    """The oracle's ratings as an annotation; `flip` names a dimension rated one level off (noise)."""
+    truth = video.generation_params["synthetic_truth"]["judgements"]
+    values = {}
+    for dim, judgement in truth.items():
+        rating = judgement["rating"]
+        if dim == flip:
+            rating = {"Good": "Normal", "Normal": "Bad", "Bad": "Good"}[rating]
+        values[dim] = {"rating": rating, "rationale": judgement["reason"] or "Looks right to me."}
+    return values
+
+
+def split_seed(texts: list[str]) -> int:
+    """A snapshot seed that puts at least one prompt in each of train, validation and test."""
+    from annotation.snapshots.hra_format import SPLITS, prompt_key, split_for
+
+    for seed in range(200):
+        if {split_for(prompt_key(t, t), seed) for t in texts} == set(SPLITS):
+            return seed
+    raise AssertionError("no seed splits these prompts three ways")
+
+
+def rated_snapshot(count: int = 12, annotators: int = 2, seed: int = 3):
+    """A ready snapshot of synthetic videos rated by `annotators` people (the second one noisy)."""
+    from annotation.snapshots.services import snapshot_build, snapshot_create, snapshot_params_clean
+    from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
+    from tests.quality.util import annotate
+
+    campaign = CampaignFactory(overlap=annotators)
+    users = [add_member(campaign, UserFactory(roles=["annotator"])) for _ in range(annotators)]
+    videos = world_videos(count, seed=seed)
+    for index, video in enumerate(videos):
+        item = ItemFactory(campaign=campaign, video=video)
+        for position, user in enumerate(users):
+            annotate(item, user, truth_ratings(video, flip="motion" if position == 1 and index % 3 == 0 else None))
+    params = snapshot_params_clean(params={"filters": {"campaign_ids": [campaign.pk]},
+                                           "seed": split_seed([v.prompt.text for v in videos])})
+    return snapshot_build(snapshot=snapshot_create(params=params)), campaign, videos
+
+
+@pytest.fixture
+def jobs_dir(tmp_path, settings, monkeypatch):
+    """Job work folders under the test's tmp path, for this process and for workers it starts."""
+    path = tmp_path / "jobs"
+    settings.LIFT = {**settings.LIFT, "JOBS_DIR": path}
+    monkeypatch.setenv("LIFT_JOBS_DIR", str(path))
+    return path
