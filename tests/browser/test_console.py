@@ -8,6 +8,8 @@ from playwright.sync_api import expect
 from alignment.models import Job, ModelVersion
 from tests.conftest import submit, token_client
 from tests.factories import UserFactory
+from tests.generation.conftest import world_prompts  # noqa: F401 (a fixture)
+from tests.loop.conftest import active_generator  # noqa: F401 (a fixture)
 
 from .conftest import sign_in
 
@@ -103,4 +105,43 @@ def test_admin_launches_a_snapshot_watches_it_finish_and_downloads_it(page, seed
     expect(card).to_have_attribute("data-status", "ready")
     expect(card.get_by_test_id("snapshot-counts")).to_contain_text("annotations")
     expect(card.get_by_test_id("snapshot-distributions")).to_contain_text("semantic")
+    assert page.console_errors == []
+
+
+def test_admin_launches_a_retrain_loop_and_watches_every_stage_to_the_end(page, celery_worker_process,
+                                                                         active_generator, world_prompts):
+    """The loop's mechanics stages (snapshot, candidates, next round) on the synthetic world; the stages
+    that train models need the tiny models and are covered by the loop's own tests."""
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(name="next round")
+    UserFactory(username="boss", roles=["admin"])
+    sign_in(page, "boss", path="/console/jobs?launch=retrain_loop")
+    form = page.get_by_test_id("launch-form")
+    expect(form).to_have_attribute("data-kind", "retrain_loop")
+    page.get_by_test_id("launch-stages").fill("snapshot, generate_candidates, dance")
+    page.get_by_test_id("launch-submit").click()
+    expect(page.get_by_test_id("launch-stages-error")).to_contain_text("Unknown stage: dance.")
+
+    page.get_by_test_id("launch-stages").fill("snapshot, generate_candidates, generate_next_round")
+    page.get_by_test_id("launch-candidate_prompt_ids").fill(", ".join(str(p.pk) for p in world_prompts[:2]))
+    page.get_by_test_id("launch-candidate_seeds").fill("0, 1")
+    page.get_by_test_id("launch-next_round_prompt_ids").fill(", ".join(str(p.pk) for p in world_prompts[2:4]))
+    page.get_by_test_id("launch-next_round_campaign").select_option(str(campaign.pk))
+    page.get_by_test_id("launch-submit").click()
+
+    detail = page.get_by_test_id("job-detail")
+    expect(detail).to_have_attribute("data-status", "succeeded", timeout=120_000)
+    stages = page.get_by_test_id("job-stage")
+    expect(stages).to_have_count(3)
+    for name in ("snapshot", "generate_candidates", "generate_next_round"):
+        expect(page.locator(f'[data-testid="job-stage"][data-name="{name}"]')).to_have_attribute("data-status", "succeeded")
+    loop = Job.objects.get(kind="retrain_loop")
+    assert loop.stages.count() == 3
+    assert campaign.items.filter(video_id__in=loop.result["next_round_video_ids"]).count() == 2
+
+    # A stage's own page, from the loop's.
+    page.locator('[data-testid="job-stage"][data-name="generate_next_round"] a').click()
+    expect(page.get_by_test_id("job-detail")).to_have_attribute("data-status", "succeeded")
+    expect(page.get_by_test_id("job-detail")).not_to_have_attribute("data-job-id", str(loop.pk))
     assert page.console_errors == []

@@ -5,6 +5,7 @@ import { CampaignsPage } from './CampaignsPage';
 import { JobDetail } from './JobDetail';
 import { JobsPage } from './JobsPage';
 import { ModelsPage } from './ModelsPage';
+import { RetrainPage } from './RetrainPage';
 import { Overview } from './Overview';
 import { SnapshotsPage } from './SnapshotsPage';
 import { Link } from './ui';
@@ -14,6 +15,7 @@ export type ConsoleRoute =
   | { page: 'jobs'; kind: string | null; status: string | null; launch: string | null }
   | { page: 'job'; id: number }
   | { page: 'models' }
+  | { page: 'retrain' }
   | { page: 'snapshots' }
   | { page: 'campaigns' }
   | { page: 'campaign'; id: number }
@@ -28,6 +30,7 @@ export function matchConsoleRoute(path: string, search = ''): ConsoleRoute {
   let m = /^\/jobs\/(\d+)$/.exec(p);
   if (m) return { page: 'job', id: Number(m[1]) };
   if (p === '/models') return { page: 'models' };
+  if (p === '/retrain') return { page: 'retrain' };
   if (p === '/snapshots') return { page: 'snapshots' };
   if (p === '/campaigns') return { page: 'campaigns' };
   m = /^\/campaigns\/(\d+)$/.exec(p);
@@ -38,6 +41,7 @@ export function matchConsoleRoute(path: string, search = ''): ConsoleRoute {
 const TABS: { page: ConsoleRoute['page']; to: string; label: string }[] = [
   { page: 'overview', to: '/console', label: 'Overview' },
   { page: 'jobs', to: '/console/jobs', label: 'Jobs' },
+  { page: 'retrain', to: '/console/retrain', label: 'Retrain loop' },
   { page: 'models', to: '/console/models', label: 'Models' },
   { page: 'snapshots', to: '/console/snapshots', label: 'Snapshots' },
   { page: 'campaigns', to: '/console/campaigns', label: 'Campaigns' },
@@ -62,6 +66,7 @@ export default function ConsoleApp({ path }: { path: string }) {
         {route.page === 'jobs' && <JobsPage kind={route.kind} status={route.status} launch={route.launch} />}
         {route.page === 'job' && <JobDetail key={route.id} id={route.id} />}
         {route.page === 'models' && <ModelsPage />}
+        {route.page === 'retrain' && <RetrainPage />}
         {route.page === 'snapshots' && <SnapshotsPage />}
         {route.page === 'campaigns' && <CampaignsPage />}
         {route.page === 'campaign' && <CampaignDetail key={route.id} id={route.id} />}

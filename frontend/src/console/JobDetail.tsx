@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { navigate } from '../router';
 import { LineChart } from './Chart';
 import { consoleApi, snapshotDownloadUrl, type Job } from './consoleApi';
-import { flatScalars, formatValue, isFinished, metricSeries, percent } from './shaping';
+import { flatScalars, formatValue, isFinished, loopStages, metricSeries, percent } from './shaping';
 import { ErrorText, Link, Loading, ProgressBar, StatusBadge, useLoad, when } from './ui';
 
 export function JobDetail({ id }: { id: number }) {
@@ -148,15 +148,34 @@ function JobOutputLinks({ job }: { job: Job }) {
   );
 }
 
+/** A loop's stages as it records them (inline stages included), or else the child jobs that name it as parent. */
 function Stages({ job }: { job: Job }) {
-  const { data } = useLoad(() => consoleApi.jobStages(job.id), `stages-${job.id}-${job.status}-${job.phase}`);
+  const recorded = loopStages(job.metrics);
+  const { data } = useLoad(
+    () => (recorded ? Promise.resolve([]) : consoleApi.jobStages(job.id)),
+    `stages-${job.id}-${job.status}-${job.phase}`,
+  );
+  if (recorded)
+    return (
+      <>
+        <h3>Stages</h3>
+        <ol className="stages" data-testid="job-stages">
+          {recorded.map((s) => (
+            <li key={s.name} data-testid="job-stage" data-name={s.name} data-status={s.status}>
+              {s.job ? <Link to={`/console/jobs/${s.job}`}>{s.name}</Link> : s.name} <StatusBadge status={s.status} />
+              {s.outcome && <span className="muted small"> {s.outcome}</span>}
+            </li>
+          ))}
+        </ol>
+      </>
+    );
   if (!data || data.length === 0) return null;
   return (
     <>
       <h3>Stages</h3>
       <ol className="stages" data-testid="job-stages">
         {[...data].reverse().map((s) => (
-          <li key={s.id} data-testid="job-stage" data-kind={s.kind} data-status={s.status}>
+          <li key={s.id} data-testid="job-stage" data-name={s.kind} data-status={s.status}>
             <Link to={`/console/jobs/${s.id}`}>
               #{s.id} {s.kind}
             </Link>{' '}

@@ -124,6 +124,32 @@ export interface AnnotatorFigures {
   flags: Record<string, unknown>;
 }
 
+export interface RetrainPolicy {
+  enabled: boolean;
+  min_new_annotations: number;
+  check_every_minutes: number;
+  stages: string[];
+  source_campaign_ids: number[];
+  review_states: string[];
+  next_round_campaign: number | null;
+  candidates: Record<string, unknown>;
+  next_round: Record<string, unknown>;
+  critic: Record<string, unknown>;
+  align: Record<string, unknown>;
+  updated_at: string | null;
+  new_annotations: number;
+}
+
+export interface RetrainTrigger {
+  id: number;
+  source: string;
+  outcome: string;
+  new_annotations: number;
+  loop: number | null;
+  reason: string;
+  at: string;
+}
+
 /** The console's campaign: the workspace fields plus the admin settings (present once the API sends them). */
 export interface AdminCampaign extends Campaign {
   is_active: boolean;
@@ -170,6 +196,11 @@ export const consoleApi = {
   models: (kind?: string) => get<ModelVersion[]>(`/api/models/${query({ kind })}`),
   promote: (id: number, body: { force?: boolean; reason?: string } = {}) =>
     send<ModelVersion>('POST', `/api/models/${id}/promote/`, body),
+  retrainPolicy: () => get<RetrainPolicy>('/api/retrain/policy/'),
+  updateRetrainPolicy: (changes: Partial<RetrainPolicy>) => send<RetrainPolicy>('PUT', '/api/retrain/policy/', changes),
+  /** Starts a loop now with the policy's settings; a 409 while one runs (the trigger is recorded as skipped). */
+  startLoop: () => send<RetrainTrigger>('POST', '/api/retrain/loops/'),
+  retrainTriggers: () => get<RetrainTrigger[]>('/api/retrain/triggers/?limit=20'),
   snapshots: () => get<Snapshot[]>('/api/snapshots/'),
   snapshot: (id: number) => get<Snapshot>(`/api/snapshots/${id}/`),
   requestSnapshot: (body: Record<string, unknown>) => send<Snapshot>('POST', '/api/snapshots/', body),

@@ -2,7 +2,7 @@
 // and how the form's strings become the job's params. Pure (no React, no fetch) so it is tested alone.
 // The server validates again with the same rules as `run_job`; its 4xx `detail`/`fields` are shown too.
 
-export type FieldType = 'int' | 'float' | 'intList' | 'text' | 'bool' | 'choice' | 'generator' | 'critic' | 'campaign' | 'snapshot';
+export type FieldType = 'int' | 'float' | 'intList' | 'text' | 'textList' | 'bool' | 'choice' | 'generator' | 'critic' | 'campaign' | 'snapshot';
 
 export interface FieldSpec {
   name: string;
@@ -31,6 +31,20 @@ export interface KindSpec {
 }
 
 export type FormValues = Record<string, string | boolean>;
+
+/** The retrain loop's stages in their fixed order (alignment/services/loop_stages.py). */
+export const LOOP_STAGES = [
+  'snapshot',
+  'train_critic',
+  'evaluate_critic',
+  'promote_critic',
+  'generate_candidates',
+  'score',
+  'align',
+  'evaluate_generator',
+  'promote_generator',
+  'generate_next_round',
+];
 
 const EXTRA: FieldSpec = {
   name: 'extra',
@@ -67,7 +81,7 @@ export const JOB_KINDS: KindSpec[] = [
       {
         name: 'review_states',
         label: 'Review states',
-        type: 'text',
+        type: 'textList',
         initial: 'pending, accepted, corrected',
         help: 'Comma-separated: pending, accepted, corrected, rejected.',
         path: 'filters.review_states',
@@ -157,14 +171,24 @@ export const JOB_KINDS: KindSpec[] = [
     label: 'Retrain loop',
     description: 'Snapshot → critic → scores → aligned generator → next round of videos, each stage its own job.',
     fields: [
+      { name: 'stages', label: 'Stages (in this order; leave out what to skip)', type: 'textList', initial: LOOP_STAGES.join(', ') },
       { name: 'source_campaign_ids', label: 'Ratings from campaigns (all when empty)', type: 'intList', min: 1 },
+      { name: 'review_states', label: 'Review states', type: 'textList', initial: 'pending, accepted, corrected' },
       { name: 'next_round_campaign', label: 'Campaign for the next round', type: 'campaign' },
-      { name: 'candidate_count', label: 'Candidate prompts to generate', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
-      { name: 'next_round_count', label: 'Next-round prompts to generate', type: 'int', min: 1, max: 10000, path: 'next_round.count' },
+      { name: 'candidate_prompt_ids', label: 'Candidates: prompt ids', type: 'intList', min: 1, path: 'candidates.prompt_ids' },
+      { name: 'candidate_count', label: 'Candidates: or draw this many prompts', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
+      { name: 'candidate_seeds', label: 'Candidates: video seeds', type: 'intList', min: 0, initial: '0', path: 'candidates.seeds' },
+      { name: 'next_round_prompt_ids', label: 'Next round: prompt ids', type: 'intList', min: 1, path: 'next_round.prompt_ids' },
+      { name: 'next_round_count', label: 'Next round: or draw this many prompts', type: 'int', min: 1, max: 10000, path: 'next_round.count' },
+      { name: 'next_round_seeds', label: 'Next round: video seeds', type: 'intList', min: 0, initial: '0', path: 'next_round.seeds' },
       { name: 'critic_steps', label: 'Critic training steps', type: 'int', min: 1, max: 1000000, path: 'critic.steps' },
       { name: 'align_steps', label: 'Alignment steps', type: 'int', min: 1, max: 1000000, path: 'align.settings.steps' },
       EXTRA,
     ],
+    check: (v): Record<string, string> => {
+      const unknown = list(v.stages).filter((s) => !LOOP_STAGES.includes(s));
+      return unknown.length ? { stages: `Unknown stage: ${unknown.join(', ')}.` } : {};
+    },
   },
 ];
 
@@ -248,6 +272,8 @@ export function parseField(f: FieldSpec, raw: string | boolean | undefined): { v
       return f.choices && !f.choices.includes(text) ? { error: `One of ${f.choices.join(', ')}.` } : { value: text };
     case 'text':
       return { value: text };
+    case 'textList':
+      return { value: list(text) };
   }
 }
 
@@ -273,8 +299,7 @@ export function buildParams(spec: KindSpec, values: FormValues): { params: Recor
       }
       continue;
     }
-    const shaped = f.name === 'review_states' ? list(value as string) : value;
-    setPath(params, f.path ?? f.name, shaped);
+    setPath(params, f.path ?? f.name, value);
   }
   Object.assign(errors, spec.check?.(values) ?? {}, errors);
   return { params: deepMerge(params, extra), errors };

@@ -132,3 +132,24 @@ export function keyFigures(kind: string, metrics: Record<string, unknown>): { ke
 export function isFinished(status: string): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }
+
+export interface LoopStage {
+  name: string;
+  status: string;
+  job: number | null;
+  outcome: string;
+}
+
+/** The stages a retrain loop records in its metrics, or null for other jobs. */
+export function loopStages(metrics: Record<string, unknown> | null | undefined): LoopStage[] | null {
+  const stages = metrics?.stages;
+  if (!Array.isArray(stages) || stages.length === 0) return null;
+  return stages
+    .filter((s): s is Record<string, unknown> => !!s && typeof s === 'object' && typeof (s as { name?: unknown }).name === 'string')
+    .map((s) => ({
+      name: s.name as string,
+      status: typeof s.status === 'string' ? s.status : 'pending',
+      job: typeof s.job === 'number' ? s.job : null,
+      outcome: typeof s.outcome === 'string' ? s.outcome : '',
+    }));
+}
