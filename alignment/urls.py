@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_console, apis_loop, apis_prompts, apis_snapshots, apis_videos
+from . import apis, apis_console, apis_critic, apis_loop, apis_prompts, apis_snapshots, apis_videos
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("models/", apis.ModelListApi.as_view(), name="model-list"),
     path("videos/", apis_videos.VideoUploadApi.as_view(), name="video-upload"),
     path("models/<int:version_id>/promote/", apis.ModelPromoteApi.as_view(), name="model-promote"),
+    path("models/<int:version_id>/export/", apis_critic.CriticExportApi.as_view(), name="critic-export"),
     path("snapshots/", apis_snapshots.SnapshotListApi.as_view(), name="snapshot-list"),
     path("snapshots/<int:snapshot_id>/", apis_snapshots.SnapshotDetailApi.as_view(), name="snapshot-detail"),
     path("snapshots/<int:snapshot_id>/download/", apis_snapshots.SnapshotDownloadApi.as_view(),

@@ -71,6 +71,7 @@ TABLE = {
     ("GET", "/api/retrain/triggers/"): ADMINS,
     ("GET", "/api/models/"): ADMINS,
     ("POST", "/api/models/{version_id}/promote/"): ADMINS,
+    ("GET", "/api/models/{version_id}/export/"): ADMINS,
     ("GET", "/api/snapshots/"): ADMINS,
     ("POST", "/api/snapshots/"): ADMINS,
     ("GET", "/api/snapshots/{snapshot_id}/"): ADMINS,
