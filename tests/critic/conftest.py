@@ -4,12 +4,7 @@ import hashlib
 
 import pytest
 
-
-@pytest.fixture(scope="session")
-def tiny_critic_dir(tmp_path_factory):
-    from alignment.engine.critic.tiny import build_tiny_critic
-
-    return build_tiny_critic(tmp_path_factory.mktemp("tiny-critic") / "critic")
+from tests.engine.critic.conftest import tiny_critic_dir  # noqa: F401  (the engine tests' tiny critic)
 
 
 @pytest.fixture
