@@ -11,7 +11,7 @@ from tests.factories import UserFactory
 from tests.generation.conftest import world_prompts  # noqa: F401 (a fixture)
 from tests.loop.conftest import active_generator  # noqa: F401 (a fixture)
 
-from .conftest import sign_in
+from .conftest import ARTIFACTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -145,3 +145,52 @@ def test_admin_launches_a_retrain_loop_and_watches_every_stage_to_the_end(page, 
     expect(page.get_by_test_id("job-detail")).to_have_attribute("data-status", "succeeded")
     expect(page.get_by_test_id("job-detail")).not_to_have_attribute("data-job-id", str(loop.pk))
     assert page.console_errors == []
+
+
+def test_every_console_page_renders_with_data(page, seed, active_generator):
+    """Overview, jobs, a job with curves, loop, models, snapshots and a campaign: each renders its data
+    without a script error (screenshots in test-artifacts/console-*.png)."""
+    from django.utils import timezone
+
+    data = seed(guidelines="# Rules\n\nRate **each** one.\n\n<script>alert(1)</script>")
+    campaign = data["campaign"]
+    annotator = token_client(data["annotator"])
+    for _ in range(2):
+        lease = annotator.post(f"/api/campaigns/{campaign.pk}/next-task/").json()
+        assert submit(annotator, lease["id"]).status_code == 201
+    UserFactory(username="boss", roles=["admin"])
+    training = Job.objects.create(
+        kind="train_critic", dedupe_key="t", queue="gpu", status="running", worker="gpu-0", phase="train step 30",
+        progress=0.3, heartbeat_at=timezone.now(), log_tail="step 30 loss 0.9\n",
+        metrics={"loss_curve": [[10, 1.2], [20, 1.0], [30, 0.9]], "loss": 0.9},
+    )
+    ModelVersion.objects.create(kind="critic", name="critic-a", base="tiny", metrics={"mean_accuracy": 0.7}, is_active=True)
+
+    sign_in(page, "boss", path="/console")
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect(page.get_by_test_id("throughput")).to_contain_text("2 in the last 14 days")
+    expect(page.get_by_test_id("worker")).to_contain_text(f"#{training.pk} train_critic")
+    expect(page.get_by_test_id("active-critic")).to_contain_text("critic-a")
+    expect(page.get_by_test_id("active-generator")).to_contain_text("synthetic world")
+    expect(page.get_by_test_id("overview-campaigns")).to_contain_text("2 / 5")
+    page.screenshot(path=str(ARTIFACTS / "console-overview.png"), full_page=True)
+
+    page.goto(f"/console/jobs/{training.pk}")
+    expect(page.get_by_test_id("job-phase")).to_contain_text("train step 30")
+    expect(page.get_by_test_id("chart-loss_curve").locator("canvas")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "console-job.png"), full_page=True)
+
+    for tab, testid in (("jobs", "job-list"), ("retrain", "policy-form"), ("models", "models-page"),
+                        ("snapshots", "snapshots-page"), ("campaigns", "campaign-table")):
+        page.get_by_test_id(f"console-tab-{tab}").click()
+        expect(page.get_by_test_id(testid)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"console-{tab}.png"), full_page=True)
+
+    page.goto(f"/console/campaigns/{campaign.pk}")
+    preview = page.get_by_test_id("guidelines-preview")
+    expect(preview.locator("strong")).to_have_text("each")
+    expect(preview).to_contain_text("<script>alert(1)</script>")  # markup shown as text, never run
+    expect(page.get_by_test_id("members")).to_contain_text("ana")
+    expect(page.get_by_test_id("annotator-figures")).to_contain_text("ana")
+    page.screenshot(path=str(ARTIFACTS / "console-campaign.png"), full_page=True)
+    assert page.dialogs == [] and page.console_errors == []
