@@ -16,7 +16,7 @@ class JobOutput(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ["id", "kind", "status", "params", "queue", "progress", "phase", "log_tail", "metrics", "result",
-                  "error", "cancel_requested", "attempts", "worker", "heartbeat_at", "parent", "created_at",
+                  "artifacts", "error", "cancel_requested", "attempts", "worker", "heartbeat_at", "parent", "created_at",
                   "started_at", "finished_at"]
 
 

@@ -96,3 +96,9 @@ def test_video_library_filters_by_job_and_campaign(people):
     assert admin.get("/api/console/videos/?job=999999").status_code == 404
     bad = admin.get("/api/console/videos/?limit=0")
     assert bad.status_code == 400 and "limit" in bad.json()["fields"]
+
+
+def test_job_detail_lists_the_files_a_job_made(people):
+    artifacts = [{"name": "checkpoint-10", "path": "/jobs/align-1/checkpoint-10", "kind": "checkpoint"}]
+    job = Job.objects.create(kind="align", dedupe_key="x", artifacts=artifacts)
+    assert token_client(people["admin"]).get(f"/api/jobs/{job.pk}/").json()["artifacts"] == artifacts
