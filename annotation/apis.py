@@ -13,7 +13,7 @@ from lift.api_errors import ApplicationError
 from . import selectors
 from .models import Annotation, Assignment, Campaign
 from .permissions import IsAdmin
-from .roles import user_roles
+from .roles import is_admin, user_roles
 from .services import campaigns as campaign_services
 from .services import leasing, submissions
 
@@ -116,6 +116,13 @@ class CampaignOutput(serializers.ModelSerializer):
         return self.context["progress"][campaign.pk]
 
 
+class CampaignAdminOutput(CampaignOutput):
+    """What admins also see: how tasks are ordered and quality is judged (annotators are not told)."""
+
+    class Meta(CampaignOutput.Meta):
+        fields = CampaignOutput.Meta.fields + ["task_order", "gold_rate", "consensus_method", "quality_settings"]
+
+
 class CampaignListApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -149,16 +156,23 @@ class CampaignDetailApi(APIView):
         rationale_policy = serializers.ChoiceField(choices=Campaign.RationalePolicy.choices, required=False)
         lease_seconds = serializers.IntegerField(required=False, min_value=30, max_value=24 * 3600)
         is_active = serializers.BooleanField(required=False)
+        task_order = serializers.ChoiceField(choices=Campaign.TaskOrder.choices, required=False)
+        gold_rate = serializers.FloatField(required=False)  # a share in [0, 1), checked by the service
+        consensus_method = serializers.ChoiceField(choices=Campaign._meta.get_field("consensus_method").choices,
+                                                   required=False)
+        # Flag thresholds (names of annotation.quality.flags.DEFAULT_THRESHOLDS), checked by the service.
+        quality_settings = serializers.DictField(required=False)
 
     def _respond(self, request, campaign):
         progress = selectors.campaign_progress_for(campaigns=[campaign], user=request.user)
-        return Response(CampaignOutput(campaign, context={"progress": progress}).data)
+        output = CampaignAdminOutput if is_admin(request.user) else CampaignOutput
+        return Response(output(campaign, context={"progress": progress}).data)
 
-    @extend_schema(responses={200: CampaignOutput})
+    @extend_schema(responses={200: CampaignAdminOutput})
     def get(self, request, campaign_id: int):
         return self._respond(request, selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user))
 
-    @extend_schema(request=InputSerializer, responses={200: CampaignOutput})
+    @extend_schema(request=InputSerializer, responses={200: CampaignAdminOutput})
     def patch(self, request, campaign_id: int):
         campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
         IsAdmin().has_permission(request, self) or self.permission_denied(request, IsAdmin.message)

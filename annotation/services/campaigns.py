@@ -7,13 +7,48 @@ from lift.api_errors import ApplicationError
 from ..models import Campaign, CampaignItem, CampaignMembership, Video
 from ..schema import default_schema, schema_errors
 
-EDITABLE_FIELDS = ("name", "guidelines", "overlap", "rationale_policy", "lease_seconds", "is_active")
+EDITABLE_FIELDS = ("name", "guidelines", "overlap", "rationale_policy", "lease_seconds", "is_active",
+                   "task_order", "gold_rate", "consensus_method", "quality_settings")
+# Thresholds that are shares of something: they must lie in [0, 1]; the others are counts or times (>= 0).
+SHARE_THRESHOLDS = ("duplicate_jaccard", "straightline_share", "gold_min_accuracy")
 
 
 def _check_schema(schema) -> None:
     errors = schema_errors(schema)
     if errors:
         raise ApplicationError(f"Invalid schema: {errors[0]}", code="invalid_schema", fields={"schema": errors})
+
+
+def _check_quality_settings(settings) -> None:
+    """quality_settings override the flag thresholds: known names, numbers, shares within [0, 1]."""
+    from ..quality.flags import DEFAULT_THRESHOLDS
+
+    if not isinstance(settings, dict):
+        raise ApplicationError("quality_settings must be an object of thresholds.", fields={"quality_settings": "invalid"})
+    errors = {}
+    for key, value in settings.items():
+        if key not in DEFAULT_THRESHOLDS:
+            errors[key] = f"unknown threshold; known: {', '.join(DEFAULT_THRESHOLDS)}"
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+            errors[key] = "must be a number of at least 0"
+        elif key in SHARE_THRESHOLDS and value > 1:
+            errors[key] = "must lie between 0 and 1"
+    if errors:
+        raise ApplicationError(f"Invalid quality_settings: {next(iter(errors))}: {next(iter(errors.values()))}.",
+                               fields={"quality_settings": errors})
+
+
+def _check_gold_rate(rate) -> None:
+    # Below 1: at least some served tasks must be real items, or the campaign never finishes.
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ApplicationError("gold_rate must be a share in [0, 1).", fields={"gold_rate": "out of range"})
+
+
+def _check_settings(settings: dict) -> None:
+    if "quality_settings" in settings:
+        _check_quality_settings(settings["quality_settings"])
+    if "gold_rate" in settings:
+        _check_gold_rate(settings["gold_rate"])
 
 
 def campaign_create(*, name: str, created_by=None, schema: dict | None = None, **settings) -> Campaign:
@@ -24,6 +59,7 @@ def campaign_create(*, name: str, created_by=None, schema: dict | None = None, *
     unknown = set(settings) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"Unknown campaign settings: {', '.join(sorted(unknown))}")
+    _check_settings(settings)
     campaign = Campaign(name=name, schema=schema, created_by=created_by, **settings)
     campaign.full_clean()
     campaign.save()
@@ -35,6 +71,7 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
+    _check_settings(changes)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     for field, value in changes.items():
         setattr(campaign, field, value)
