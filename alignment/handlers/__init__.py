@@ -17,4 +17,4 @@ def register_all() -> None:
         import_module(f"{__name__}.{module}")
 
 
-_HANDLER_MODULES: list[str] = ["generate", "snapshot", "expand", "score", "train_critic", "retrain_loop"]
+_HANDLER_MODULES: list[str] = ["generate", "snapshot", "expand", "score", "train_critic", "align", "retrain_loop"]

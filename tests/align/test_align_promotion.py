@@ -1,0 +1,47 @@
+"""Aligned generators enter the registry like any version: promoted only when the held-out reward rose,
+forced by an admin with a reason otherwise, and rolled back by promoting an earlier version."""
+import pytest
+
+from alignment.models import ModelVersion, PromotionEvent
+from alignment.services.versions import version_register
+from tests.conftest import token_client
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def admin(db):
+    return token_client(UserFactory(roles=["admin"]))
+
+
+def _aligned(parent, name, before, after):
+    return version_register(kind="generator", name=name, base=parent.base, parent=parent, adapter_path="/lora",
+                            lineage={"base": parent.pk, "objective": "reward_weighted"},
+                            metrics={"heldout_reward_before": before, "heldout_reward_after": after})
+
+
+def _promote(admin, version, **body):
+    return admin.post(f"/api/models/{version.pk}/promote/", body, format="json")
+
+
+def test_promotion_needs_a_better_heldout_reward_or_a_forced_reason_and_rolls_back(admin, generator):
+    assert _promote(admin, generator).status_code == 200  # the base is the active generator
+    worse = _aligned(generator, "worse", before=0.40, after=0.38)
+    refused = _promote(admin, worse)
+    assert refused.status_code == 409 and refused.json()["code"] == "promotion_refused"
+    assert "did not improve (0.4000 before, 0.3800 after)" in refused.json()["detail"]
+    assert _promote(admin, worse, force=True).status_code == 400  # forcing needs a reason
+    assert ModelVersion.objects.get(is_active=True, kind="generator") == generator
+
+    forced = _promote(admin, worse, force=True, reason="the videos look better to three reviewers")
+    assert forced.status_code == 200 and forced.json()["is_active"]
+    event = PromotionEvent.objects.get(version=worse)
+    assert event.forced and event.previous == generator and "three reviewers" in event.reason
+
+    better = _aligned(worse, "better", before=0.38, after=0.45)
+    assert _promote(admin, better).status_code == 200  # improved: no force needed
+
+    rollback = _promote(admin, generator, force=True, reason="roll back to the base")
+    assert rollback.status_code == 200
+    assert ModelVersion.objects.get(is_active=True, kind="generator") == generator
+    assert list(PromotionEvent.objects.order_by("pk").values_list("version__name", flat=True)) == [
+        generator.name, "worse", "better", generator.name]
