@@ -186,7 +186,8 @@ class Annotation(models.Model):
 
     # Annotations are never deleted (a database trigger refuses it): a withdrawn or voided one stays,
     # with its audit trail, and leaves consensus, quality figures and snapshots.
-    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    # db_default too: rows written by bulk loads (COPY) and database tools start active as well.
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE, db_default=State.ACTIVE)
     # A reviewer's correction, same shape as `ratings`; the annotator's original stays in `ratings`.
     corrected_ratings = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='annotation',
             name='state',
-            field=models.CharField(choices=[('active', 'Active'), ('withdrawn', 'Withdrawn'), ('voided', 'Voided')], default='active', max_length=16),
+            field=models.CharField(choices=[('active', 'Active'), ('withdrawn', 'Withdrawn'), ('voided', 'Voided')], db_default='active', default='active', max_length=16),
         ),
         migrations.CreateModel(
             name='AnnotationAudit',
