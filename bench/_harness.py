@@ -2,6 +2,7 @@
 import contextlib
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -53,32 +54,76 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class GunicornServer:
+    """gunicorn (gthread) on a fixed port with production settings: start, graceful reload, hard kill."""
+
+    def __init__(self, database_url: str, workers: int = 4, threads: int = 4, port: int | None = None):
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = [sys.executable, "-m", "gunicorn", "lift.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                     "--log-level", "warning"]
+        self.env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "lift.settings.production",
+                    "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+                    "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> "GunicornServer":
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env)
+        self.wait_until_answering(timeout)
+        return self
+
+    def wait_until_answering(self, timeout: float = 90) -> float:
+        """Seconds until the server answers a plain GET (it may still be importing Django)."""
+        import requests
+
+        started = time.time()
+        while time.time() - started < timeout:
+            try:
+                if requests.get(self.base + "/api/auth/csrf/", timeout=5).status_code == 200:
+                    return time.time() - started
+            except requests.RequestException:  # not listening yet
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn on {self.base} did not answer within {timeout} s")
+
+    def worker_pids(self) -> list[int]:
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            return [int(pid) for pid in children.split()]
+        return []
+
+    def reload(self) -> None:
+        """SIGHUP: the master starts new workers and retires the old ones gracefully."""
+        self.proc.send_signal(signal.SIGHUP)
+
+    def kill_and_restart(self, timeout: float = 90) -> None:
+        """SIGKILL the master and its workers at once (a crash: requests in flight are cut off, unlike a
+        master-only kill, where the workers finish them before leaving), then a new master on the port."""
+        workers = self.worker_pids()
+        for pid in [self.proc.pid, *workers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait()
+        # Workers are not our children: wait until they are gone and the port is free.
+        wait_deadline = time.time() + 30
+        while time.time() < wait_deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+            time.sleep(0.05)
+        self.start(timeout)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, workers: int = 4, threads: int = 4):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "lift.settings.production",
-           "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz", "SECURE_SSL_REDIRECT": "0",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "lift.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    import requests
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            requests.get(base + "/api/auth/csrf/", timeout=5)
-            break
-        except requests.RequestException:  # not listening yet, or still importing Django
-            time.sleep(0.2)
+    server = GunicornServer(database_url, workers, threads).start()
     try:
-        yield base, proc
+        yield server.base, server.proc
     finally:
-        proc.terminate()
-        proc.wait(20)
+        server.stop()
 
 
 def percentile(values: list[float], q: float) -> float:

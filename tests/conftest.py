@@ -70,12 +70,13 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(*, queues: str = "cpu,gpu") -> subprocess.Popen:
-    """A real Celery worker process on the real Redis broker, pointed at the test database."""
+def start_worker(*, queues: str = "cpu,gpu", env: dict | None = None) -> subprocess.Popen:
+    """A real Celery worker process on the real Redis broker, pointed at the test database (`env` adds to
+    or overrides its environment)."""
     from django.conf import settings
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.test", "DATABASE_URL": _test_database_url(),
-           "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PYTHONUNBUFFERED": "1"}
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT), "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "lift", "worker", "-Q", queues, "--concurrency", "1",
          "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
