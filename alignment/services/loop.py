@@ -58,7 +58,7 @@ def _step(loop: Job, entries: list[dict], context: dict, foreground: bool):
                 job_cancel(job=child)
             return (child if foreground and child.status == Job.Status.QUEUED else None), None
         if loop.cancel_requested:
-            return None, (Job.Status.CANCELLED, "Cancelled by request.")
+            return None, (Job.Status.CANCELLED, f"Cancelled by request before stage {stage.name}.")
         entry.update(started_at=_now(), outcome="")
         try:
             if stage.inline:
