@@ -130,6 +130,25 @@ def _set_artifacts(job: Job, artifacts: list[dict]) -> None:
     Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
 
 
+def _active_on_split(view: Path, train_examples: list, report) -> dict:
+    """The active critic measured on this test split too, so promotion compares like with like."""
+    from .critic_evaluation import critic_evaluate
+    from .registry import active_version
+    from .scoring import critic_directory
+
+    active = active_version(kind=ModelVersion.Kind.CRITIC)
+    if active is None:
+        return {}
+    report(phase=f"evaluate the active critic {active.name} on the same split", force=True)
+    try:
+        figures = critic_evaluate(critic_dir=Path(critic_directory(active)), view_dir=view, train_examples=train_examples)
+    except (OSError, ValueError) as exc:  # its weights are gone or unreadable: promotion will need force
+        report(log=f"could not evaluate the active critic {active.name}: {exc}", force=True)
+        return {}
+    return {str(active.pk): {"name": active.name, "mean_accuracy": figures["mean_accuracy"],
+                             "accuracy": figures["accuracy"]}}
+
+
 def train_critic_run(*, job: Job, report) -> dict:
     from ..engine.critic.train import train_critic
     from .critic_evaluation import critic_evaluate
@@ -159,6 +178,7 @@ def train_critic_run(*, job: Job, report) -> dict:
     evaluation = critic_evaluate(critic_dir=critic_dir, view_dir=view, train_examples=examples["train"], report=report)
     evaluation["test_split"] = test_split_identity(snapshot)
     evaluation["validation"] = result.best_metrics
+    evaluation["active_on_this_split"] = _active_on_split(view, examples["train"], report)
     (work / "evaluation.json").write_text(json.dumps(evaluation, indent=1, sort_keys=True))
     _set_artifacts(job, artifacts + [{"name": "evaluation", "path": str(work / "evaluation.json"), "kind": "metrics"}])
     hyperparameters = config.to_dict()

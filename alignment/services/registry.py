@@ -11,23 +11,35 @@ def active_version(*, kind: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(kind=kind, is_active=True).first()
 
 
+def _critic_refusal(version: ModelVersion, active: ModelVersion) -> str | None:
+    """Mean accuracy on the same test rows: the active critic's accuracy on this version's split as measured
+    when this version was trained, else its own figure when both were tested on one split."""
+    metrics, active_metrics = version.metrics or {}, active.metrics or {}
+    mine, theirs = metrics.get("mean_accuracy"), active_metrics.get("mean_accuracy")
+    if mine is None:
+        return "This critic has no evaluation yet (mean_accuracy is missing)."
+    measured = (metrics.get("active_on_this_split") or {}).get(str(active.pk))
+    if measured is not None and measured.get("mean_accuracy") is not None:
+        theirs = measured["mean_accuracy"]
+        if mine < theirs:
+            return f"Mean accuracy {mine:.3f} is below the active critic's {theirs:.3f} on this critic's test split."
+        return None
+    split, their_split = metrics.get("test_split"), active_metrics.get("test_split")
+    if split and their_split and split.get("sha256") != their_split.get("sha256"):
+        return (f"It was tested on another split (snapshot {split.get('number')}) than the active critic "
+                f"(snapshot {their_split.get('number')}), and the active critic was not measured on its split.")
+    if theirs is not None and mine < theirs:
+        return f"Mean accuracy {mine:.3f} is below the active critic's {theirs:.3f}."
+    return None
+
+
 def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> str | None:
     """Why promoting `version` over `active` is refused, or None when it is an improvement."""
     if active is None or active.pk == version.pk:
         return None
     metrics, active_metrics = version.metrics or {}, active.metrics or {}
     if version.kind == ModelVersion.Kind.CRITIC:
-        mine, theirs = metrics.get("mean_accuracy"), active_metrics.get("mean_accuracy")
-        if mine is None:
-            return "This critic has no evaluation yet (mean_accuracy is missing)."
-        split, their_split = metrics.get("test_split"), active_metrics.get("test_split")
-        if theirs is not None and split and their_split and split.get("sha256") != their_split.get("sha256"):
-            # Accuracies on different test rows do not compare.
-            return (f"It was evaluated on another test split (snapshot {split.get('number')}) than the active "
-                    f"critic (snapshot {their_split.get('number')}).")
-        if theirs is not None and mine < theirs:
-            return f"Mean accuracy {mine:.3f} is below the active critic's {theirs:.3f}."
-        return None
+        return _critic_refusal(version, active)
     before, after = metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")
     if before is None or after is None:
         return "This generator has no held-out reward before and after alignment."

@@ -9,6 +9,7 @@ import pytest
 
 from alignment.models import Job, ModelVersion
 from alignment.services.jobs import job_create, job_dispatch, job_run
+from alignment.services.registry import version_promote
 from annotation.models import Snapshot
 from lift.api_errors import ApplicationError
 from tests.conftest import start_worker, stop_worker, token_client
@@ -49,7 +50,9 @@ def test_train_critic_through_a_worker_resumes_exactly_after_the_worker_is_kille
     assert job.status == "succeeded", job.error
     assert job.attempts == 2 and job.result["resumed_from"] >= 2 and job.result["steps"] == 8
 
-    # The same training without interruption, in this process: exact resume means the same losses.
+    # The same training without interruption, in this process: exact resume means the same losses. With the
+    # first one active, the new one's evaluation measures the active critic on the same test rows too.
+    resumed = version_promote(version=ModelVersion.objects.get(pk=job.result["critic_version"]))
     clean, _ = job_create(kind="train_critic", dispatch=False,
                           params={"snapshot": snapshot.pk, "backbone": str(tiny_critic_dir), "name": "clean", **HYPER})
     clean = job_run(job_id=clean.pk)
@@ -58,9 +61,11 @@ def test_train_critic_through_a_worker_resumes_exactly_after_the_worker_is_kille
     assert [step for step, _ in resumed_curve] == list(range(1, 9))
     assert [loss for _, loss in resumed_curve] == pytest.approx([loss for _, loss in clean_curve], abs=1e-5)
     assert [point["step"] for point in job.metrics["curves"]["val"]][-1] == 8
+    measured = ModelVersion.objects.get(pk=clean.result["critic_version"]).metrics["active_on_this_split"]
+    assert measured[str(resumed.pk)]["mean_accuracy"] == resumed.metrics["mean_accuracy"]
 
     version = ModelVersion.objects.get(pk=job.result["critic_version"])
-    assert version.kind == "critic" and version.name == "resumed" and not version.is_active
+    assert version.kind == "critic" and version.name == "resumed" and version.metrics["active_on_this_split"] == {}
     assert version.lineage["snapshot"] == snapshot.pk and version.lineage["backbone"] == str(tiny_critic_dir)
     assert version.lineage["hyperparameters"]["max_steps"] == 8 and version.lineage["hyperparameters"]["finetune"] == "lora"
     metrics = version.metrics
