@@ -16,6 +16,7 @@ BENCHES=(
   "generation_bench.py"
   "critic_bench.py"
   "align_bench.py"
+  "align_gpu.py --skip-without-cuda"
   "loop_bench.py"
   "load_faults.py"
 )

@@ -1,5 +1,6 @@
 from ..jobkinds import GPU, JobKind, register
-from ..services.aligning import align_params_clean, align_run
+from ..services.align_params import align_params_clean
+from ..services.aligning import align_run
 
 register(JobKind(
     name="align", queue=GPU, validate=align_params_clean, run=align_run,

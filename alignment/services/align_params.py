@@ -1,0 +1,217 @@
+"""Checking an align request in the web process (no torch): versions, critic dimensions, candidates,
+real corpus, held-out prompts and the engine's settings, each refused with the reason before a job row
+exists. `align_params_clean` returns the canonical params the job runs with."""
+import json
+
+from annotation.models import Prompt, Video
+from lift.api_errors import ApplicationError
+
+from ..models import ModelVersion
+from .align_data import consensus_ratings, critic_ratings, real_corpus, snapshot_ready, videos_captioned
+from .generation import generator_spec
+from .scoring import critic_dimensions, require_critic
+
+PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
+          "heldout", "reward_model"}
+# Set by the job itself, never by a request.
+JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds"}
+# Training size and text length follow the generator's settings unless the request overrides them.
+SIZE_SETTINGS = ("frames", "height", "width", "max_sequence_length")
+# Differentiable rewards edit_reward can maximise (the critic is not differentiable in pixels).
+EDIT_REWARD_MODELS = ("synthetic_colour",)
+MAX_CANDIDATES = 100_000
+
+
+def _ints(value, what: str) -> list[int]:
+    ok = isinstance(value, list) and value and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    if not ok:
+        raise ApplicationError(f"{what} must be a non-empty list of non-negative integers.", fields={what: "invalid"})
+    return sorted(set(value))
+
+
+def _draw_spec(spec, what: str) -> dict:
+    """{"prompt_ids": [...]} or {"count": n, "seed": s} (drawn from the prompt bank when the job runs)."""
+    seeds = _ints(spec.get("seeds", [0]), f"{what}.seeds")
+    if "prompt_ids" in spec:
+        ids = _ints(spec["prompt_ids"], f"{what}.prompt_ids")
+        found = set(Prompt.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if missing := [p for p in ids if p not in found]:
+            raise ApplicationError(f"Unknown {what} prompt ids: {missing[:10]}", fields={what: missing[:10]})
+        return {"prompt_ids": ids, "seeds": seeds}
+    count, seed = spec.get("count"), spec.get("seed", 0)
+    if not isinstance(count, int) or not 1 <= count <= 10_000 or not isinstance(seed, int):
+        raise ApplicationError(f"{what} needs prompt_ids, or a count (1–10000) of prompts to draw with a seed.",
+                               fields={what: "invalid"})
+    return {"count": count, "seed": seed, "seeds": seeds}
+
+
+def _base_version(version_id) -> ModelVersion:
+    from ..engine.generation import read_limits
+
+    version = ModelVersion.objects.filter(pk=version_id, kind=ModelVersion.Kind.GENERATOR).first() \
+        if isinstance(version_id, int) else None
+    if version is None:
+        raise ApplicationError("generator_version must name a generator version.", fields={"generator_version": "unknown"})
+    try:
+        family = read_limits(version.base).family
+    except (OSError, ValueError) as exc:
+        raise ApplicationError(f"Generator {version.name}: cannot read its model config: {exc}",
+                               fields={"generator_version": "unreadable"}) from exc
+    if family != "cogvideox":
+        raise ApplicationError(f"Generator {version.name} is a {family} model; align trains CogVideoX models.",
+                               fields={"generator_version": "not trainable"})
+    return version
+
+
+def _config(*, version: ModelVersion, objective: str, requested: dict, seeds: list[int]) -> dict:
+    """The engine's AlignConfig for this request, checked; the job fills in its own paths when it runs."""
+    from ..engine.align.compat import META_NAME, check_lora_matches, lora_file
+    from ..engine.align.config import AlignConfig, AlignConfigError
+
+    if not isinstance(requested, dict):
+        raise ApplicationError("settings must be an object of alignment settings.", fields={"settings": "invalid"})
+    if reserved := sorted(JOB_SETTINGS & set(requested)):
+        raise ApplicationError(f"settings the job sets itself: {', '.join(reserved)}", fields={"settings": reserved})
+    spec = generator_spec(version=version, overrides={k: requested[k] for k in SIZE_SETTINGS if k in requested})
+    values = {"frames": spec.frames, "height": spec.height, "width": spec.width,
+              "max_sequence_length": spec.max_sequence_length, "sample_steps": spec.steps,
+              "vae_tiling": spec.vae_tiling, **requested}
+    if version.adapter_path:
+        # Training goes on from the version's own LoRA, at its rank.
+        meta = lora_file(version.adapter_path).parent / META_NAME
+        rank = json.loads(meta.read_text()).get("rank") if meta.is_file() else None
+        if "lora_rank" in requested and requested["lora_rank"] is None:
+            raise ApplicationError(f"Generator {version.name} is a LoRA: full fine-tuning from it is not supported; "
+                                   "train a LoRA (it starts from this one).", fields={"settings": "lora_rank"})
+        if rank is not None and requested.get("lora_rank", rank) != rank:
+            raise ApplicationError(f"Generator {version.name}'s LoRA has rank {rank}; lora_rank must match.",
+                                   fields={"settings": "lora_rank"})
+        values.setdefault("lora_rank", rank or 64)
+        values["lora_init"] = version.adapter_path
+    values.update(base=version.base, output_dir="<job>", objective=objective, validation_seeds=seeds)
+    try:
+        config = AlignConfig.from_dict(values)
+        config.validate()
+        if config.lora_init:
+            check_lora_matches(config.lora_init, config.base)
+    except AlignConfigError as exc:
+        raise ApplicationError(f"Alignment settings: {exc.reason}", fields={"settings": exc.reason}) from exc
+    except (TypeError, OSError) as exc:
+        raise ApplicationError(f"Alignment settings: {exc}", fields={"settings": str(exc)}) from exc
+    data = config.to_dict()
+    data.pop("output_dir")
+    return data
+
+
+def _check_dimensions(*, critic: ModelVersion, snapshot, version: ModelVersion) -> list[str]:
+    dims = critic_dimensions(critic)
+    if snapshot is not None and sorted(snapshot.manifest.get("dimensions", [])) != sorted(dims):
+        raise ApplicationError(
+            f"Critic {critic.name} rates {sorted(dims)}, snapshot {snapshot.number} {sorted(snapshot.manifest.get('dimensions', []))}.",
+            code="incompatible_critic", fields={"critic_version": "other dimensions"})
+    earlier = (version.lineage or {}).get("critic_dimensions")
+    if earlier and sorted(earlier) != sorted(dims):
+        raise ApplicationError(
+            f"Critic {critic.name} rates {sorted(dims)}; {version.name} was measured on {sorted(earlier)}, "
+            "so before and after would not compare.", code="incompatible_critic",
+            fields={"critic_version": "other dimensions"})
+    return dims
+
+
+def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_model) -> dict:
+    if not isinstance(candidates, dict) or len(candidates) != 1 or set(candidates) - {"generate", "video_ids"}:
+        raise ApplicationError('candidates must be {"generate": {"count", "seeds", "seed"}} or {"video_ids": [...]}.',
+                               fields={"candidates": "invalid"})
+    if "generate" in candidates:
+        draw = _draw_spec(candidates["generate"] if isinstance(candidates["generate"], dict) else {}, "candidates.generate")
+        if "prompt_ids" in draw:
+            raise ApplicationError("candidates.generate draws its prompts: give count and seed.",
+                                   fields={"candidates": "invalid"})
+        if draw["count"] * len(draw["seeds"]) > MAX_CANDIDATES:
+            raise ApplicationError(f"At most {MAX_CANDIDATES} candidates per job.", fields={"candidates": "too many"})
+        if objective == "edit_reward" and reward_model == "synthetic_colour":
+            raise ApplicationError("synthetic_colour scores synthetic-world prompts, not prompt-bank draws: "
+                                   "give candidates.video_ids.", fields={"candidates": "not scorable"})
+        return {"generate": draw}
+    ids = _ints(candidates["video_ids"], "candidates.video_ids")
+    videos = videos_captioned(video_ids=ids, what="candidates")
+    if missing := sorted(set(ids) - {v.pk for v in videos}):
+        raise ApplicationError(f"Unknown candidate video ids: {missing[:10]}", fields={"candidates": missing[:10]})
+    if objective == "edit_reward":
+        return {"video_ids": ids}
+    ratings = {**critic_ratings(critic=critic, video_ids=ids), **consensus_ratings(snapshot=snapshot, videos=videos)}
+    if not ratings:
+        raise ApplicationError(
+            f"No scored data: none of the {len(ids)} candidate videos has scores from critic {critic.name}"
+            + (f" or a consensus in snapshot {snapshot.number}" if snapshot else "")
+            + "; score them first, or let the job generate its candidates.", code="no_scored_data",
+            fields={"candidates": "unscored"})
+    # Candidates the critic has not scored yet are scored by the job itself (as generated ones are).
+    complete = len(ratings) == len(ids)
+    if objective == "rejection" and complete and not any(all(r == "Good" for r in rs.values()) for rs in ratings.values()):
+        raise ApplicationError("rejection keeps videos rated Good on every dimension, and no candidate is.",
+                               code="no_scored_data", fields={"candidates": "none all Good"})
+    return {"video_ids": ids}
+
+
+def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None:
+    from ..engine.synthetic import PromptParseError, parse_prompt
+
+    if reward_model not in EDIT_REWARD_MODELS:
+        raise ApplicationError(f"edit_reward needs a differentiable reward_model: one of {EDIT_REWARD_MODELS}.",
+                               fields={"reward_model": "required"})
+    if "prompt_ids" not in heldout:
+        raise ApplicationError("synthetic_colour scores synthetic-world prompts: give heldout.prompt_ids.",
+                               fields={"heldout": "not scorable"})
+    prompt_ids = set(heldout["prompt_ids"]) | set(
+        Video.objects.filter(pk__in=candidates["video_ids"]).values_list("prompt_id", flat=True))
+    for prompt in Prompt.objects.filter(pk__in=prompt_ids):
+        try:
+            parse_prompt(prompt.text)
+        except PromptParseError as exc:
+            raise ApplicationError(f"synthetic_colour cannot score prompt {prompt.pk}: {exc}",
+                                   fields={"reward_model": "prompt not scorable"}) from exc
+
+
+def align_params_clean(params: dict) -> dict:
+    """Canonical params of an align job, or an ApplicationError that says what is wrong (nothing is written)."""
+    params = dict(params or {})
+    if unknown := sorted(set(params) - PARAMS):
+        raise ApplicationError(f"Unknown align params: {', '.join(unknown)}", fields={"params": unknown})
+    version = _base_version(params.get("generator_version"))
+    critic = require_critic(params.get("critic_version"))
+    snapshot = snapshot_ready(snapshot_id=params["snapshot"]) if params.get("snapshot") is not None else None
+    _check_dimensions(critic=critic, snapshot=snapshot, version=version)
+    objective = params.get("objective", "reward_weighted")
+    reward_model = params.get("reward_model")
+    if not isinstance(params.get("heldout"), dict):
+        raise ApplicationError("heldout prompts are required: {\"prompt_ids\": [...]} or {\"count\": n, \"seed\": s}, "
+                               "with fixed seeds.", fields={"heldout": "required"})
+    heldout = _draw_spec(params["heldout"], "heldout")
+    config = _config(version=version, objective=objective, requested=params.get("settings") or {},
+                     seeds=heldout["seeds"])
+    candidates = _check_candidates(candidates=params.get("candidates"), objective=objective, critic=critic,
+                                   snapshot=snapshot, reward_model=reward_model)
+    if "video_ids" in candidates and "prompt_ids" in heldout:
+        trained = set(Video.objects.filter(pk__in=candidates["video_ids"]).values_list("prompt_id", flat=True))
+        if shared := sorted(trained & set(heldout["prompt_ids"])):
+            raise ApplicationError(f"Held-out prompts {shared[:10]} are also candidates' prompts; held out means unseen.",
+                                   fields={"heldout": shared[:10]})
+    if objective == "edit_reward":
+        _check_edit_reward(reward_model=reward_model, candidates=candidates, heldout=heldout)
+    real = real_corpus(spec=params.get("real") or {})
+    uses_real = objective != "edit_reward" and config["real_weight"] > 0
+    if uses_real and not real:
+        raise ApplicationError("The real corpus is empty but its weight λ (settings.real_weight) is above 0: "
+                               "name ingested videos in real, or set real_weight to 0.", code="empty_real_corpus",
+                               fields={"real": "empty"})
+    if uses_real:
+        short = [v.pk for v in videos_captioned(video_ids=real, what="real") if 0 < v.frames < config["frames"]]
+        if short:
+            raise ApplicationError(f"Real videos shorter than {config['frames']} frames: {short[:10]}",
+                                   fields={"real": short[:10]})
+    return {"generator_version": version.pk, "critic_version": critic.pk,
+            "snapshot": snapshot.pk if snapshot else None, "objective": objective, "settings": config,
+            "real": real if uses_real else [], "candidates": candidates, "heldout": heldout,
+            "reward_model": reward_model if objective == "edit_reward" else None}
