@@ -16,6 +16,12 @@ from .conftest import ARTIFACTS, sign_in
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _patient_page(page):
+    """The console loads its chunk (and uPlot) on first use; on a busy shared machine that can take a while."""
+    page.set_default_timeout(20_000)
+
+
 def test_non_admin_cannot_see_the_console(page, seed):
     seed()
     chunks = []

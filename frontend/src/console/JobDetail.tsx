@@ -118,6 +118,7 @@ export function JobDetail({ id }: { id: number }) {
           </>
         )}
         <Stages job={job} />
+        <Artifacts job={job} />
       </aside>
     </div>
   );
@@ -148,41 +149,37 @@ function JobOutputLinks({ job }: { job: Job }) {
   );
 }
 
-/** A loop's stages as it records them (inline stages included), or else the child jobs that name it as parent. */
+/** A loop's stages as it records them (inline stages included), each linked to its own job. */
 function Stages({ job }: { job: Job }) {
   const recorded = loopStages(job.metrics);
-  const { data } = useLoad(
-    () => (recorded ? Promise.resolve([]) : consoleApi.jobStages(job.id)),
-    `stages-${job.id}-${job.status}-${job.phase}`,
-  );
-  if (recorded)
-    return (
-      <>
-        <h3>Stages</h3>
-        <ol className="stages" data-testid="job-stages">
-          {recorded.map((s) => (
-            <li key={s.name} data-testid="job-stage" data-name={s.name} data-status={s.status}>
-              {s.job ? <Link to={`/console/jobs/${s.job}`}>{s.name}</Link> : s.name} <StatusBadge status={s.status} />
-              {s.outcome && <span className="muted small"> {s.outcome}</span>}
-            </li>
-          ))}
-        </ol>
-      </>
-    );
-  if (!data || data.length === 0) return null;
+  if (!recorded) return null;
   return (
     <>
       <h3>Stages</h3>
       <ol className="stages" data-testid="job-stages">
-        {[...data].reverse().map((s) => (
-          <li key={s.id} data-testid="job-stage" data-name={s.kind} data-status={s.status}>
-            <Link to={`/console/jobs/${s.id}`}>
-              #{s.id} {s.kind}
-            </Link>{' '}
-            <StatusBadge status={s.status} /> <span className="small">{percent(s.progress)}</span>
+        {recorded.map((s) => (
+          <li key={s.name} data-testid="job-stage" data-name={s.name} data-status={s.status}>
+            {s.job ? <Link to={`/console/jobs/${s.job}`}>{s.name}</Link> : s.name} <StatusBadge status={s.status} />
+            {s.outcome && <span className="muted small"> {s.outcome}</span>}
           </li>
         ))}
       </ol>
+    </>
+  );
+}
+
+function Artifacts({ job }: { job: Job }) {
+  if (!job.artifacts?.length) return null;
+  return (
+    <>
+      <h3>Artifacts</h3>
+      <ul className="plain small" data-testid="job-artifacts">
+        {job.artifacts.map((a) => (
+          <li key={a.path}>
+            {a.name} <span className="muted">({a.kind})</span> <code>{a.path}</code>
+          </li>
+        ))}
+      </ul>
     </>
   );
 }

@@ -14,6 +14,8 @@ export interface Job {
   log_tail: string;
   metrics: Record<string, unknown>;
   result: Record<string, unknown>;
+  /** Files the job produced; present once the API sends them. */
+  artifacts?: { name: string; path: string; kind: string }[];
   error: string;
   cancel_requested: boolean;
   attempts: number;
@@ -178,8 +180,6 @@ export const consoleApi = {
   jobs: (filters: { kind?: string; status?: string; limit?: number } = {}) =>
     get<Job[]>(`/api/jobs/${query(filters)}`),
   job: (id: number) => get<Job>(`/api/jobs/${id}/`),
-  /** Child stages of a job (a retrain loop), found by their parent. */
-  jobStages: async (id: number) => (await get<Job[]>('/api/jobs/?limit=500')).filter((j) => j.parent === id),
   launchJob: (kind: string, params: Record<string, unknown>) => send<Job>('POST', '/api/jobs/', { kind, params }),
   cancelJob: (id: number) => send<Job>('POST', `/api/jobs/${id}/cancel/`),
   /** Retry through the job's own retry endpoint where the server has one (retrain loops resume from the
