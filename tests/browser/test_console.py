@@ -199,4 +199,13 @@ def test_every_console_page_renders_with_data(page, seed, active_generator):
     expect(page.get_by_test_id("members")).to_contain_text("ana")
     expect(page.get_by_test_id("annotator-figures")).to_contain_text("ana")
     page.screenshot(path=str(ARTIFACTS / "console-campaign.png"), full_page=True)
+    page.locator("#campaign-gold_rate").fill("1.5")
+    page.get_by_test_id("campaign-save").click()
+    expect(page.get_by_test_id("campaign-settings")).to_contain_text("A share from 0 up to (not including) 1")
+    page.locator("#campaign-gold_rate").fill("0.1")
+    page.locator("#campaign-task_order").select_option("uncertainty")
+    page.get_by_test_id("campaign-save").click()
+    expect(page.get_by_test_id("campaign-saved")).to_be_visible()
+    campaign.refresh_from_db()
+    assert (campaign.gold_rate, campaign.task_order) == (0.1, "uncertainty")
     assert page.dialogs == [] and page.console_errors == []

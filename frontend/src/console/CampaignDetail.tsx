@@ -23,7 +23,7 @@ export function CampaignDetail({ id }: { id: number }) {
         <AnnotatorFigures id={id} />
       </div>
       <div className="stack-v">
-        <Settings key={JSON.stringify(campaign)} campaign={campaign} onSaved={reload} />
+        <Settings campaign={campaign} onSaved={reload} />
         <Members id={id} />
       </div>
     </div>
@@ -34,6 +34,7 @@ function Settings({ campaign, onSaved }: { campaign: AdminCampaign; onSaved: () 
   const [v, setV] = useState<SettingsValues>(() => settingsValues(campaign));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
   const set = (k: keyof SettingsValues) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
     setV((old) => ({ ...old, [k]: e.target.type === 'checkbox' ? (e.target as HTMLInputElement).checked : e.target.value }));
 
@@ -42,9 +43,11 @@ function Settings({ campaign, onSaved }: { campaign: AdminCampaign; onSaved: () 
     const { body, errors: found } = settingsPatch(campaign, v);
     setErrors(found);
     setError(null);
+    setSaved(false);
     if (Object.keys(found).length || Object.keys(body).length === 0) return;
     try {
       await consoleApi.updateCampaign(campaign.id, body);
+      setSaved(true);
       onSaved();
     } catch (err) {
       setError(err);
@@ -84,6 +87,15 @@ function Settings({ campaign, onSaved }: { campaign: AdminCampaign; onSaved: () 
             <option value="uncertainty">most uncertain for the critic first</option>
           </select>,
         )}
+      {campaign.consensus_method !== undefined &&
+        field(
+          'consensus_method',
+          'Consensus label',
+          <select id="campaign-consensus_method" value={v.consensus_method} onChange={set('consensus_method')}>
+            <option value="majority">majority (worse rating wins ties)</option>
+            <option value="dawid_skene">Dawid–Skene</option>
+          </select>,
+        )}
       <label className="small">
         <input type="checkbox" checked={v.is_active} onChange={set('is_active')} /> active (annotators get tasks)
       </label>
@@ -92,6 +104,11 @@ function Settings({ campaign, onSaved }: { campaign: AdminCampaign; onSaved: () 
         <button type="submit" className="primary" data-testid="campaign-save">
           Save settings
         </button>
+        {saved && (
+          <span className="muted small" role="status" data-testid="campaign-saved">
+            Saved.
+          </span>
+        )}
       </div>
     </form>
   );

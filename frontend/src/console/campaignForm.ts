@@ -8,6 +8,7 @@ export interface SettingsValues {
   rationale_policy: string;
   gold_rate: string;
   task_order: string;
+  consensus_method: string;
   is_active: boolean;
 }
 
@@ -19,6 +20,7 @@ export function settingsValues(c: AdminCampaign): SettingsValues {
     rationale_policy: c.rationale_policy,
     gold_rate: c.gold_rate === undefined ? '' : String(c.gold_rate),
     task_order: c.task_order ?? '',
+    consensus_method: c.consensus_method ?? '',
     is_active: c.is_active,
   };
 }
@@ -30,7 +32,7 @@ function wholeIn(text: string, lo: number, hi: number): number | null {
 }
 
 /** The changed settings as a PATCH body, or per-field messages. Fields the server does not send
- *  (gold_rate, task_order on an older API) are never sent back. */
+ *  (gold_rate, task_order, consensus_method: admins only) are never sent back. */
 export function settingsPatch(
   campaign: AdminCampaign,
   v: SettingsValues,
@@ -50,13 +52,17 @@ export function settingsPatch(
   next.is_active = v.is_active;
   if (campaign.gold_rate !== undefined) {
     const rate = Number(v.gold_rate);
-    if (v.gold_rate.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1)
-      errors.gold_rate = 'A share from 0 to 1 (0.1 = one task in ten is gold).';
+    if (v.gold_rate.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate >= 1)
+      errors.gold_rate = 'A share from 0 up to (not including) 1: 0.1 = one task in ten is gold.';
     else next.gold_rate = rate;
   }
   if (campaign.task_order !== undefined) {
     if (!['priority', 'uncertainty'].includes(v.task_order)) errors.task_order = 'priority or uncertainty.';
     else next.task_order = v.task_order;
+  }
+  if (campaign.consensus_method !== undefined) {
+    if (!['majority', 'dawid_skene'].includes(v.consensus_method)) errors.consensus_method = 'majority or dawid_skene.';
+    else next.consensus_method = v.consensus_method;
   }
   const body: Record<string, unknown> = {};
   for (const [k, value] of Object.entries(next))

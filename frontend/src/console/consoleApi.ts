@@ -157,6 +157,8 @@ export interface AdminCampaign extends Campaign {
   is_active: boolean;
   gold_rate?: number;
   task_order?: 'priority' | 'uncertainty';
+  consensus_method?: 'majority' | 'dawid_skene';
+  quality_settings?: Record<string, unknown>;
   created_at?: string;
 }
 
