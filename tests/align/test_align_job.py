@@ -1,6 +1,7 @@
 """The align job end to end: candidates generated and scored by the critic, LoRA training with the real
 corpus, a new generator version with lineage and held-out metrics; resumable after a killed worker."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,12 +107,15 @@ class Killed(Exception):
     """Stands for the worker dying: nothing after it runs, the job row stays `running`."""
 
 
-def test_a_rerun_after_a_killed_worker_resumes_from_the_checkpoint(models_dir, generator, critic, real_clips,
-                                                                  prompt_bank):
+def test_a_rerun_after_a_killed_worker_resumes_full_fine_tuning_from_the_checkpoint(
+        models_dir, generator, critic, real_clips, prompt_bank):
+    """Full fine-tuning here (the worker test trains a LoRA): checkpoints hold the whole transformer, and the
+    new version is a pipeline folder with the trained transformer that the generation service loads."""
     from alignment.services.aligning import align_output_dir, align_run
     from alignment.services.jobs import job_start
 
     params = align_params(generator, critic, real_clips, candidates={"generate": {"count": 1, "seeds": [0, 1], "seed": 3}})
+    params["settings"].update(lora_rank=None, learning_rate=1e-3)
     job, _ = job_create(kind="align", params=params, dispatch=False)
     job = job_start(job_id=job.pk)
     reporter = ProgressReporter(job_id=job.pk)
@@ -143,7 +147,11 @@ def test_a_rerun_after_a_killed_worker_resumes_from_the_checkpoint(models_dir, g
     assert job.metrics["candidate_prompt_ids"] == drawn  # the same candidates, not a new draw
     assert [step for step, _ in job.metrics["curves"]["loss"]] == [1, 2, 3, 4]
     assert Video.objects.filter(generator=f"generator:{generator.pk}").count() == 2 + 1  # nothing generated twice
-    assert ModelVersion.objects.get(pk=result["version_id"]).lineage["job"] == job.pk
+    version = ModelVersion.objects.get(pk=result["version_id"])
+    assert version.lineage["job"] == job.pk and version.adapter_path == ""
+    assert (Path(version.base) / "transformer").resolve() == (out / "final" / "transformer").resolve()
+    after = Video.objects.filter(pk__in=version.metrics["heldout_after"]["videos"])
+    assert after.count() == 1 and after.get().generator == f"generator:{version.pk}"
 
 
 def test_out_of_gpu_memory_fails_the_job_naming_what_lowers_memory(models_dir, generator, critic, real_clips,
