@@ -170,4 +170,9 @@ def policy_check() -> RetrainTrigger | None:
     new = annotations_new_count(policy=policy)
     if new < policy.min_new_annotations:
         return None
-    return loop_start(params=policy_loop_params(policy), source=RetrainTrigger.Source.SCHEDULE, new_annotations=new)
+    try:
+        return loop_start(params=policy_loop_params(policy), source=RetrainTrigger.Source.SCHEDULE,
+                          new_annotations=new)
+    except ApplicationError as refused:  # e.g. no active generator: the admins see why no loop started
+        return RetrainTrigger.objects.create(source=RetrainTrigger.Source.SCHEDULE, outcome=RetrainTrigger.Outcome.SKIPPED,
+                                             new_annotations=new, reason=refused.message)

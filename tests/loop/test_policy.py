@@ -57,6 +57,18 @@ def test_a_trigger_while_a_loop_runs_is_recorded_and_skipped(rated, active_gener
     assert Job.objects.filter(kind="retrain_loop").count() == 1
 
 
+def test_a_scheduled_check_that_cannot_start_a_loop_records_why(rated, active_generator, world_prompts):
+    from alignment.models import ModelVersion
+
+    campaign, users = rated
+    _enable(2, world_prompts)
+    ModelVersion.objects.filter(pk=active_generator.pk).update(is_active=False)
+    rate([ItemFactory(campaign=campaign)], users)
+    trigger = retraining.policy_check()
+    assert trigger.outcome == "skipped" and trigger.loop is None and "no active generator" in trigger.reason
+    assert not Job.objects.exists()
+
+
 def test_the_database_refuses_a_second_unfinished_loop_even_past_the_check(active_generator, world_prompts):
     from django.db import IntegrityError, transaction
 
