@@ -209,3 +209,27 @@ def test_every_console_page_renders_with_data(page, seed, active_generator):
     campaign.refresh_from_db()
     assert (campaign.gold_rate, campaign.task_order) == (0.1, "uncertainty")
     assert page.dialogs == [] and page.console_errors == []
+
+
+def test_admin_cancels_a_queued_job_and_retries_it_under_the_same_id(page, active_generator, world_prompts):
+    from alignment.services.jobs import job_create
+
+    UserFactory(username="boss", roles=["admin"])
+    job, _ = job_create(kind="generate", dispatch=False, params={
+        "generator_version": active_generator.pk, "prompt_ids": [world_prompts[0].pk], "seeds": [0]})
+    sign_in(page, "boss", path="/console/jobs?status=queued")
+    expect(page.get_by_test_id("job-row")).to_have_count(1)
+    page.get_by_test_id("filter-kind").select_option("snapshot")
+    expect(page.get_by_test_id("jobs-empty")).to_be_visible()
+    page.get_by_test_id("filter-kind").select_option("generate")
+    page.locator(f'[data-job-id="{job.pk}"] a').click()
+
+    page.get_by_test_id("job-cancel").click()
+    expect(page.get_by_test_id("job-detail")).to_have_attribute("data-status", "cancelled")
+    expect(page.get_by_test_id("job-error")).to_contain_text("Cancelled before it started.")
+    page.get_by_test_id("job-retry").click()
+    expect(page.get_by_test_id("job-detail")).to_have_attribute("data-status", "queued")
+    expect(page.get_by_test_id("job-log")).to_contain_text("retried by request")
+    job.refresh_from_db()
+    assert (job.status, Job.objects.count()) == ("queued", 1)
+    assert page.url.endswith(f"/console/jobs/{job.pk}")
