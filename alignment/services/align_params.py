@@ -4,6 +4,7 @@ exists. `align_params_clean` returns the canonical params the job runs with."""
 import json
 
 from annotation.models import Prompt, Video
+from annotation.services.prompts import prompts_combine_check
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion
@@ -39,10 +40,10 @@ def _draw_spec(spec, what: str) -> dict:
         if missing := [p for p in ids if p not in found]:
             raise ApplicationError(f"Unknown {what} prompt ids: {missing[:10]}", fields={what: missing[:10]})
         return {"prompt_ids": ids, "seeds": seeds}
-    count, seed = spec.get("count"), spec.get("seed", 0)
-    if not isinstance(count, int) or not 1 <= count <= 10_000 or not isinstance(seed, int):
-        raise ApplicationError(f"{what} needs prompt_ids, or a count (1–10000) of prompts to draw with a seed.",
+    if "count" not in spec:
+        raise ApplicationError(f"{what} needs prompt_ids, or a count of prompts to draw from the bank with a seed.",
                                fields={what: "invalid"})
+    count, seed, _ = prompts_combine_check(count=spec["count"], seed=spec.get("seed", 0))
     return {"count": count, "seed": seed, "seeds": seeds}
 
 
@@ -193,6 +194,9 @@ def align_params_clean(params: dict) -> dict:
                      seeds=heldout["seeds"])
     candidates = _check_candidates(candidates=params.get("candidates"), objective=objective, critic=critic,
                                    snapshot=snapshot, reward_model=reward_model)
+    if "generate" in candidates and "seed" in heldout and candidates["generate"]["seed"] == heldout["seed"]:
+        raise ApplicationError("candidates and heldout draw with the same seed, so they would share prompts; "
+                               "held out means unseen.", fields={"heldout": "same seed as candidates"})
     if "video_ids" in candidates and "prompt_ids" in heldout:
         trained = set(Video.objects.filter(pk__in=candidates["video_ids"]).values_list("prompt_id", flat=True))
         if shared := sorted(trained & set(heldout["prompt_ids"])):

@@ -47,18 +47,15 @@ def _run_stage(*, job: Job, kind: str, params: dict, report) -> Job:
     return stage
 
 
-def _prompt_ids(*, job: Job, draw: dict, name: str, report) -> list[int]:
-    """Prompt ids of a draw spec; drawn prompts are kept in the job's metrics so a re-run uses the same."""
+def drawn_prompt_ids(*, job: Job, draw: dict, name: str, report) -> list[int]:
+    """Prompt ids of a draw spec. The bank gives the same prompts for the same (count, seed), so rounds
+    that name one held-out draw are measured on one set; the ids are also kept in the job's metrics."""
     from annotation.services.prompts import prompts_combine
 
     if "prompt_ids" in draw:
         return draw["prompt_ids"]
-    kept = (job.metrics or {}).get(f"{name}_prompt_ids")
-    if kept:
-        return kept
     ids = [p.pk for p in prompts_combine(count=draw["count"], seed=draw["seed"])]
     report(metrics={f"{name}_prompt_ids": ids}, force=True)
-    job.metrics = {**(job.metrics or {}), f"{name}_prompt_ids": ids}
     return ids
 
 
@@ -107,7 +104,8 @@ def _curve_reporter(*, job: Job, report, out: Path):
     return on_progress
 
 
-def _set_artifacts(*, job: Job, out: Path) -> None:
+def _set_artifacts(*, job: Job, out: Path, heldout: dict | None = None) -> None:
+    """Checkpoints, adapter or weights, validation curve and, at the end, the held-out videos."""
     from ..engine.align import list_checkpoints
 
     artifacts = [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in list_checkpoints(out)]
@@ -115,6 +113,9 @@ def _set_artifacts(*, job: Job, out: Path) -> None:
                        ("validation.json", "validation")):
         if (out / name).exists():
             artifacts.append({"name": name, "path": str(out / name), "kind": kind})
+    for side, summary in (heldout or {}).items():
+        for video in Video.objects.filter(pk__in=summary["videos"]).order_by("pk"):
+            artifacts.append({"name": f"heldout-{side}-video-{video.pk}", "path": video.file.name, "kind": "video"})
     Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
 
 
@@ -214,16 +215,19 @@ def align_run(*, job: Job, report) -> dict:
     snapshot = snapshot_ready(snapshot_id=params["snapshot"]) if params.get("snapshot") else None
     out = align_output_dir(job=job)
     heldout = params["heldout"]
-    heldout_ids = _prompt_ids(job=job, draw=heldout, name="heldout", report=report)
+    heldout_ids = drawn_prompt_ids(job=job, draw=heldout, name="heldout", report=report)
 
     candidates = params["candidates"]
     if "generate" in candidates:
         draw = candidates["generate"]
-        prompt_ids = _prompt_ids(job=job, draw=draw, name="candidate", report=report)
+        prompt_ids = drawn_prompt_ids(job=job, draw=draw, name="candidate", report=report)
         report(fraction=0.0, phase="generating candidates", force=True)
         candidate_ids = _generate(job=job, version=base, prompt_ids=prompt_ids, seeds=draw["seeds"], report=report)
     else:
         candidate_ids = candidates["video_ids"]
+    trained_prompts = set(Video.objects.filter(pk__in=candidate_ids).values_list("prompt_id", flat=True))
+    if shared := sorted(trained_prompts & set(heldout_ids)):
+        raise ApplicationError(f"Held-out prompts {shared[:10]} are also candidates' prompts; held out means unseen.")
     if params["objective"] != "edit_reward":
         report(fraction=0.1, phase="scoring candidates", force=True)
         scores_compute(critic=critic, video_ids=candidate_ids, job=job, report=_band(report, 0.1, 0.2))
@@ -268,6 +272,7 @@ def align_run(*, job: Job, report) -> dict:
         "training": training,
     }
     ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+    _set_artifacts(job=job, out=out, heldout={"before": before, "after": after})
     report(metrics={"heldout_reward_after": after["mean_reward"], "version": version.pk}, force=True)
     return {"version_id": version.pk, "adapter_path": version.adapter_path, "base": new_base,
             "heldout_reward_before": before["mean_reward"], "heldout_reward_after": after["mean_reward"],
