@@ -20,6 +20,7 @@ import { GuidelinesDrawer } from './GuidelinesDrawer';
 import { LeaseTimer } from './LeaseTimer';
 import { SkipDialog } from './SkipDialog';
 import { SubmitStatus } from './SubmitStatus';
+import { EmptyScreen, LeaseLostScreen, TaskErrorScreen } from './TaskScreens';
 import { useLeaseHeartbeat } from './useLeaseHeartbeat';
 import { useSubmission } from './useSubmission';
 import { VideoPlayer, type VideoPlayerHandle } from './VideoPlayer';
@@ -406,77 +407,20 @@ export function TaskView({ campaignId, retryDelays }: Props) {
       </p>
     );
 
-  const backLink = (
-    <a href="/" onClick={linkClick} className="button">
-      Back to campaigns
-    </a>
-  );
-
   if (phase.kind === 'error')
-    return (
-      <div className="page-message card" role="alert" data-testid="task-error">
-        <h1>Something went wrong</h1>
-        <p>{phase.message}</p>
-        <p>Your ratings so far are kept on this device.</p>
-        <div className="row">
-          <button type="button" className="primary" onClick={() => void loadTask(campaign)}>
-            Try again
-          </button>
-          {backLink}
-        </div>
-      </div>
-    );
-
+    return <TaskErrorScreen message={phase.message} onRetry={() => void loadTask(campaign)} />;
   if (phase.kind === 'empty')
-    return (
-      <div className="page-message card" role="status" data-testid="empty-state">
-        <h1>All done here</h1>
-        <p>
-          There is nothing left for you to rate in <strong>{campaign?.name}</strong> right now. Thank you!
-        </p>
-        {notice && <p className="muted">{notice.startsWith('Saved') ? 'Your last rating was saved.' : notice}</p>}
-        <div className="row">
-          {backLink}
-          <button type="button" onClick={() => void loadTask(campaign)} data-testid="empty-check-again">
-            Check again
-          </button>
-        </div>
-      </div>
-    );
-
+    return <EmptyScreen campaignName={campaign?.name ?? ''} notice={notice} onCheckAgain={() => void loadTask(campaign)} />;
   if (phase.kind === 'leaseLost')
     return (
-      <div className="page-message card" role="alert" data-testid="lease-lost">
-        <h1>This task is no longer yours</h1>
-        <p>{phase.message}</p>
-        <p>The lease ran out or the task went to someone else, so these ratings cannot be submitted.</p>
-        {phase.notes && hasWork(phase.notes) && (
-          <details>
-            <summary>Your notes for that task (to copy)</summary>
-            <ul className="notes">
-              {Object.entries(phase.notes.ratings).map(([k, r]) => (
-                <li key={k}>
-                  <strong>{k}</strong>: {r.rating ?? '—'} {r.rationale && <q>{r.rationale}</q>}
-                </li>
-              ))}
-            </ul>
-          </details>
-        )}
-        <div className="row">
-          <button
-            type="button"
-            className="primary"
-            data-testid="lease-lost-next"
-            onClick={() => {
-              if (assignment) clearDraft(assignment.id);
-              void loadTask(campaign);
-            }}
-          >
-            Get the next task
-          </button>
-          {backLink}
-        </div>
-      </div>
+      <LeaseLostScreen
+        message={phase.message}
+        notes={phase.notes}
+        onNext={() => {
+          if (assignment) clearDraft(assignment.id);
+          void loadTask(campaign);
+        }}
+      />
     );
 
   if (!campaign || !assignment || !draft) return null;
