@@ -109,3 +109,24 @@ def test_objective_specific_inputs_are_refused(admin, generator, critic, real_cl
     assert "heldout" in _refused(admin, align_params(generator, critic, real_clips, heldout=None))["fields"]
     same_draw = align_params(generator, critic, real_clips, heldout={"count": 1, "seed": 3})  # the candidates' seed
     assert "held out means unseen" in _refused(admin, same_draw)["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checks_run_in_a_web_process_without_torch(generator, critic, real_clips, prompt_bank):
+    """The API validates align requests in the web process, which must never import torch."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, _test_database_url
+
+    code = ("import django, json, sys; django.setup();"
+            "from alignment.services.align_params import align_params_clean;"
+            "clean = align_params_clean(json.loads(sys.argv[1]));"
+            "loaded = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules];"
+            "print(json.dumps({'loaded': loaded, 'frames': clean['settings']['frames']}))")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.test", "DATABASE_URL": _test_database_url()}
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(align_params(generator, critic, real_clips))],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == {"loaded": [], "frames": 9}
