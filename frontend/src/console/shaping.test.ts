@@ -14,9 +14,15 @@ describe('curves from job metrics', () => {
     expect(curvePoints('x', 'nope')).toBeNull();
   });
 
-  it('takes every curve and top-level numeric arrays, but not scalars or one-point lists', () => {
-    const s = metricSeries({ curves: { loss: [1, 0.5], reward: [[1, 0.2]] }, accuracy: 0.7, seeds: [4], history: [1, 2, 3] });
-    expect(s.map((x) => x.name)).toEqual(['loss', 'reward', 'history']);
+  it('takes every curve and top-level arrays named like curves, not id lists, scalars or one-point lists', () => {
+    const s = metricSeries({
+      curves: { loss: [1, 0.5], reward: [[1, 0.2]] },
+      accuracy: 0.7,
+      loss_curve: [[1, 2], [2, 1]],
+      val_curve: [[5, 0.4]],
+      candidate_prompt_ids: [3, 4, 5],
+    });
+    expect(s.map((x) => x.name)).toEqual(['loss', 'reward', 'loss_curve']);
     expect(metricSeries(null)).toEqual([]);
   });
 });

@@ -34,7 +34,8 @@ export function curvePoints(name: string, points: unknown): Series | null {
   return y.length ? { name, x, y } : null;
 }
 
-/** Loss/reward curves of a job's metrics: everything under `curves`, plus top-level numeric arrays. */
+/** Loss/reward curves of a job's metrics: everything under `curves`, plus top-level arrays named like
+ *  curves (`loss_curve`, `val_history`); other lists (prompt ids, seeds) are not curves. */
 export function metricSeries(metrics: Record<string, unknown> | null | undefined): Series[] {
   if (!metrics) return [];
   const out: Series[] = [];
@@ -45,7 +46,7 @@ export function metricSeries(metrics: Record<string, unknown> | null | undefined
       if (s) out.push(s);
     }
   for (const [name, value] of Object.entries(metrics)) {
-    if (name === 'curves' || !Array.isArray(value)) continue;
+    if (name === 'curves' || !Array.isArray(value) || !/(curve|history)$/.test(name)) continue;
     const s = curvePoints(name, value);
     if (s && s.y.length > 1) out.push(s);
   }
