@@ -13,6 +13,7 @@ figures (throughput, latency percentiles, errors by kind) and exits 1 when a che
 import argparse
 import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -257,6 +258,7 @@ def run(args) -> dict:
         for worker in (first_worker, getattr(faults, "replacement", None)):
             if worker is not None and worker.poll() is None:
                 stop_worker(worker)
+        shutil.rmtree(media, ignore_errors=True)
     invariants = check_invariants(campaign, ledger.acknowledged)
     stray = outside_windows(ledger)
     checks = {

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import psycopg2
 import pytest
 
 from tests.conftest import ROOT
@@ -16,13 +17,21 @@ pytestmark = pytest.mark.slow
 def test_no_acknowledged_rating_is_lost_or_doubled_through_restarts_and_a_killed_worker(settings, tmp_path):
     database = settings.DATABASES["default"]
     report_path = tmp_path / "report.json"
-    env = {**os.environ, "BENCH_PG": f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"}
-    result = subprocess.run(
-        [sys.executable, "bench/load_faults.py", "--annotators", "50", "--items", "200", "--overlap", "2",
-         "--jobs", "3", "--workers", "2", "--db", f"{database['NAME']}_faults",
-         "--redis-url", settings.CELERY_BROKER_URL, "--json", str(report_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=420,
-    )
+    server = f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+    bench_db = f"{database['NAME']}_faults"
+    try:
+        result = subprocess.run(
+            [sys.executable, "bench/load_faults.py", "--annotators", "50", "--items", "200", "--overlap", "2",
+             "--jobs", "3", "--workers", "2", "--db", bench_db,
+             "--redis-url", settings.CELERY_BROKER_URL, "--json", str(report_path)],
+            cwd=ROOT, env={**os.environ, "BENCH_PG": server}, capture_output=True, text=True, timeout=420,
+        )
+    finally:
+        conn = psycopg2.connect(f"{server}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+        conn.close()
     assert report_path.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(report_path.read_text())
     failed = [name for name, passed in report["checks"].items() if not passed]
