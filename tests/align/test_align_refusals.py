@@ -69,6 +69,20 @@ def test_a_critic_with_other_dimensions_is_refused(admin, generator, critic, rea
     assert body["code"] == "incompatible_critic" and "would not compare" in body["detail"]
 
 
+
+def test_a_critic_that_rates_other_dimensions_than_the_snapshot_is_refused(admin, generator, real_clips,
+                                                                          tiny_critic_dir):
+    from alignment.services.versions import version_register
+    from annotation.snapshots.services import snapshot_build, snapshot_create
+    from tests.snapshots.util import rated_campaign
+
+    campaign, *_ = rated_campaign(n_videos=2, n_annotators=2)
+    snapshot = snapshot_build(snapshot=snapshot_create(params={"filters": {"campaign_ids": [campaign.pk]}}))
+    two_dims = version_register(kind="critic", name="two dimensions", base=str(tiny_critic_dir),
+                                config={"dimensions": ["semantic", "motion"]})
+    body = _refused(admin, align_params(generator, two_dims, real_clips, snapshot=snapshot.pk))
+    assert body["code"] == "incompatible_critic" and f"snapshot {snapshot.number}" in body["detail"]
+
 def test_candidates_without_any_score_are_refused(admin, generator, critic, real_clips):
     params = align_params(generator, critic, real_clips, candidates={"video_ids": [v.pk for v in real_clips]},
                           real={}, settings={"real_weight": 0.0})
