@@ -15,6 +15,7 @@ BENCHES=(
   "frontend_bench.py"
   "generation_bench.py"
   "critic_bench.py"
+  "score_job_bench.py"
   "align_bench.py"
   "align_gpu.py --skip-without-cuda"
   "loop_bench.py"

@@ -4,6 +4,7 @@ Runs in a GPU worker; the critic is loaded once per worker process and kept acro
 """
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from lift.api_errors import ApplicationError
 from ..models import ModelVersion, VideoScore
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
+DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
 _LOADED_CRITIC: dict = {}  # {"dir": str, "critic": (model, tokenizer, meta)}
 
 
@@ -97,6 +99,23 @@ def scored_video_ids(*, critic: ModelVersion, video_ids: list[int]) -> set[int]:
     return {row["video_id"] for row in rows}
 
 
+def _decoded_frames(video: Video, num_frames: int, size: tuple[int, int]):
+    from ..engine.critic.data import sample_frames
+
+    with tempfile.TemporaryDirectory(prefix="lift-score-") as spill:
+        return sample_frames(video_local_path(video, Path(spill)), num_frames, size)
+
+
+def _decode_batch(pool, video_ids: list[int], loaded):
+    """(videos, futures of their frames) at the critic's frame count and patch-snapped size."""
+    from ..engine.critic.spec import VisionGeometry
+
+    model, _, meta = loaded
+    size = VisionGeometry.from_config(model.config).snap(tuple(meta.frame_size))
+    videos = list(Video.objects.filter(pk__in=video_ids).select_related("prompt").order_by("pk"))
+    return videos, [pool.submit(_decoded_frames, video, meta.num_frames, size) for video in videos]
+
+
 def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, job=None,
                    with_reasons: bool = False) -> dict:
     """Score the videos that `critic` has not scored yet, in batches; store one VideoScore per dimension.
@@ -114,26 +133,35 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
     done = scored_video_ids(critic=critic, video_ids=requested)
     todo = [v for v in requested if v not in done]
     dims = critic_dimensions(critic)
-    loaded = _load(critic) if todo else None
     scored = 0
-    for start in range(0, len(todo), SCORE_BATCH_VIDEOS):
-        videos = list(Video.objects.filter(pk__in=todo[start : start + SCORE_BATCH_VIDEOS]).select_related("prompt").order_by("pk"))
-        with local_video_files(videos) as paths:
-            items = [ScoreItem(paths[v.pk], video_caption(v)) for v in videos]
+    if not todo:
+        return {"critic": critic.pk, "requested": len(requested), "scored": 0,
+                "already_scored": len(requested), "dimensions": dims}
+    loaded = _load(critic)
+    batches = [todo[i : i + SCORE_BATCH_VIDEOS] for i in range(0, len(todo), SCORE_BATCH_VIDEOS)]
+    # Decoding (ffmpeg) runs in threads, one batch ahead, while the model scores the current batch.
+    with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
+        upcoming = _decode_batch(pool, batches[0], loaded)
+        for index in range(len(batches)):
+            videos, decoding = upcoming
+            if index + 1 < len(batches):
+                upcoming = _decode_batch(pool, batches[index + 1], loaded)
             try:
-                results = score_videos(None, items, with_reasons=with_reasons, dimensions=tuple(dims), critic=loaded)
+                items = [ScoreItem(future.result(), video_caption(video)) for video, future in zip(videos, decoding)]
+                results = score_videos(None, items, batch_size=len(items) * len(dims), with_reasons=with_reasons,
+                                       dimensions=tuple(dims), critic=loaded)  # one forward pass per batch
             except CriticDataError as exc:
                 raise ApplicationError(f"Scoring failed: {exc}", code="score_failed") from exc
-        rows = [
-            VideoScore(video=video, critic=critic, dimension=dim, probs=s.probs, rating=s.rating,
-                       reward=s.expected_reward, uncertainty=s.entropy, reason=s.reason or "", job=job)
-            for video, result in zip(videos, results) for dim, s in result.dimensions.items()
-        ]
-        with transaction.atomic():
-            VideoScore.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent run's rows stay
-        scored += len(videos)
-        report(fraction=(start + len(videos)) / len(todo), phase=f"scored {scored}/{len(todo)}",
-               log=f"scored videos {[v.pk for v in videos]}", force=True)
+            rows = [
+                VideoScore(video=video, critic=critic, dimension=dim, probs=s.probs, rating=s.rating,
+                           reward=s.expected_reward, uncertainty=s.entropy, reason=s.reason or "", job=job)
+                for video, result in zip(videos, results) for dim, s in result.dimensions.items()
+            ]
+            with transaction.atomic():
+                VideoScore.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent run's rows stay
+            scored += len(videos)
+            report(fraction=scored / len(todo), phase=f"scored {scored}/{len(todo)}",
+                   log=f"scored videos {[v.pk for v in videos]}", force=True)
     return {"critic": critic.pk, "requested": len(requested), "scored": scored,
             "already_scored": len(requested) - len(todo), "dimensions": dims}
 
