@@ -1,6 +1,6 @@
 """Thin API views for the retraining loop (admin only): the policy, starting a loop now, the trigger log,
 and retrying any job (a loop continues from its failed stage)."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,8 @@ from .apis import JobOutput, _get_job
 from .models import RetrainPolicy, RetrainTrigger
 from .services import retraining
 from .services.jobs import job_retry
+
+MAX_ID = 2**63 - 1  # a primary key is a bigint
 
 
 class RetrainPolicyOutput(serializers.ModelSerializer):
@@ -44,9 +46,10 @@ class RetrainPolicyApi(APIView):
         check_every_minutes = serializers.IntegerField(required=False, min_value=1, max_value=7 * 24 * 60)
         stages = serializers.ListField(child=serializers.CharField(), required=False,
                                        help_text="Stages a loop runs, in their fixed order (empty: all).")
-        source_campaign_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        source_campaign_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+                                                    required=False)
         review_states = serializers.ListField(child=serializers.CharField(), required=False)
-        next_round_campaign = serializers.IntegerField(required=False, allow_null=True)
+        next_round_campaign = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
         candidates = serializers.DictField(required=False, help_text='{"count", "seed", "seeds"} or {"prompt_ids", "seeds"}')
         next_round = serializers.DictField(required=False, help_text='{"count", "seed", "seeds"} or {"prompt_ids", "seeds"}')
         critic = serializers.DictField(required=False, help_text="train_critic params (not snapshot)")
@@ -69,7 +72,9 @@ class RetrainLoopStartApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses={201: RetrainTriggerOutput, 409: RetrainTriggerOutput})
+    @extend_schema(request=None, responses={201: RetrainTriggerOutput, 409: OpenApiResponse(
+        description='A loop is unfinished: {"detail", "code": "loop_running", "fields": {"loop": id}, "trigger": {...}} '
+                    "(the skipped trigger is recorded).")})
     def post(self, request):
         policy = retraining.policy_get()
         trigger = retraining.loop_start(params=retraining.policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,

@@ -16,19 +16,25 @@ LOOP_SETTINGS = ("stages", "source_campaign_ids", "review_states", "next_round_c
 _ROUND_KEYS = {"prompt_ids", "count", "seed", "seeds"}
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
 def _round_clean(name: str, value, default_seed: int) -> dict:
     """{"prompt_ids": [...]} or {"count": N, "seed": S} (a prompt-bank draw), with "seeds" per prompt."""
+    if not isinstance(value or {}, dict):
+        raise ApplicationError(f"{name} must be an object.", fields={name: "not an object"})
     value = dict(value or {})
     if unknown := set(value) - _ROUND_KEYS:
         raise ApplicationError(f"{name}: unknown keys {', '.join(sorted(unknown))}.", fields={name: sorted(unknown)})
     seeds = value.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                             for s in seeds):
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                             and 0 <= s < 2**31 for s in seeds):
         raise ApplicationError(f"{name}.seeds must be a non-empty list of non-negative integers.",
                                fields={name: "seeds"})
     prompt_ids = value.get("prompt_ids")
     if prompt_ids:
-        if not isinstance(prompt_ids, list) or not all(isinstance(p, int) for p in prompt_ids):
+        if not isinstance(prompt_ids, list) or not all(_is_id(p) for p in prompt_ids):
             raise ApplicationError(f"{name}.prompt_ids must be a list of prompt ids.", fields={name: "prompt_ids"})
         found = set(Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", flat=True))
         if missing := sorted(set(prompt_ids) - found):
@@ -55,11 +61,14 @@ def _stages_clean(stages) -> list[str]:
 def loop_settings_clean(settings: dict) -> dict:
     """The settings a loop runs with (the policy holds the same ones), canonical, or a 400 naming the bad one."""
     settings = dict(settings or {})
+    sources = settings.get("source_campaign_ids") or []
+    if not isinstance(sources, list) or not all(_is_id(i) for i in sources):
+        raise ApplicationError("source_campaign_ids must be a list of campaign ids.",
+                               fields={"source_campaign_ids": "not a list of ids"})
     filters = filters_clean({"campaign_ids": settings.get("source_campaign_ids") or [],
                              "review_states": settings.get("review_states") or DEFAULT_STATES})
     campaign = settings.get("next_round_campaign")
-    if campaign is not None and (isinstance(campaign, bool) or not isinstance(campaign, int)
-                                 or not Campaign.objects.filter(pk=campaign).exists()):
+    if campaign is not None and (not _is_id(campaign) or not Campaign.objects.filter(pk=campaign).exists()):
         raise ApplicationError("next_round_campaign must name an existing campaign.",
                                fields={"next_round_campaign": "unknown"})
     for key in ("critic", "align"):
