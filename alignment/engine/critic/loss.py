@@ -10,18 +10,24 @@ import torch.nn.functional as F
 from .spec import IGNORE_INDEX
 
 
-def answer_loss(logits: torch.Tensor, labels: torch.Tensor, example_weights: torch.Tensor | None = None) -> torch.Tensor:
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor, example_weights: torch.Tensor | None = None,
+                rating_weight: float = 1.0) -> torch.Tensor:
     """Cross-entropy on answer tokens only (labels != IGNORE_INDEX), next-token shifted.
 
-    Each example's token losses are averaged first, then examples are averaged with
-    `example_weights` (class weighting), so long reasons do not outweigh short answers.
+    Each example's token losses are averaged first (the rating word, the first answer token,
+    counting `rating_weight` tokens, so a long reason does not drown it), then examples are
+    averaged with `example_weights` (class weighting), so long reasons do not outweigh short answers.
     """
     shift_logits = logits[:, :-1].float()
     shift_labels = labels[:, 1:]
-    mask = shift_labels != IGNORE_INDEX
+    mask = (shift_labels != IGNORE_INDEX).float()
     token_loss = F.cross_entropy(
         shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.clamp_min(0).reshape(-1), reduction="none"
     ).view(shift_labels.shape)
+    if rating_weight != 1.0:
+        rows = torch.arange(labels.size(0), device=labels.device)
+        mask = mask.clone()
+        mask[rows, answer_start(labels).clamp_min(0)] *= rating_weight
     per_example = (token_loss * mask).sum(1) / mask.sum(1).clamp_min(1)
     if example_weights is None:
         return per_example.mean()

@@ -39,6 +39,8 @@ class CriticTrainConfig:
     lora_alpha: int = _help("LoRA alpha (scale = alpha / rank).", 32)
     lora_dropout: float = _help("LoRA dropout.", 0.0)
     with_reasons: bool = _help("Train on '<Rating>. <reason>'; False trains on the rating word alone.", True)
+    rating_weight: float = _help("Loss weight of the rating word against one reason token (with reasons the answer "
+                                 "is ~15 tokens; 1 lets the reason drown the rating).", 1.0)
     balance: str = _help('Skewed labels: "weights" (inverse class frequency per dimension), "sampler" '
                          '(balanced sampling), or "none".', "weights")
     num_frames: int = _help("Frames sampled at equal intervals per video (0: the base's critic meta).", 0)
@@ -78,6 +80,8 @@ class CriticTrainConfig:
                 problems.append(f"{name} must not be negative")
         if not 0 <= self.warmup_ratio < 1:
             problems.append("warmup_ratio must lie in [0, 1)")
+        if not (self.rating_weight > 0 and math.isfinite(self.rating_weight)):
+            problems.append("rating_weight must be positive")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             problems.append("learning_rate must be positive")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -381,7 +385,8 @@ def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample],
             group["lr"] = config.learning_rate * lr_factor(step, config.max_steps, warmup)
         logits = _forward(model, batch, device, config.bf16)
         batch_weights = loss_weights[picked] if loss_weights is not None else None
-        loss = answer_loss(logits, batch["labels"].to(device), batch_weights.to(device) if batch_weights is not None else None)
+        loss = answer_loss(logits, batch["labels"].to(device), batch_weights.to(device) if batch_weights is not None else None,
+                           rating_weight=config.rating_weight)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {step}")
         optimizer.zero_grad(set_to_none=True)

@@ -81,6 +81,18 @@ def test_answer_loss_ignores_prompt_and_weights_examples():
     assert answer_loss(logits, labels, torch.tensor([1.0, 0.0])).item() == pytest.approx(np.log(5))
 
 
+def test_rating_weight_counts_the_first_answer_token_as_that_many_tokens():
+    import torch
+
+    # One row, answer = rating token (label 1 at index 2) then two reason tokens.
+    labels = torch.tensor([[IGNORE_INDEX, IGNORE_INDEX, 1, 2, 3]])
+    logits = torch.zeros(1, 5, 5)
+    logits[0, 2, 2] = logits[0, 3, 3] = 100.0  # the reason tokens are predicted perfectly, the rating is not
+    rating_nll = np.log(5)
+    assert answer_loss(logits, labels).item() == pytest.approx(rating_nll / 3)
+    assert answer_loss(logits, labels, rating_weight=4.0).item() == pytest.approx(4 * rating_nll / 6)
+
+
 def test_class_weights_and_schedule():
     weights = class_weights({"Good": 10, "Normal": 0, "Bad": 30}, ("Good", "Normal", "Bad"))
     assert weights["Normal"] == 0.0
