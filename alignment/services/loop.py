@@ -92,7 +92,9 @@ def loop_advance(*, loop_id: int) -> Job | None:
         loop.progress = done / len(entries)
         loop.phase = f"stage {min(done + 1, len(entries))}/{len(entries)}: {current}" if current else "done"
         loop.heartbeat_at = timezone.now()
-        loop.save(update_fields=["metrics", "progress", "phase", "heartbeat_at"])
+        if not metrics.get("foreground"):
+            loop.worker = ""  # it holds no worker while its stage runs (the console lists busy workers)
+        loop.save(update_fields=["metrics", "progress", "phase", "heartbeat_at", "worker"])
         if ending:
             status, error = ending
             _finish(loop, status, result=context, error=error)
