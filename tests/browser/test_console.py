@@ -46,7 +46,7 @@ def test_models_page_shows_why_a_promotion_is_refused(page, transactional_db):
     page.get_by_test_id("console-link").click()
     page.get_by_test_id("console-tab-models").click()
     row = page.locator(f'[data-testid="version"][data-version-id="{worse.pk}"]')
-    expect(row.get_by_test_id("version-lineage")).to_contain_text("snapshot: 2")
+    expect(row.get_by_test_id("version-lineage")).to_contain_text("snapshot: #2")
     expect(row.get_by_test_id("version-lineage")).to_contain_text(f"parent version: #{active.pk}")
 
     row.get_by_test_id("version-promote").click()

@@ -37,14 +37,21 @@ describe('versions side by side', () => {
     ]);
   });
 
-  it('lists lineage with the base, parent and job first', () => {
-    const entries = lineageEntries({ base: 'tiny', parent: 3, created_by_job: 9, lineage: { zeta: 1, critic: 4, snapshot: 2 } });
+  it('lists lineage: weights, parent and job, then snapshot, critic and base version, long lists summarised', () => {
+    const entries = lineageEntries({
+      base: '/models/aligned-9',
+      parent: 3,
+      created_by_job: 9,
+      lineage: { zeta: 1, critic: 4, snapshot: 2, base: 3, job: 9, candidate_video_ids: Array.from({ length: 40 }, (_, i) => i), reward_model: null },
+    });
     expect(entries.map((e) => `${e.key}=${e.value}`)).toEqual([
-      'base=tiny',
+      'weights=/models/aligned-9',
       'parent version=#3',
       'made by job=#9',
-      'snapshot=2',
-      'critic=4',
+      'snapshot=#2',
+      'critic version=#4',
+      'base version=#3',
+      'candidate_video_ids=40 items',
       'zeta=1',
     ]);
   });

@@ -85,20 +85,37 @@ export function compareMetrics(a: Record<string, unknown>, b: Record<string, unk
   });
 }
 
-/** What a version came from, as label/value pairs: snapshot, critic, base, parent, job, then the rest. */
+// Lineage keys that name another row, shown as "#id" under a plain label.
+const LINEAGE_REFS: Record<string, string> = {
+  snapshot: 'snapshot',
+  critic: 'critic version',
+  base: 'base version',
+  job: 'job',
+};
+const LINEAGE_FIRST = ['snapshot', 'snapshot_number', 'critic', 'critic_dimensions', 'base', 'base_name', 'backbone', 'objective', 'reward_model'];
+
+/** What a version came from, as label/value pairs: its weights, parent and job, then snapshot, critic, base
+ *  version and the rest of its lineage (long lists summarised). */
 export function lineageEntries(version: {
   base: string;
   parent: number | null;
   created_by_job: number | null;
   lineage: Record<string, unknown>;
 }): { key: string; value: string }[] {
-  const order = ['snapshot', 'snapshot_id', 'snapshot_number', 'critic', 'critic_version', 'base_version', 'generator_version'];
   const lineage = version.lineage ?? {};
-  const keys = [...order.filter((k) => k in lineage), ...Object.keys(lineage).filter((k) => !order.includes(k)).sort()];
-  const out = [{ key: 'base', value: version.base }];
+  const keys = [
+    ...LINEAGE_FIRST.filter((k) => k in lineage),
+    ...Object.keys(lineage).filter((k) => !LINEAGE_FIRST.includes(k)).sort(),
+  ];
+  const out = [{ key: 'weights', value: version.base }];
   if (version.parent !== null) out.push({ key: 'parent version', value: `#${version.parent}` });
   if (version.created_by_job !== null) out.push({ key: 'made by job', value: `#${version.created_by_job}` });
-  for (const k of keys) out.push({ key: k, value: formatValue(lineage[k]) });
+  for (const k of keys) {
+    const v = lineage[k];
+    if (v === null || v === undefined || (k === 'job' && v === version.created_by_job)) continue;
+    if (k in LINEAGE_REFS && isNum(v)) out.push({ key: LINEAGE_REFS[k], value: `#${v}` });
+    else out.push({ key: k, value: formatValue(v) });
+  }
   return out;
 }
 
@@ -106,7 +123,9 @@ export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '—';
   if (isNum(v)) return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 4 : 2).replace(/\.?0+$/, '');
   if (typeof v === 'string' || typeof v === 'boolean') return String(v);
-  return JSON.stringify(v);
+  if (Array.isArray(v) && v.length > 8) return `${v.length} items`;
+  const text = JSON.stringify(v);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
 /** Label counts of one dimension as shares, in the given level order (levels not seen get 0). */
