@@ -8,6 +8,7 @@ import threading
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Job
@@ -62,8 +63,11 @@ def jobs_reap_stale(*, stale_after: float | None = None, max_attempts: int | Non
     max_attempts = max_attempts if max_attempts is not None else int(settings.LIFT["JOB_MAX_ATTEMPTS"])
     cutoff = timezone.now() - timezone.timedelta(seconds=stale_after)
     requeued, failed = [], []
+    # A stage another job runs inline (align's generate stages) is left to its parent: re-run, the parent
+    # picks it up again; queued on its own as well, it would run twice at once.
+    inline_stage = Q(parent__isnull=False) & ~Q(parent__kind=Job.Kind.RETRAIN_LOOP)
     candidates = (Job.objects.filter(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)
-                  .exclude(kind=Job.Kind.RETRAIN_LOOP).values_list("pk", flat=True))
+                  .exclude(kind=Job.Kind.RETRAIN_LOOP).exclude(inline_stage).values_list("pk", flat=True))
     for job_id in list(candidates):
         with transaction.atomic():
             job = (Job.objects.select_for_update(skip_locked=True)

@@ -43,6 +43,16 @@ def test_the_reaper_requeues_a_silent_job_and_leaves_a_live_one(active_generator
     assert live.status == "running"
 
 
+def test_a_stage_another_job_runs_inline_is_left_to_its_parent(active_generator, world_prompts):
+    parent = _running(_generate_params(active_generator, world_prompts[:1]))
+    Job.objects.filter(pk=parent.pk).update(kind="align")
+    inline = _running(_generate_params(active_generator, world_prompts[1:2]))
+    Job.objects.filter(pk=inline.pk).update(parent=parent)
+    assert jobs_reap_stale(stale_after=60)["requeued"] == [parent.pk]
+    inline.refresh_from_db()
+    assert inline.status == "running"  # the re-run parent takes it up again
+
+
 def test_a_job_whose_workers_keep_vanishing_fails_at_the_cap_with_the_reason(active_generator, world_prompts):
     job = _running(_generate_params(active_generator, world_prompts[:1]), attempts=3)
     assert jobs_reap_stale(stale_after=60, max_attempts=3)["failed"] == [job.pk]
