@@ -9,7 +9,7 @@ from alignment.models import Job, ModelVersion
 from tests.conftest import submit, token_client
 from tests.factories import UserFactory
 from tests.generation.conftest import world_prompts  # noqa: F401 (a fixture)
-from tests.loop.conftest import active_generator  # noqa: F401 (a fixture)
+from tests.loop.conftest import active_generator, wait_for  # noqa: F401 (a fixture)
 
 from .conftest import ARTIFACTS, sign_in
 
@@ -191,6 +191,18 @@ def test_every_console_page_renders_with_data(page, seed, active_generator):
         page.get_by_test_id(f"console-tab-{tab}").click()
         expect(page.get_by_test_id(testid)).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / f"console-{tab}.png"), full_page=True)
+
+    # The retrain policy: checked in the browser, saved through the API.
+    page.get_by_test_id("console-tab-retrain").click()
+    page.locator("#policy-min_new_annotations").fill("0")
+    page.get_by_test_id("policy-form").get_by_role("button", name="Save policy").click()
+    expect(page.get_by_test_id("policy-form")).to_contain_text("A whole number, at least 1.")
+    page.locator("#policy-min_new_annotations").fill("5")
+    page.get_by_test_id("policy-form").get_by_role("button", name="Save policy").click()
+    expect(page.get_by_test_id("policy-form")).not_to_contain_text("A whole number")
+    from alignment.services.retraining import policy_get
+
+    wait_for(lambda: policy_get().min_new_annotations == 5, timeout=20, what="the policy to be saved")
 
     page.goto(f"/console/campaigns/{campaign.pk}")
     preview = page.get_by_test_id("guidelines-preview")

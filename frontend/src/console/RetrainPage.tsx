@@ -167,7 +167,7 @@ function PolicyForm({ policy, onSaved }: { policy: RetrainPolicy; onSaved: () =>
       </label>
       {text('min_new_annotations', 'Threshold: new accepted ratings since the last critic')}
       {text('check_every_minutes', 'Check every (minutes)')}
-      {text('stages', 'Stages')}
+      {text('stages', 'Stages (all when empty)')}
       {text('source_campaign_ids', 'Ratings from campaigns (all when empty)')}
       {text('next_round_campaign', 'Campaign for the next round (id)')}
       {text('candidates', 'Candidates to generate (JSON: {"count", "seed", "seeds"} or {"prompt_ids", "seeds"})', 3)}
