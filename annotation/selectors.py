@@ -46,11 +46,12 @@ def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]
 
 
 def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
-    assignment = (
-        Assignment.objects.select_related("campaign", "item__video__prompt")
-        .filter(pk=assignment_id, annotator=user)
-        .first()
+    assignments = Assignment.objects.select_related("campaign", "item__video__prompt").filter(
+        pk=assignment_id, annotator=user
     )
+    if not is_admin(user):  # someone removed from the campaign keeps no way in through an old lease
+        assignments = assignments.filter(campaign__memberships__user=user)
+    assignment = assignments.first()
     if assignment is None:
         raise NotFound("Assignment not found.")
     return assignment

@@ -31,6 +31,7 @@ OWN_LEASE = row(401, 404, OK, 404, 404)  # an assignment is its annotator's alon
 REVIEWERS = row(401, 403, 403, OK, OK)
 ADMINS_IN_CAMPAIGN = row(401, 404, 403, 403, OK)  # looked up first (hidden from outsiders), then the role
 ADMINS = row(401, 403, 403, 403, OK)  # jobs, models, snapshots, uploads, membership
+LINK_ONLY = row(403, 403, 403, 403, 403)  # the signed link is the credential; without one, nobody
 
 TABLE = {
     ("POST", "/api/auth/token/"): PUBLIC,
@@ -76,6 +77,18 @@ TABLE = {
     ("POST", "/api/snapshots/"): ADMINS,
     ("GET", "/api/snapshots/{snapshot_id}/"): ADMINS,
     ("GET", "/api/snapshots/{snapshot_id}/download/"): ADMINS,
+    ("GET", "/api/snapshots/{snapshot_id}/download-link/"): ADMINS,
+    ("GET", "/api/snapshots/{snapshot_id}/signed-download/"): LINK_ONLY,
+    ("POST", "/api/users/{username}/revoke-tokens/"): ADMINS,
+    ("GET", "/api/prompt-categories/"): REVIEWERS,
+    ("POST", "/api/prompt-categories/"): ADMINS,
+    ("POST", "/api/prompt-categories/{category_id}/items/"): ADMINS,
+    ("GET", "/api/prompts/"): REVIEWERS,
+    ("POST", "/api/prompts/"): ADMINS,
+    ("POST", "/api/prompts/combine/"): ADMINS,
+    ("POST", "/api/prompts/expand/"): ADMINS,
+    ("POST", "/api/prompts/import/"): ADMINS,
+    ("GET", "/api/prompts/export/"): ADMINS,
     ("POST", "/api/videos/"): ADMINS,
     ("GET", "/api/console/overview/"): ADMINS,
     ("GET", "/api/console/videos/"): ADMINS,
@@ -90,6 +103,7 @@ PARAMS = {
     "job_id": lambda w: w["job"].pk,
     "version_id": lambda w: w["version"].pk,
     "snapshot_id": lambda w: w["snapshot"].pk,
+    "category_id": lambda w: w["category"].pk,
 }
 
 # Bodies that an allowed caller would send, so "allowed" mostly means a 2xx.
@@ -109,9 +123,12 @@ BODIES = {
     ("PUT", "/api/retrain/policy/"): lambda w: {"min_new_annotations": 50},
     ("POST", "/api/models/{version_id}/promote/"): lambda w: {"force": True, "reason": "checked by hand"},
     ("POST", "/api/snapshots/"): lambda w: {"campaign_ids": [w["campaign"].pk]},
+    ("POST", "/api/prompt-categories/"): lambda w: {"name": "places", "role": "place", "items": ["on a beach"]},
+    ("POST", "/api/prompt-categories/{category_id}/items/"): lambda w: {"items": ["a blue whale"]},
+    ("POST", "/api/prompts/"): lambda w: {"text": "a red fox runs on a beach"},
     ("POST", "/api/videos/"): lambda w: {"prompt": "no file: refused after the gate"},
 }
-MULTIPART = {("POST", "/api/videos/")}
+MULTIPART = {("POST", "/api/videos/"), ("POST", "/api/prompts/import/")}
 
 PASSED_THE_GATE = {400, 409, 422}
 
@@ -143,7 +160,7 @@ def test_every_endpoint_of_the_schema_has_an_entry_in_the_table():
 def world(db):
     """Campaign A (annotator and reviewer are members), campaign B (the outsider's), and one of each object."""
     from alignment.models import Job, ModelVersion
-    from annotation.models import Snapshot
+    from annotation.models import PromptCategory, Snapshot
     from annotation.services import leasing, submissions
     from tests.factories import CampaignFactory, ItemFactory, UserFactory, VideoFactory, add_member
 
@@ -162,6 +179,7 @@ def world(db):
         "job": Job.objects.create(kind="generate", dedupe_key="access-table"),
         "version": ModelVersion.objects.create(kind="critic", name="critic-a", base="tiny://critic"),
         "snapshot": Snapshot.objects.create(number=1),
+        "category": PromptCategory.objects.create(name="animals", role="subject", items=["a red fox"]),
     }
     done = leasing.campaign_next_task(campaign=campaign, annotator=annotator)
     world["annotation"], _ = submissions.annotation_submit(
@@ -230,3 +248,15 @@ def test_a_reviewer_of_another_campaign_is_told_it_does_not_exist(world):
     for url in (f"/api/campaigns/{campaign_id}/quality/", f"/api/campaigns/{campaign_id}/review-queue/",
                 f"/api/campaigns/{campaign_id}/annotations/", f"/api/annotations/{annotation_id}/review/"):
         assert client.get(url).status_code == 404, url
+
+
+def test_an_annotator_removed_from_the_campaign_cannot_use_an_old_lease(world):
+    client = token_client(world["annotator"])
+    admin = token_client(world["admin"])
+    lease_url = f"/api/assignments/{world['lease'].pk}"
+    assert client.post(f"{lease_url}/extend/").status_code == 200
+    removed = admin.delete(f"/api/campaigns/{world['campaign'].pk}/members/{world['annotator'].username}/")
+    assert removed.status_code == 204
+    for action, body in (("extend", {}), ("skip", {"reason": "gone"}), ("submit", {"ratings": GOOD_RATINGS})):
+        response = client.post(f"{lease_url}/{action}/", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+        assert response.status_code == 404, (action, response.content)
