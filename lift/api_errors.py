@@ -2,6 +2,7 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -83,6 +84,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # an unknown URL is 404 for every method, not a CSRF failure
 def json_404(request, exception=None):
     return JsonResponse(error_body("Not found.", "not_found"), status=404)
 
@@ -97,3 +99,8 @@ def json_400(request, exception=None):
 
 def json_403(request, exception=None):
     return JsonResponse(error_body("You do not have permission to do this.", "permission_denied"), status=403)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a session write without a valid CSRF token (Django's default answers in HTML)."""
+    return JsonResponse(error_body(f"CSRF check failed: {reason}", "csrf_failed"), status=403)
