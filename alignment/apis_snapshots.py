@@ -1,13 +1,18 @@
 """Thin API views for LiFT-HRA snapshots (admin only): list, request, read, download."""
+from urllib.parse import urlencode
+
 from django.http import FileResponse
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Snapshot
 from annotation.permissions import IsAdmin
 from annotation.snapshots import services as snapshot_services
+from annotation.snapshots.links import snapshot_download_link, snapshot_from_download_link
 
 from .services.snapshots import snapshot_request
 
@@ -56,12 +61,46 @@ class SnapshotDetailApi(APIView):
         return Response(SnapshotOutput(snapshot_services.snapshot_get(snapshot_id=snapshot_id)).data)
 
 
+def _archive_response(snapshot: Snapshot) -> FileResponse:
+    archive = snapshot_services.snapshot_archive(snapshot=snapshot)
+    return FileResponse(open(archive, "rb"), as_attachment=True, filename=f"lift-hra-snapshot-{snapshot.number}.zip",
+                        content_type="application/zip")
+
+
 class SnapshotDownloadApi(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request, snapshot_id: int):
+        return _archive_response(snapshot_services.snapshot_get(snapshot_id=snapshot_id))
+
+
+class SnapshotDownloadLinkApi(APIView):
+    """An expiring link to the archive, for a browser download or a machine without the admin's token."""
+
+    permission_classes = [IsAdmin]
+
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.CharField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer})
+    def get(self, request, snapshot_id: int):
         snapshot = snapshot_services.snapshot_get(snapshot_id=snapshot_id)
-        archive = snapshot_services.snapshot_archive(snapshot=snapshot)
-        return FileResponse(open(archive, "rb"), as_attachment=True, filename=f"lift-hra-snapshot-{snapshot.number}.zip",
-                            content_type="application/zip")
+        token, expires_at = snapshot_download_link(snapshot=snapshot, user=request.user)
+        path = reverse("snapshot-signed-download", args=[snapshot.pk])
+        url = request.build_absolute_uri(f"{path}?{urlencode({'token': token})}")
+        return Response({"url": url, "expires_at": expires_at})
+
+
+class SnapshotSignedDownloadApi(APIView):
+    """The link itself is the credential: no token or session, a 403 once it expires or is altered."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(parameters=[OpenApiParameter("token", str, required=True)],
+                   responses={(200, "application/zip"): bytes})
+    def get(self, request, snapshot_id: int):
+        token = request.query_params.get("token", "")
+        return _archive_response(snapshot_from_download_link(snapshot_id=snapshot_id, token=token))

@@ -2,6 +2,7 @@
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -9,8 +10,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.permissions import IsAdmin
+from lift.api_errors import ApplicationError
 
 from .services.ingest import video_ingest
+
+
+MULTIPART_SLACK_BYTES = 1024 * 1024  # form fields and boundaries around the file
+
+
+def _refuse_declared_oversize(request) -> None:
+    limit = settings.LIFT["MAX_UPLOAD_BYTES"]
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + MULTIPART_SLACK_BYTES:
+        raise ApplicationError(f"too large: the upload is {declared} bytes, the limit is {limit}",
+                               code="video_too_large", status_code=413, fields={"file": "too large"})
 
 
 class VideoUploadApi(APIView):
@@ -31,6 +47,7 @@ class VideoUploadApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request):
+        _refuse_declared_oversize(request)  # before parsing: an oversized body is never written to disk
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

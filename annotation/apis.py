@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lift.api_errors import ApplicationError
+from lift.throttling import AnonThrottle, LoginThrottle
 
 from . import selectors
 from .models import Annotation, Assignment, Campaign
@@ -16,6 +17,7 @@ from .permissions import IsAdmin
 from .roles import is_admin, user_roles
 from .services import campaigns as campaign_services
 from .services import leasing, submissions
+from .services.tokens import tokens_revoke
 
 
 class UserOutput(serializers.Serializer):
@@ -44,6 +46,7 @@ class TokenApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [LoginThrottle, AnonThrottle]
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
@@ -62,6 +65,7 @@ class LoginApi(APIView):
     """Session sign-in for the browser app (CSRF protects the writes that follow)."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle, AnonThrottle]
 
     @extend_schema(request=CredentialsInput, responses={200: UserOutput})
     def post(self, request):
@@ -77,6 +81,8 @@ class LogoutApi(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
+        if isinstance(request.auth, Token):  # a script signing out: its token is revoked, not just forgotten
+            tokens_revoke(user=request.user)
         logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

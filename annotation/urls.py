@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_prompts, apis_quality, apis_retraction
+from . import apis, apis_auth, apis_prompts, apis_quality, apis_retraction
 
 urlpatterns = [
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", apis.MeApi.as_view(), name="auth-me"),
     path("auth/csrf/", apis.CsrfApi.as_view(), name="auth-csrf"),
+    path("users/<str:username>/revoke-tokens/", apis_auth.UserTokensRevokeApi.as_view(), name="user-revoke-tokens"),
     path("campaigns/", apis.CampaignListApi.as_view(), name="campaign-list"),
     path("campaigns/<int:campaign_id>/", apis.CampaignDetailApi.as_view(), name="campaign-detail"),
     path("campaigns/<int:campaign_id>/next-task/", apis.NextTaskApi.as_view(), name="campaign-next-task"),

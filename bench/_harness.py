@@ -65,7 +65,10 @@ class GunicornServer:
                      "--log-level", "warning"]
         self.env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "lift.settings.production",
                     "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-                    "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
+                    "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
+                    # Benches measure the platform, not the per-user throttle (tests/security proves that).
+                    "LIFT_THROTTLE_USER": "1000000/min", "LIFT_THROTTLE_ANON": "1000000/min",
+                    "LIFT_THROTTLE_LOGIN": "1000000/min"}
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> "GunicornServer":

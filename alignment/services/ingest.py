@@ -50,7 +50,9 @@ def video_ingest(*, path: Path, prompt_text: str = "", original_name: str = "") 
                     default_storage.delete(stored_name)
                 raise
     except VideoProbeError as exc:
-        raise ApplicationError(f"{name}: {exc.reason}", code=f"video_{exc.code}", fields={"file": exc.reason}) from exc
+        status_code = 413 if exc.code == "too_large" else 400
+        raise ApplicationError(f"{name}: {exc.reason}", code=f"video_{exc.code}", fields={"file": exc.reason},
+                               status_code=status_code) from exc
 
 
 def videos_ingest_folder(*, folder: Path, manifest: dict[str, str] | None = None) -> list[Video]:

@@ -25,6 +25,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+CSRF_FAILURE_VIEW = "lift.api_errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -139,6 +140,13 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per user (and per address when anonymous); sign-in has its own, stricter scope. See lift/throttling.py.
+    "DEFAULT_THROTTLE_CLASSES": ["lift.throttling.AnonThrottle", "lift.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("LIFT_THROTTLE_ANON", "300/min"),
+        "user": os.environ.get("LIFT_THROTTLE_USER", "3000/min"),
+        "login": os.environ.get("LIFT_THROTTLE_LOGIN", "10/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LiFT Studio API",
@@ -157,6 +165,11 @@ SPECTACULAR_SETTINGS = {
 # Celery: Redis in production and tests; the demo uses the broker-less filesystem transport.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# The cache holds the throttles' counters, shared by every web worker (the demo without Redis: local.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": os.environ.get("LIFT_CACHE_URL", REDIS_URL), "KEY_PREFIX": "lift"}
+}
 CELERY_RESULT_BACKEND = None  # job state lives in Job rows, not in a result backend
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -184,6 +197,8 @@ LIFT = {
     "JOBS_DIR": Path(os.environ.get("LIFT_JOBS_DIR", VAR_DIR / "jobs")),
     "MAX_UPLOAD_BYTES": int(os.environ.get("LIFT_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)),
     "MAX_VIDEO_SECONDS": float(os.environ.get("LIFT_MAX_VIDEO_SECONDS", 120)),
+    # How long a snapshot download link (GET /api/snapshots/{id}/download-link/) stays valid.
+    "SNAPSHOT_LINK_MINUTES": float(os.environ.get("LIFT_SNAPSHOT_LINK_MINUTES", 10)),
     # How prompts become captions: "template" (no model), or a causal LM's hub id or local path.
     "PROMPT_EXPANDER": os.environ.get("LIFT_PROMPT_EXPANDER", "template"),
     # A running job writes heartbeat_at this often; one silent for STALE_AFTER is re-queued by the reaper,

@@ -15,3 +15,6 @@ DATABASES["default"] = dj_database_url.parse(os.environ["DATABASE_URL"])
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production keeps the default
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "test-media"))
+# Tests and benches make many calls as one user; tests/security/test_web_security.py lowers a rate to prove it.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min",  # noqa: F405
+                                                              "login": "100000/min"}}
