@@ -42,30 +42,44 @@ def test_split_identity(snapshot: Snapshot) -> dict:
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-def _resolve_video(row: dict, folder: Path, spill_dir: Path) -> str:
-    own_copy = folder / row.get("video", "")
-    if row.get("video") and own_copy.is_file():
-        return str(own_copy)
-    video = None
-    if row.get("video_sha256"):
-        video = Video.objects.filter(sha256=row["video_sha256"]).order_by("pk").first()
-    elif (stem := Path(row.get("video", "")).stem).startswith("video-") and stem[6:].isdigit():
-        video = Video.objects.filter(pk=int(stem[6:])).first()
-    # Unresolved rows keep their snapshot path: the engine refuses them as "video file not found".
-    return video_local_path(video, spill_dir) if video else str(own_copy)
+def _pk_of(key: str) -> int | None:
+    """A video without a sha256 is named videos/video-<pk>.<ext> in a snapshot."""
+    stem = Path(key).stem
+    return int(stem[6:]) if stem.startswith("video-") and stem[6:].isdigit() else None
+
+
+def _platform_videos(rows: list[dict], folder: Path) -> tuple[dict, dict]:
+    """({sha256: Video}, {pk: Video}) for the rows without their own copy in the snapshot, in two queries."""
+    missing = [row for row in rows if not (row.get("video") and (folder / row["video"]).is_file())]
+    shas = {row["video_sha256"] for row in missing if row.get("video_sha256")}
+    pks = {pk for row in missing if not row.get("video_sha256") and (pk := _pk_of(row.get("video", ""))) is not None}
+    by_sha: dict[str, Video] = {}
+    for video in Video.objects.filter(sha256__in=shas).order_by("-pk"):
+        by_sha[video.sha256] = video  # the oldest upload of the same bytes wins
+    return by_sha, Video.objects.in_bulk(pks)
 
 
 def write_critic_view(snapshot: Snapshot, out_dir: Path) -> Path:
-    """out_dir/data/{split}.jsonl: the snapshot's rows with `video_path` set to a local file."""
+    """out_dir/data/{split}.jsonl: the snapshot's rows with `video_path` set to a local file (the snapshot's
+    own copy, else the platform's file; an unresolved row keeps its snapshot path, which the engine refuses
+    as "video file not found")."""
     folder = Path(snapshot.folder_path)
     (out_dir / "data").mkdir(parents=True, exist_ok=True)
+    rows = {split: [json.loads(line) for line in (folder / "data" / f"{split}.jsonl").read_text().splitlines()
+                    if line.strip()] for split in SPLITS}
+    by_sha, by_pk = _platform_videos([row for split_rows in rows.values() for row in split_rows], folder)
+    resolved: dict[str, str] = {}
     for split in SPLITS:
         lines = []
-        for line in (folder / "data" / f"{split}.jsonl").read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                row["video_path"] = _resolve_video(row, folder, out_dir / "videos")
-                lines.append(json.dumps(row, ensure_ascii=False))
+        for row in rows[split]:
+            key = row.get("video", "")
+            if key not in resolved:
+                own_copy = folder / key
+                video = by_sha.get(row.get("video_sha256") or "") or by_pk.get(_pk_of(key))
+                resolved[key] = (str(own_copy) if key and own_copy.is_file()
+                                 else video_local_path(video, out_dir / "videos") if video else str(own_copy))
+            row["video_path"] = resolved[key]
+            lines.append(json.dumps(row, ensure_ascii=False))
         (out_dir / "data" / f"{split}.jsonl").write_text("\n".join(lines) + ("\n" if lines else ""))
     return out_dir
 

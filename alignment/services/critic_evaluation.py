@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .critic_data import split_rows
+from .scoring import scoring_device
 
 
 def _clean(value):
@@ -50,7 +51,8 @@ def critic_evaluate(*, critic_dir: Path, view_dir: Path, train_examples: list, r
 
     order, labels = test_labels(view_dir, DIMENSIONS)
     dims = [d for d in DIMENSIONS if any(labels[d])]
-    scores = score_videos(critic_dir, [ScoreItem(path, caption) for path, caption in order], dimensions=tuple(dims))
+    scores = score_videos(critic_dir, [ScoreItem(path, caption) for path, caption in order], dimensions=tuple(dims),
+                          device=scoring_device())
     if report:
         report(phase="evaluate: scored the test split")
     truth, predicted, confidence = {}, {}, {}

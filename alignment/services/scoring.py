@@ -46,6 +46,13 @@ def require_critic(critic_id) -> ModelVersion:
     return critic
 
 
+def scoring_device() -> str:
+    """The GPU when the worker has one (gpu queue), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _load(critic: ModelVersion):
     from ..engine.critic.spec import load_critic
 
@@ -53,7 +60,7 @@ def _load(critic: ModelVersion):
     if _LOADED_CRITIC.get("dir") != directory:
         _LOADED_CRITIC.clear()
         try:
-            _LOADED_CRITIC["critic"] = load_critic(directory)
+            _LOADED_CRITIC["critic"] = load_critic(directory, device=scoring_device())
         except OSError as exc:
             raise ApplicationError(f"Critic {critic.name} cannot be loaded from {directory}: {exc}",
                                    code="critic_unloadable") from exc
@@ -149,7 +156,8 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
             try:
                 items = [ScoreItem(future.result(), video_caption(video)) for video, future in zip(videos, decoding)]
                 results = score_videos(None, items, batch_size=len(items) * len(dims), with_reasons=with_reasons,
-                                       dimensions=tuple(dims), critic=loaded)  # one forward pass per batch
+                                       dimensions=tuple(dims), critic=loaded,  # one forward pass per batch
+                                       device=scoring_device())
             except CriticDataError as exc:
                 raise ApplicationError(f"Scoring failed: {exc}", code="score_failed") from exc
             rows = [
