@@ -35,7 +35,7 @@ def snapshot_for_critic(snapshot_id) -> Snapshot:
     return snapshot
 
 
-def test_split_identity(snapshot: Snapshot) -> dict:
+def held_out_split_identity(snapshot: Snapshot) -> dict:
     """What makes two critics' test accuracies comparable: the same test rows, byte for byte."""
     path = Path(snapshot.folder_path) / "data" / "test.jsonl"
     return {"snapshot": snapshot.pk, "number": snapshot.number,

@@ -13,7 +13,8 @@ from django.conf import settings
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
-from .critic_data import checked_snapshot, load_split_examples, snapshot_for_critic, test_split_identity, write_critic_view
+from .critic_data import (checked_snapshot, held_out_split_identity, load_split_examples, snapshot_for_critic,
+                          write_critic_view)
 
 # Job params → CriticTrainConfig fields (the short names are what the API takes).
 HYPERPARAMETERS = {
@@ -130,7 +131,7 @@ def _set_artifacts(job: Job, artifacts: list[dict]) -> None:
     Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
 
 
-def _active_on_split(view: Path, train_examples: list, report) -> dict:
+def _active_on_split(view: Path, train_examples: list, consensus: dict, report) -> dict:
     """The active critic measured on this test split too, so promotion compares like with like."""
     from .critic_evaluation import critic_evaluate
     from .registry import active_version
@@ -141,7 +142,8 @@ def _active_on_split(view: Path, train_examples: list, report) -> dict:
         return {}
     report(phase=f"evaluate the active critic {active.name} on the same split", force=True)
     try:
-        figures = critic_evaluate(critic_dir=Path(critic_directory(active)), view_dir=view, train_examples=train_examples)
+        figures = critic_evaluate(critic_dir=Path(critic_directory(active)), view_dir=view,
+                                  train_examples=train_examples, consensus=consensus)
     except (OSError, ValueError) as exc:  # its weights are gone or unreadable: promotion will need force
         report(log=f"could not evaluate the active critic {active.name}: {exc}", force=True)
         return {}
@@ -151,7 +153,7 @@ def _active_on_split(view: Path, train_examples: list, report) -> dict:
 
 def train_critic_run(*, job: Job, report) -> dict:
     from ..engine.critic.train import train_critic
-    from .critic_evaluation import critic_evaluate
+    from .critic_evaluation import critic_evaluate, snapshot_consensus
     from .versions import version_register
 
     params = job.params
@@ -175,10 +177,12 @@ def train_critic_run(*, job: Job, report) -> dict:
     artifacts += [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in sorted((work / "train").glob("checkpoint-*"))]
     _set_artifacts(job, artifacts)
     report(fraction=0.87, phase="evaluate on the test split", force=True)
-    evaluation = critic_evaluate(critic_dir=critic_dir, view_dir=view, train_examples=examples["train"], report=report)
-    evaluation["test_split"] = test_split_identity(snapshot)
+    consensus = snapshot_consensus(Path(snapshot.folder_path))
+    evaluation = critic_evaluate(critic_dir=critic_dir, view_dir=view, train_examples=examples["train"],
+                                 consensus=consensus, report=report)
+    evaluation["test_split"] = held_out_split_identity(snapshot)
     evaluation["validation"] = result.best_metrics
-    evaluation["active_on_this_split"] = _active_on_split(view, examples["train"], report)
+    evaluation["active_on_this_split"] = _active_on_split(view, examples["train"], consensus, report)
     (work / "evaluation.json").write_text(json.dumps(evaluation, indent=1, sort_keys=True))
     _set_artifacts(job, artifacts + [{"name": "evaluation", "path": str(work / "evaluation.json"), "kind": "metrics"}])
     hyperparameters = config.to_dict()
