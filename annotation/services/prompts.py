@@ -112,16 +112,6 @@ def prompt_category_add_items(*, category: PromptCategory, items: list[str]) -> 
     return category
 
 
-def prompt_category_upsert(*, name: str, role: str, items: list[str]) -> PromptCategory:
-    if role not in PromptCategory.Role.values:
-        raise ApplicationError(f"role must be one of {', '.join(PromptCategory.Role.values)}.")
-    items = _clean_items(items)
-    if not items:
-        raise ApplicationError("A category needs at least one item.", fields={"items": "empty"})
-    category, _ = PromptCategory.objects.update_or_create(name=name, defaults={"role": role, "items": items})
-    return category
-
-
 def prompts_filter(*, category: str = "", source: str = "", search: str = "") -> QuerySet[Prompt]:
     prompts = Prompt.objects.order_by("id")
     if category:
@@ -334,10 +324,6 @@ def _csv_lines(rows) -> Iterator[str]:
     for text, caption, categories, combination_seed, source in rows:
         encoded = json.dumps(categories, ensure_ascii=False, sort_keys=True) if categories else ""
         yield writer.writerow([text, caption, encoded, "" if combination_seed is None else combination_seed, source])
-
-
-def prompts_export(*, fmt: str) -> str:
-    return "".join(prompts_export_lines(fmt=fmt))
 
 
 def prompt_set_caption(*, prompt: Prompt, caption: str) -> Prompt:
