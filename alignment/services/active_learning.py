@@ -73,17 +73,29 @@ def campaign_prioritise_by_uncertainty(*, campaign: Campaign, critic: ModelVersi
                                    priority_by_video={row["video_id"]: uncertainty_priority(row["mean"]) for row in means})
 
 
-def critic_promoted(*, critic: ModelVersion) -> list[int]:
-    """A newly active critic re-orders every uncertainty campaign: at once from the scores it already has,
-    and with a score job per campaign for the items it has not scored (which re-orders again when done)."""
+def campaign_reorder(*, campaign: Campaign, critic: ModelVersion) -> int:
+    """Re-order an uncertainty campaign by `critic`: at once from the scores it already has, and with a score
+    job for the items it has not scored (which re-orders again when done). Returns the job id."""
     from .jobs import job_create
 
-    jobs = []
-    for campaign in Campaign.objects.filter(task_order=Campaign.TaskOrder.UNCERTAINTY, is_active=True):
-        campaign_prioritise_by_uncertainty(campaign=campaign, critic=critic)
-        job, _ = job_create(kind=Job.Kind.SCORE, params={"critic": critic.pk, "campaign": campaign.pk})
-        jobs.append(job.pk)
-    return jobs
+    campaign_prioritise_by_uncertainty(campaign=campaign, critic=critic)
+    job, _ = job_create(kind=Job.Kind.SCORE, params={"critic": critic.pk, "campaign": campaign.pk})
+    return job.pk
+
+
+def critic_promoted(*, critic: ModelVersion) -> list[int]:
+    """A newly active critic re-orders every active uncertainty campaign."""
+    return [campaign_reorder(campaign=campaign, critic=critic)
+            for campaign in Campaign.objects.filter(task_order=Campaign.TaskOrder.UNCERTAINTY, is_active=True)]
+
+
+def campaign_task_order_changed(campaign: Campaign) -> None:
+    """A campaign switched to uncertainty order is re-ordered by the active critic, if there is one."""
+    from .registry import active_version
+
+    critic = active_version(kind=ModelVersion.Kind.CRITIC)
+    if critic is not None and campaign.task_order == Campaign.TaskOrder.UNCERTAINTY:
+        campaign_reorder(campaign=campaign, critic=critic)
 
 
 def on_critic_promoted(version: ModelVersion) -> None:

@@ -9,6 +9,9 @@ from ..schema import default_schema, schema_errors
 
 EDITABLE_FIELDS = ("name", "guidelines", "overlap", "rationale_policy", "lease_seconds", "is_active",
                    "task_order", "gold_rate", "consensus_method", "quality_settings")
+# Called as listener(campaign) after a committed change of a campaign's task order: the model side
+# registers one (alignment's AppConfig.ready) that re-orders the items by its active critic.
+TASK_ORDER_LISTENERS: list = []
 # Thresholds that are shares of something: they must lie in [0, 1]; the others are counts or times (>= 0).
 SHARE_THRESHOLDS = ("duplicate_jaccard", "straightline_share", "gold_min_accuracy")
 
@@ -73,6 +76,7 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
         raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
     _check_settings(changes)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    order_changed = "task_order" in changes and changes["task_order"] != campaign.task_order
     for field, value in changes.items():
         setattr(campaign, field, value)
     campaign.full_clean()
@@ -82,6 +86,9 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
         items = CampaignItem.objects.filter(campaign=campaign)
         items.filter(slots_taken__lt=campaign.overlap).update(is_open=True)
         items.filter(slots_taken__gte=campaign.overlap).update(is_open=False)
+    if order_changed:
+        for listener in TASK_ORDER_LISTENERS:
+            transaction.on_commit(lambda listener=listener: listener(campaign))
     return campaign
 
 

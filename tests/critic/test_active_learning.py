@@ -138,3 +138,18 @@ def test_critic_disagreeing_with_the_consensus_puts_finished_items_first_in_the_
     first = response.json()["results"][0]
     assert first["video_id"] == disputed.video_id
     assert first["video_flags"]["critic_disagrees"]["semantic"]["critic"] == "Bad"
+
+
+def test_switching_a_campaign_to_uncertainty_orders_it_by_the_active_critic(critic_version,
+                                                                           django_capture_on_commit_callbacks):
+    version_promote(version=critic_version)
+    campaign = CampaignFactory(overlap=1)
+    items = [ItemFactory(campaign=campaign) for _ in range(3)]
+    _hand_scores(critic_version, {items[0].video_id: 0.1, items[1].video_id: 0.9})
+    admin = token_client(UserFactory(roles=["admin"]))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin.patch(f"/api/campaigns/{campaign.pk}/", {"task_order": "uncertainty"}, format="json")
+    assert response.status_code == 200 and len(callbacks) == 1
+    callbacks[0]()  # what runs once the change commits (its score job's dispatch waits for a later commit)
+    assert _served_order(campaign, 3) == [items[1].video_id, items[0].video_id, items[2].video_id]
+    assert Job.objects.filter(kind="score", params__campaign=campaign.pk, params__critic=critic_version.pk).exists()
