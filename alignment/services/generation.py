@@ -49,7 +49,7 @@ def _combine_clean(combine) -> dict | None:
     if not isinstance(combine, dict) or (unknown := set(combine) - {"count", "seed", "categories"}):
         raise ApplicationError("combine must be an object with count, seed and optional categories.",
                                fields={"combine": sorted(unknown) if isinstance(combine, dict) else "invalid"})
-    count, seed, names = prompts_combine_check(count=combine.get("count"), seed=combine.get("seed", 0),
+    count, seed, names = prompts_combine_check(count=combine.get("count"), seed=combine.get("seed"),
                                                category_names=combine.get("categories"))
     return {"count": count, "seed": seed, "categories": names}
 

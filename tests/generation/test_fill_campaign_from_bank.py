@@ -61,6 +61,7 @@ def test_a_bad_draw_or_a_bad_request_is_refused_before_anything_is_drawn_or_queu
         "unknown category": {**base, "combine": {"count": 2, "seed": 1, "categories": ["weather"]}},
         "count zero": {**base, "combine": {"count": 0, "seed": 1}},
         "seed not a number": {**base, "combine": {"count": 2, "seed": "x"}},
+        "no seed to record": {**base, "combine": {"count": 2}},
         "unknown key": {**base, "combine": {"count": 2, "seed": 1, "colour": "red"}},
         "neither prompts nor draw": base,
         "unknown campaign": {**base, "campaign": 999999, "combine": {"count": 2, "seed": 1}},
