@@ -56,6 +56,7 @@ class Job(models.Model):
         SCORE = "score"
         ALIGN = "align"
         RETRAIN_LOOP = "retrain_loop"
+        EXPAND_PROMPTS = "expand_prompts"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
