@@ -285,7 +285,11 @@ class SkipApi(APIView):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=InputSerializer, responses={200: AssignmentOutput})
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        state = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer})
     def post(self, request, assignment_id: int):
         assignment = selectors.assignment_get_for_user(assignment_id=assignment_id, user=request.user)
         data = self.InputSerializer(data=request.data)
