@@ -41,6 +41,11 @@ LEARNING_SETUPS = {
     "patch7": dict(train_videos=3000, steps=400, learning_rate=3e-4, rating_weight=5.0, patch_size=7),
     "frames8": dict(train_videos=3000, steps=400, learning_rate=3e-4, rating_weight=5.0, num_frames=8),
     "long": dict(train_videos=6000, steps=1200, learning_rate=3e-4, rating_weight=5.0),
+    "patch7_long": dict(train_videos=6000, steps=1500, learning_rate=3e-4, rating_weight=5.0, patch_size=7),
+    "fidelity_patch7": dict(train_videos=6000, steps=1500, learning_rate=3e-4, rating_weight=5.0, patch_size=7,
+                            dimensions=("fidelity",)),
+    "fidelity_patch7_3000": dict(train_videos=12000, steps=3000, learning_rate=3e-4, rating_weight=5.0,
+                                 patch_size=7, dimensions=("fidelity",)),
     "wide": dict(train_videos=3000, steps=400, learning_rate=3e-4, rating_weight=5.0, hidden_size=128),
 }
 
@@ -60,7 +65,8 @@ def learning(names: list[str], reasons: tuple[bool, ...] = (True, False)) -> Non
                 report = run_learning_experiment(setup, tmp)
             cells = summary(report)
             print(f"| {name} | {'with' if with_reasons else 'without'} | "
-                  + " | ".join(f"{cells[d]['accuracy']:.3f} ({cells[d]['majority']:.3f})" for d in DIMENSIONS)
+                  + " | ".join(f"{cells[d]['accuracy']:.3f} ({cells[d]['majority']:.3f})" if d in cells else "–"
+                               for d in DIMENSIONS)
                   + f" | {report['train_s']:.0f} | {report['step_s']:.2f} | {report['scoring_videos_per_s']:.1f} |",
                   flush=True)
 

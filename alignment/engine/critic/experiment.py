@@ -34,6 +34,7 @@ class LearningSetup:
     val_videos: int = 60
     test_videos: int = 120
     noise: float = 0.1  # simulated annotators' label noise
+    dimensions: tuple[str, ...] = DIMENSIONS  # train and score only these (one, to isolate a dimension)
     with_reasons: bool = True
     steps: int = 400
     batch_size: int = 32
@@ -65,18 +66,21 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
         rating_weight=setup.rating_weight, num_threads=setup.num_threads, seed=setup.seed,
         **setup.train_overrides,
     )
-    train_examples = annotated_examples(train, noise=setup.noise, seed=setup.seed + 1)
+    dims = tuple(setup.dimensions)
+    train_examples = [e for e in annotated_examples(train, noise=setup.noise, seed=setup.seed + 1) if e.dimension in dims]
+    val_examples = [e for e in truth_examples(val) if e.dimension in dims]
     started = time.perf_counter()
-    result = train_critic(config, train_examples, truth_examples(val), work_dir / "run")
+    result = train_critic(config, train_examples, val_examples, work_dir / "run")
     train_s = time.perf_counter() - started
     critic = load_critic(result.critic_dir)
     started = time.perf_counter()
-    scores = score_videos(result.critic_dir, [ScoreItem(f, c) for f, c, _ in test], batch_size=96, critic=critic)
+    scores = score_videos(result.critic_dir, [ScoreItem(f, c) for f, c, _ in test], batch_size=96, critic=critic,
+                          dimensions=dims)
     score_s = time.perf_counter() - started
-    truth = {d: [j[d].rating for _, _, j in test] for d in DIMENSIONS}
-    predicted = {d: [s.dimensions[d].rating for s in scores] for d in DIMENSIONS}
-    confidences = {d: [max(s.dimensions[d].probs.values()) for s in scores] for d in DIMENSIONS}
-    train_labels = {d: [e.rating for e in train_examples if e.dimension == d] for d in DIMENSIONS}
+    truth = {d: [j[d].rating for _, _, j in test] for d in dims}
+    predicted = {d: [s.dimensions[d].rating for s in scores] for d in dims}
+    confidences = {d: [max(s.dimensions[d].probs.values()) for s in scores] for d in dims}
+    train_labels = {d: [e.rating for e in train_examples if e.dimension == d] for d in dims}
     report = evaluate_ratings(truth, predicted, confidences, train_labels)
     report.update(
         setup=asdict(setup), steps=result.steps, best_step=result.best_step,
@@ -89,4 +93,4 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
 def summary(report: dict) -> dict:
     """{dimension: {accuracy, majority}} rounded, for printing and RESULTS.md."""
     return {d: {"accuracy": round(report[d]["accuracy"], 3), "majority": round(report[d]["majority_accuracy"], 3)}
-            for d in DIMENSIONS}
+            for d in DIMENSIONS if d in report}
