@@ -2,9 +2,12 @@
 
 Runs in a GPU worker. The pipeline is loaded once per worker process and kept across tasks.
 """
+import contextlib
 import hashlib
 import json
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.files import File
@@ -17,6 +20,7 @@ from annotation.services.videos import video_create, video_find_generated
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
+from .jobs import JobCancelled
 
 _PIPELINES = None  # engine.generation.PipelineCache, created on first use in the worker
 
@@ -141,25 +145,31 @@ def _provenance(*, job: Job, version: ModelVersion, prompt: Prompt, spec) -> dic
                                   "adapter": version.adapter_path or None}}
 
 
-def _render_one(*, pipe, spec, prompt: Prompt, seed: int, key: str, version: ModelVersion, provenance: dict,
-                on_progress):
-    from ..engine import generation, video_io
-    from ..engine.synthetic.generator import SyntheticGenerator
+def _encode_and_store(*, frames, key: str, fps: float) -> dict:
+    """Encoding, poster, checksum and storage of one video: no database, so it can run on the encoder thread
+    while the pipeline already generates the next video (ffmpeg is a separate process, the GPU stays busy)."""
+    from ..engine import video_io
 
-    frames = generation.generate(pipe, prompt.caption or prompt.text, seed, spec, on_progress=on_progress)
     with tempfile.TemporaryDirectory() as tmp:
         video_path, poster_path = Path(tmp) / f"{key}.mp4", Path(tmp) / f"{key}.jpg"
-        info = video_io.encode_video(frames, video_path, fps=spec.fps)
+        info = video_io.encode_video(frames, video_path, fps=fps)
         video_io.write_poster(frames, poster_path)
         sha = video_io.sha256_file(video_path)
         file_name = _store(video_path, f"videos/generated/{key}.mp4")
         poster_name = _store(poster_path, f"posters/generated/{key}.jpg")
-    params = dict(provenance)
-    if isinstance(pipe, SyntheticGenerator):  # the world's truth, for simulated annotators and tests
-        params["synthetic_truth"] = pipe.truth(prompt.caption or prompt.text, seed).to_dict()
-    return video_create(file_name=file_name, poster_name=poster_name, prompt=prompt, source="generated",
-                        generator=f"generator:{version.pk}", generation_key=key, seed=seed, params=params,
-                        info=info.to_dict(), sha256=sha)[0]
+    return {"file_name": file_name, "poster_name": poster_name, "info": info.to_dict(), "sha256": sha}
+
+
+@dataclass
+class _Rendered:
+    """A generated video whose encoding may still be running; registered in order by `_register`."""
+
+    index: int
+    prompt: Prompt
+    seed: int
+    key: str
+    params: dict
+    stored: Future
 
 
 def generate_run(*, job: Job, report) -> dict:
@@ -171,28 +181,72 @@ def generate_run(*, job: Job, report) -> dict:
     campaign = Campaign.objects.filter(pk=params.get("campaign")).first() if params.get("campaign") else None
     expander, pipe = None, None
     video_ids, generated = [], 0
-    for index, (prompt, seed) in enumerate(pairs):
-        key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=version.pk, spec=spec)
-        video = video_find_generated(generation_key=key)  # done before (a re-run or a retry): skip it
-        if video is None:
-            if not prompt.caption:
-                expander = expander or _expander(params.get("expander", "template"))
-                prompt = prompt_set_caption(prompt=prompt, caption=expander.expand(prompt.text))
-            if pipe is None:
-                report(phase="loading model", log=f"loading {version.base}", force=True)
-                pipe = _pipelines().get(spec)
 
-            def on_video_progress(fraction, phase, index=index):
-                report(fraction=(index + fraction) / len(pairs), phase=f"video {index + 1}/{len(pairs)}: {phase}")
-
-            video = _render_one(pipe=pipe, spec=spec, prompt=prompt, seed=seed, key=key, version=version,
-                                provenance=_provenance(job=job, version=version, prompt=prompt, spec=spec),
-                                on_progress=on_video_progress)
-            generated += 1
+    def register(index: int, prompt: Prompt, seed: int, video) -> None:
         if campaign is not None:
             campaign_add_videos(campaign=campaign, video_ids=[video.pk])
         video_ids.append(video.pk)
         # Reporting is also where a cancel request surfaces: the job stops after the current video.
         report(fraction=(index + 1) / len(pairs), phase=f"video {index + 1}/{len(pairs)}",
                log=f"video {video.pk} for prompt {prompt.pk} seed {seed}", force=True)
+
+    def register_rendered(item: _Rendered) -> None:
+        video = video_create(prompt=item.prompt, source="generated", generator=f"generator:{version.pk}",
+                             generation_key=item.key, seed=item.seed, params=item.params, **item.stored.result())[0]
+        register(item.index, item.prompt, item.seed, video)
+
+    pending: _Rendered | None = None  # generated, being encoded; its row is written before the next one's
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as encoder:
+        try:
+            for index, (prompt, seed) in enumerate(pairs):
+                key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=version.pk, spec=spec)
+                video = video_find_generated(generation_key=key)  # done before (a re-run or a retry): skip it
+                if video is not None:
+                    if pending is not None:
+                        previous, pending = pending, None
+                        register_rendered(previous)
+                    register(index, prompt, seed, video)
+                    continue
+                if not prompt.caption:
+                    expander = expander or _expander(params.get("expander", "template"))
+                    prompt = prompt_set_caption(prompt=prompt, caption=expander.expand(prompt.text))
+                if pipe is None:
+                    report(phase="loading model", log=f"loading {version.base}", force=True)
+                    pipe = _pipelines().get(spec)
+                frames = _generate_frames(pipe=pipe, spec=spec, prompt=prompt, seed=seed, index=index,
+                                          total=len(pairs), report=report)
+                rendered = _Rendered(index=index, prompt=prompt, seed=seed, key=key,
+                                     params=_video_params(job=job, version=version, prompt=prompt, spec=spec,
+                                                          pipe=pipe, seed=seed),
+                                     stored=encoder.submit(_encode_and_store, frames=frames, key=key, fps=spec.fps))
+                generated += 1
+                previous, pending = pending, rendered
+                if previous is not None:
+                    register_rendered(previous)
+            if pending is not None:
+                last, pending = pending, None
+                register_rendered(last)
+        finally:
+            # A cancel (or an error) while the next video was generating: the previous one is finished, keep it.
+            if pending is not None and pending.stored.exception() is None:
+                with contextlib.suppress(JobCancelled):
+                    register_rendered(pending)
     return {"video_ids": video_ids, "generated": generated, "reused": len(pairs) - generated}
+
+
+def _generate_frames(*, pipe, spec, prompt: Prompt, seed: int, index: int, total: int, report):
+    from ..engine import generation
+
+    def on_progress(fraction, phase):
+        report(fraction=(index + fraction) / total, phase=f"video {index + 1}/{total}: {phase}")
+
+    return generation.generate(pipe, prompt.caption or prompt.text, seed, spec, on_progress=on_progress)
+
+
+def _video_params(*, job: Job, version: ModelVersion, prompt: Prompt, spec, pipe, seed: int) -> dict:
+    from ..engine.synthetic.generator import SyntheticGenerator
+
+    params = _provenance(job=job, version=version, prompt=prompt, spec=spec)
+    if isinstance(pipe, SyntheticGenerator):  # the world's truth, for simulated annotators and tests
+        params["synthetic_truth"] = pipe.truth(prompt.caption or prompt.text, seed).to_dict()
+    return params

@@ -87,13 +87,15 @@ def test_a_cancel_request_stops_the_job_after_the_current_video(synthetic_versio
     report = ProgressReporter(job_id=job.pk)
 
     def report_then_cancel(*args, **kwargs):
-        if Video.objects.exists():  # an admin presses cancel while the first video is being made
+        if Video.objects.exists():  # an admin presses cancel as soon as the first video is in
             Job.objects.filter(pk=job.pk).update(cancel_requested=True)
         return report(*args, **kwargs)
 
     with pytest.raises(JobCancelled):
         generate_run(job=job, report=report_then_cancel)
-    assert Video.objects.count() == 1
+    # The first video is registered while the second, already generated, is encoding: both are kept (work
+    # finished is not thrown away), and no third of the 8 is started.
+    assert Video.objects.count() == 2
 
 
 def _wait(job_id, statuses, timeout=120):
