@@ -22,9 +22,13 @@ SPIN_TURNS = 1.0
 BOUNCES = 2.0
 
 JITTER_FRACTION = {"mild": 0.04, "severe": 0.15}  # of the smaller side
-NOISE_SIGMA = {"mild": 10.0, "severe": 40.0}  # in 0..255 units
-BLUR_SIGMA_FRACTION = {"mild": 1.0 / 64, "severe": 2.5 / 64}
-BLOCKS_PER_SIDE = {"mild": 16, "severe": 8}
+# Picture damage is sized for the critic's 56×56 input, where a rater (or the critic) must see it:
+# the scenes are flat colour, so blur and blocks show only around the shapes' edges, and a 1-pixel
+# blur or 3-pixel blocks there were barely distinguishable from clean. Mild is plainly visible,
+# severe plainly stronger (blur 1.5 vs 4 px, blocks 7 vs 14 px, grain 20 vs 60 at 56×56).
+NOISE_SIGMA = {"mild": 20.0, "severe": 60.0}  # in 0..255 units
+BLUR_SIGMA_FRACTION = {"mild": 1.5 / 56, "severe": 4.0 / 56}
+BLOCKS_PER_SIDE = {"mild": 8, "severe": 4}
 MARKER_SHADE = 0.45  # circles carry a darker dot so a spinning circle visibly turns
 
 
