@@ -8,7 +8,7 @@ Django-free: the data is built through the engine (render → oracle → noisy r
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .data import ScoreItem
@@ -44,6 +44,12 @@ class LearningSetup:
     balance: str = "none"
     num_threads: int = 1
     seed: int = 0
+    # A curriculum: first `first_steps` steps on `first_dimensions` alone (the per-frame one, which
+    # teaches the answer position to read the video), then `steps` on all `dimensions` from there.
+    first_dimensions: tuple[str, ...] = ()
+    first_steps: int = 0
+    first_learning_rate: float = 0.0  # of the first phase; 0: learning_rate
+    then_finetune: str = "full"  # of the mixed phase: "lora" keeps the vision tower the first phase taught
     train_overrides: dict = field(default_factory=dict)
 
 
@@ -70,6 +76,14 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
     train_examples = [e for e in annotated_examples(train, noise=setup.noise, seed=setup.seed + 1) if e.dimension in dims]
     val_examples = [e for e in truth_examples(val) if e.dimension in dims]
     started = time.perf_counter()
+    first_steps = 0
+    if setup.first_steps and setup.first_dimensions:
+        first = train_critic(
+            replace(config, max_steps=setup.first_steps, eval_every=max(1, setup.first_steps // 2),
+                    learning_rate=setup.first_learning_rate or setup.learning_rate),
+            [e for e in train_examples if e.dimension in setup.first_dimensions],
+            [e for e in val_examples if e.dimension in setup.first_dimensions], work_dir / "first")
+        config, first_steps = replace(config, base=str(first.critic_dir), finetune=setup.then_finetune), first.steps
     result = train_critic(config, train_examples, val_examples, work_dir / "run")
     train_s = time.perf_counter() - started
     critic = load_critic(result.critic_dir)
@@ -83,8 +97,8 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
     train_labels = {d: [e.rating for e in train_examples if e.dimension == d] for d in dims}
     report = evaluate_ratings(truth, predicted, confidences, train_labels)
     report.update(
-        setup=asdict(setup), steps=result.steps, best_step=result.best_step,
-        final_train_loss=result.loss_curve[-1][1], train_s=train_s, step_s=train_s / max(1, result.steps),
+        setup=asdict(setup), steps=first_steps + result.steps, best_step=result.best_step,
+        final_train_loss=result.loss_curve[-1][1], train_s=train_s, step_s=train_s / max(1, first_steps + result.steps),
         scoring_videos_per_s=len(test) / score_s,
     )
     return report
