@@ -5,27 +5,26 @@ bench runs the same code with more set-ups; bench/RESULTS.md (Critic) records bo
 """
 
 import json
-import os
 
 import pytest
 
 from alignment.engine.critic.experiment import LearningSetup, run_learning_experiment, summary
 from alignment.engine.critic.questions import DIMENSIONS
 
-# The CI set-up: 4 frames of 56x56 at patch 14 (8 video tokens), 3000 fresh videos so that 400
-# steps of 32 see each one about once (500 videos were memorised: train loss fell, held-out rose).
-CI_SETUP = LearningSetup(train_videos=3000, steps=int(os.environ.get("CRITIC_LEARNING_STEPS", "400")),
-                         learning_rate=3e-4, rating_weight=5.0)
+# The CI set-up (bench/RESULTS.md, Critic): 4 frames of 56x56 at patch 7, lr 1e-3 (3e-4 learns half as
+# fast here), the rating word alone, and a curriculum: fidelity queries alone first (the per-frame
+# dimension, which teaches the vision tower and the answer position to read the video), then all three
+# dimensions through LoRA on the language model with the vision tower frozen, which teaches semantic and
+# motion their priors without eroding fidelity (a full mixed phase took it from 0.92 to 0.78-0.89).
+# 6000 fresh videos, each seen about six times (500 videos in 25 epochs were memorised, not learnt).
+CI_SETUP = LearningSetup(train_videos=6000, patch_size=7, learning_rate=1e-3, rating_weight=5.0, with_reasons=False,
+                         first_dimensions=("fidelity",), first_steps=1200, steps=300, then_finetune="lora")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("CRITIC_LEARNING") != "1",
-                    reason="minutes on shared cores and not yet passing; run with CRITIC_LEARNING=1")
-@pytest.mark.xfail(strict=False, reason="fidelity stays near its majority baseline within the CPU budget: "
-                   "the from-scratch vision tower does not learn pixel statistics in 400 steps (bench/RESULTS.md)")
 def test_tiny_critic_learns_fidelity_and_beats_majority(tmp_path):
     report = run_learning_experiment(CI_SETUP, tmp_path)
-    print("\nlearning experiment:", json.dumps(summary(report), indent=1))
+    print("\nlearning experiment:", json.dumps(summary(report), indent=1), f"train {report['train_s']:.0f} s")
     assert report["fidelity"]["accuracy"] >= 0.9, summary(report)
     for dim in DIMENSIONS:
         assert report[dim]["accuracy"] >= report[dim]["majority_accuracy"] - 0.05, (dim, summary(report))
