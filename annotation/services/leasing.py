@@ -1,7 +1,7 @@
 """Leases: who gets which item next, and what happens when a lease is skipped, extended or lost."""
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, When
 from django.utils import timezone
 
@@ -61,23 +61,41 @@ def campaign_next_task(*, campaign: Campaign, annotator) -> Assignment | None:
         return _live_lease(campaign=campaign, annotator=annotator, now=now)
 
 
-@transaction.atomic
-def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
+def _open_items(*, campaign: Campaign, annotator, skip_locked: bool):
     finished = Assignment.objects.filter(
         item=OuterRef("pk"),
         annotator=annotator,
         state__in=[Assignment.State.SUBMITTED, Assignment.State.SKIPPED, Assignment.State.LEASED],
     )
-    candidates = (
-        CampaignItem.objects.select_for_update(skip_locked=True, of=("self",))
+    return (
+        CampaignItem.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .filter(campaign=campaign, is_open=True)
         .filter(~Exists(finished))
         .order_by("-priority", "annotations_done", "id")
     )
+
+
+def _serialize_annotator(*, campaign: Campaign, annotator) -> None:
+    # One annotator's parallel next-task calls (double clicks, retries, tabs) queue behind each other, so the
+    # second sees the first's lease instead of racing it. SQLite's IMMEDIATE transactions serialize anyway.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [campaign.pk, annotator.pk])
+
+
+@transaction.atomic
+def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
+    _serialize_annotator(campaign=campaign, annotator=annotator)
+    existing = _live_lease(campaign=campaign, annotator=annotator, now=now)
+    if existing:
+        return existing
+    candidates = _open_items(campaign=campaign, annotator=annotator, skip_locked=True)
     # Gold items are mixed in at the campaign's gold rate; otherwise they are ordinary items.
     prefer_gold = gold_preference(campaign=campaign, annotator=annotator)
     item = None if prefer_gold is None else candidates.filter(gold_answer__isnull=not prefer_gold).first()
-    item = item or candidates.first()
+    # Items locked by other annotators' leases in flight were skipped; before answering "nothing left",
+    # wait for those transactions and look again, so contention never reads as a finished campaign.
+    item = item or candidates.first() or _open_items(campaign=campaign, annotator=annotator, skip_locked=False).first()
     if item is None:
         return None
     CampaignItem.objects.filter(pk=item.pk).update(
