@@ -5,6 +5,8 @@ from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] at request time (DRF copies them i
 imported, so a changed setting would otherwise never be seen). A throttled call is a 429 with a JSON
 detail and Retry-After (lift.api_errors turns DRF's Throttled into our error body).
 """
+import hashlib
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
@@ -30,4 +32,6 @@ class LoginThrottle(_RatesFromSettings, SimpleRateThrottle):
     def get_cache_key(self, request, view):
         data = request.data
         username = str(data.get("username", ""))[:150].strip().lower() if hasattr(data, "get") else ""
-        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{username}"}
+        # Hashed: a username is arbitrary text, and cache keys must stay short and plain.
+        tried = hashlib.sha256(username.encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}:{tried}"}
