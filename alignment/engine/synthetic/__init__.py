@@ -4,10 +4,13 @@ from .defects import DEFECT_KINDS, DIMENSIONS, Defect, Defects, sample_defects
 from .generator import SyntheticGenerator, SyntheticTruth, is_synthetic_base
 from .grammar import PromptParseError, SceneSpec, parse_prompt, sample_prompt
 from .oracle import Judgement, oracle_judge
-from .render import render
+from .judge import Verdict, judge
+from .render import CLIP_FRAMES, CLIP_SIZE, render
 from .reward import colour_reward, colour_reward_fn, colour_reward_torch
 
 __all__ = [
+    "CLIP_FRAMES",
+    "CLIP_SIZE",
     "DEFECT_KINDS",
     "DIMENSIONS",
     "Defect",
@@ -17,10 +20,12 @@ __all__ = [
     "SceneSpec",
     "SyntheticGenerator",
     "SyntheticTruth",
+    "Verdict",
     "colour_reward",
     "colour_reward_fn",
     "colour_reward_torch",
     "is_synthetic_base",
+    "judge",
     "oracle_judge",
     "parse_prompt",
     "render",

@@ -101,13 +101,15 @@ def sample_defects(rng: np.random.Generator, p_clean: float = 0.4) -> Defects:
             continue
 
 
-def _next_in(names: list[str], current: str, step: int = 1) -> str:
-    return names[(names.index(current) + step) % len(names)]
+# Each colour's wrong colour, in pairs. Picked so that every wrong colour is unmistakably another colour
+# (176-213 apart in RGB) and every halfway colour (a mild defect) stands at least 74 from every
+# background: with the palette's "three steps on" mixes, green/purple and blue/white met halfway at
+# a grey or a sky blue that vanished into the floor or the sky.
+WRONG_COLOUR = {"red": "yellow", "yellow": "red", "green": "blue", "blue": "green", "purple": "white", "white": "purple"}
 
 
 def wrong_colour_for(colour: str) -> str:
-    # Three steps along the palette: far enough to be unmistakably another colour.
-    return _next_in(list(COLOURS), colour, 3)
+    return WRONG_COLOUR[colour]
 
 
 def shown_colour(spec: SceneSpec, defects: Defects) -> tuple[str, tuple[int, int, int]]:
