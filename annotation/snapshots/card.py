@@ -74,6 +74,8 @@ def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, 
         "Human ratings of generated videos in the LiFT-HRA layout: three (or more) dimensions, each rated "
         "Good / Normal / Bad with a reason. Annotators appear only as pseudonyms (HMAC of their id).",
         "",
+        f"License: `{license}` in the header above; whoever owns the ratings sets it before publishing.",
+        "",
         "## Contents",
         "- configuration `ratings` (the default): `data/{train,validation,test}.parquet` (and `.jsonl`) — "
         "one row per (video, annotator)",

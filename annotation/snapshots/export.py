@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Max
@@ -176,7 +175,6 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         number=number, filters=filters, seed=seed, counts=counts, distributions=distributions,
         agreement=figures["dimensions"], consensus_method=method, question_style=question_style,
         features={name: [(f.name, str(f.type)) for f in schema] for name, schema in features.items()},
-        license=settings.LIFT.get("SNAPSHOT_LICENSE", "other"),
     ), encoding="utf-8")
     manifest = {
         "schema_version": SCHEMA_VERSION, "format": "lift-hra-snapshot", "number": number, "filters": filters,
