@@ -60,9 +60,6 @@ def import_write(*, parsed: list[ParsedAnnotation], campaign: Campaign | None, c
             request_hash=digest, review_state=annotation.review_state,
         ))
     Annotation.objects.bulk_create(new, batch_size=BATCH)
-    # An earlier lease of the same item and person now has its annotation.
-    Assignment.objects.filter(pk__in=[a.assignment_id for a in new]).exclude(state=Assignment.State.SUBMITTED) \
-        .update(state=Assignment.State.SUBMITTED)
     counts["annotations"] = len(new)
     _recount(campaign, {item.pk for _, item, _ in rows})
     counts.update(videos=len(videos), items=len({item.pk for _, item, _ in rows}), annotators=len(users))
