@@ -45,7 +45,7 @@ def _text_field(entry: dict, name: str) -> str:
 
 
 def _read_entry(entry, reader: QuestionReader, levels: dict) -> tuple[str, str, str, str, str, str]:
-    """(video, caption, prompt, dimension, rating, reason) of one entry; ValueError listing its problems."""
+    """(video, caption, prompt, dimension, rating, reason) of one entry; ValueError naming what is wrong."""
     try:
         rel = entry["video"]
         human, answer = entry["conversations"][0], entry["conversations"][1]
