@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from annotation.models import Annotation, Campaign, Prompt, Video
+from annotation.models import Annotation, Campaign, CampaignItem, Prompt, Video
 from annotation.snapshots.importer import hra_import
 from annotation.snapshots.questions import PUBLIC_QUESTIONS, QuestionReader
 from annotation.schema import default_schema
@@ -55,6 +55,7 @@ def test_every_public_phrasing_imports_without_edits(tmp_path):
                 "motion": {"rating": "Good", "rationale": "Smooth, careful wiping."}},
         WAITER: {"semantic": {"rating": "Bad", "rationale": "The waiter is not nodding."}},
     }
+    assert sorted(CampaignItem.objects.values_list("annotations_done", "slots_taken", "is_open")) == [(1, 1, True)] * 3
     # The prompt inside the question became the panda video's prompt; the others' captions came first.
     assert set(Prompt.objects.values_list("text", flat=True)) == {CRANE, PANDA, WAITER}
     assert hra_import(source=path, videos_dir=None, campaign_name="public")["skipped_existing"] == 3
