@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from annotation.models import Snapshot
 from annotation.permissions import IsAdmin
 from annotation.snapshots import services as snapshot_services
+from annotation.snapshots.export import QUESTION_STYLES
 from annotation.snapshots.links import snapshot_download_link, snapshot_from_download_link
 
 from .services.snapshots import snapshot_request
@@ -35,6 +36,8 @@ class SnapshotListApi(APIView):
         until = serializers.DateTimeField(required=False)
         seed = serializers.IntegerField(min_value=0, default=0)
         include_videos = serializers.BooleanField(default=False)
+        question_style = serializers.ChoiceField(choices=QUESTION_STYLES, default="schema",
+                                                 help_text="lift_hra.json in the schema's questions or the public critic's")
 
     @extend_schema(responses={200: SnapshotOutput(many=True)})
     def get(self, request):

@@ -12,6 +12,7 @@ BENCHES=(
   "annotation_api.py"
   "annotation_api.py --scaling"
   "snapshot_bench.py"
+  "hra_import_bench.py"
   "frontend_bench.py"
   "generation_bench.py"
   "critic_bench.py"

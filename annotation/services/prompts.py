@@ -1,7 +1,9 @@
 """The prompt bank: categories as in LiFT, reproducible random combinations, import and export.
 
 A combination is 1–2 subjects, one action and one place joined into a short phrase; the detailed
-caption is written later by the generation side's expander.
+caption is written later by the generation side's expander. Prompt suites written elsewhere (VBench's
+lists) come in with their own category names under `categories["suite"]`; the categories that
+combinations draw from stay LiFT's.
 """
 import csv
 import io
@@ -31,6 +33,8 @@ LIFT_CATEGORIES = {
 EXPORT_FIELDS = ["text", "caption", "categories", "combination_seed", "source"]
 MAX_PROMPT_CHARS = 1000
 MAX_SUBJECTS_PER_PROMPT = 4  # combinations name 1–2; the category filter looks this far into the list
+SUITE_KEY = "suite"  # categories of prompts from suites: {"suite": ["color", ...]}
+MAX_SUITE_CATEGORIES = 16  # VBench gives a prompt up to 3 dimensions; the filter looks this far
 
 
 def prompt_normalize(text: str) -> str:
@@ -119,6 +123,8 @@ def prompts_filter(*, category: str = "", source: str = "", search: str = "") ->
         matches = Q(categories__action=category) | Q(categories__place=category)
         for index in range(MAX_SUBJECTS_PER_PROMPT):
             matches |= Q(**{f"categories__subject__{index}": category})
+        for index in range(MAX_SUITE_CATEGORIES):
+            matches |= Q(**{f"categories__{SUITE_KEY}__{index}": category})
         prompts = prompts.filter(matches)
     if source:
         prompts = prompts.filter(source=source)
@@ -289,6 +295,95 @@ def prompts_import(*, content: str, fmt: str) -> list[Prompt]:
     except IntegrityError as exc:  # someone added one of these prompts at the same moment
         raise Conflict("Nothing imported: a prompt in the file was added meanwhile; try again.",
                        code="duplicate_prompt") from exc
+
+
+def _suite_rows(content: str, fmt: str, category: str) -> list[tuple[str, str, str, list[str]]]:
+    """(where, text, caption, categories) per prompt of a suite; every bad entry named at once."""
+    if fmt == "txt":
+        name = " ".join(category.split())
+        if not name:
+            raise ApplicationError("A plain prompt list needs a category name.", fields={"category": "empty"})
+        return [(f"line {number}", line.strip(), "", [name])
+                for number, line in enumerate(content.splitlines(), start=1) if line.strip()]
+    if fmt != "vbench":
+        raise ApplicationError("A suite's format must be txt or vbench.", fields={"format": fmt})
+    try:
+        entries = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ApplicationError(f"Line {exc.lineno}: not valid JSON ({exc.msg}).", code="bad_file") from exc
+    if not isinstance(entries, list):
+        raise ApplicationError("Expected VBench's layout: a JSON list of {prompt_en, dimension}.", code="bad_file")
+    rows, errors = [], []
+    for number, entry in enumerate(entries):
+        text = entry.get("prompt_en") if isinstance(entry, dict) else None
+        dims = entry.get("dimension") if isinstance(entry, dict) else None
+        dims = [dims] if isinstance(dims, str) else dims
+        caption = entry.get("prompt_opt", "") if isinstance(entry, dict) else ""  # LiFT's expanded VBench prompts
+        if not isinstance(text, str) or not text.strip():
+            errors.append(f"entry {number}: no prompt_en text")
+        elif not isinstance(dims, list) or not dims or not all(isinstance(d, str) and d.strip() for d in dims):
+            errors.append(f"entry {number}: dimension must be a non-empty list of names")
+        elif not isinstance(caption, str):
+            errors.append(f"entry {number}: prompt_opt must be text")
+        else:
+            rows.append((f"entry {number}", text.strip(), caption.strip(), [" ".join(d.split()) for d in dims]))
+    _refuse_suite(errors)
+    return rows
+
+
+def _refuse_suite(errors: list[str]) -> None:
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ApplicationError(f"Nothing imported: {errors[0]}{more}", code="bad_file", fields={"errors": errors})
+
+
+def prompts_import_suite(*, content: str, fmt: str, category: str = "") -> dict:
+    """A prompt suite: `txt`, one prompt per line, all in `category` (VBench's prompts/*.txt); or
+    `vbench`, VBench's JSON (VBench_full_info.json), each prompt's dimension list as its categories.
+
+    New prompts are added; a prompt the bank already has gains the suite's categories, so several lists
+    over the same prompts become several categories, and importing a suite again changes nothing.
+    """
+    merged: dict[str, tuple[str, str, list[str]]] = {}
+    errors = []
+    for where, text, caption, names in _suite_rows(content, fmt, category):
+        normalized = prompt_normalize(text)
+        if not normalized or len(normalized) > MAX_PROMPT_CHARS:
+            errors.append(f"{where}: " + ("no text" if not normalized else f"longer than {MAX_PROMPT_CHARS} characters"))
+            continue
+        # A prompt listed twice (VBench's all_dimension.txt joins the per-dimension lists) is one prompt.
+        old_text, old_caption, old_names = merged.get(normalized, (text, caption, []))
+        merged[normalized] = (old_text, old_caption or caption, list(dict.fromkeys([*old_names, *names])))
+        if len(merged[normalized][2]) > MAX_SUITE_CATEGORIES:
+            errors.append(f"{where}: more than {MAX_SUITE_CATEGORIES} categories for one prompt")
+    _refuse_suite(errors)
+    if not merged:
+        raise ApplicationError("The file holds no prompts.", code="bad_file")
+    counts = {"added": 0, "tagged": 0, "unchanged": 0}
+    try:
+        with transaction.atomic():
+            existing = {p.normalized: p for p in
+                        Prompt.objects.select_for_update().filter(normalized__in=list(merged))}
+            changed = []
+            for normalized, prompt in existing.items():
+                names = (prompt.categories or {}).get(SUITE_KEY) if isinstance(prompt.categories, dict) else None
+                names = names if isinstance(names, list) else []
+                union = list(dict.fromkeys([*names, *merged[normalized][2]]))
+                if union == names:
+                    counts["unchanged"] += 1
+                    continue
+                prompt.categories = {**(prompt.categories or {}), SUITE_KEY: union}
+                changed.append(prompt)
+            Prompt.objects.bulk_update(changed, ["categories"], batch_size=2000)
+            new = [Prompt(text=text, normalized=normalized, caption=caption, categories={SUITE_KEY: names},
+                          source="vbench" if fmt == "vbench" else "import")
+                   for normalized, (text, caption, names) in merged.items() if normalized not in existing]
+            Prompt.objects.bulk_create(new, batch_size=2000)
+    except IntegrityError as exc:  # someone added one of these prompts at the same moment
+        raise Conflict("Nothing imported: a prompt in the file was added meanwhile; try again.",
+                       code="duplicate_prompt") from exc
+    counts.update(added=len(new), tagged=len(changed))
+    return counts
 
 
 class _Line:

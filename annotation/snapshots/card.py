@@ -1,10 +1,25 @@
-"""The dataset card (README.md) of a snapshot: counts, label distributions with a text bar chart,
-agreement figures. Pure: takes the numbers, returns markdown (no timestamps, so bytes are stable)."""
+"""The dataset card (README.md) of a snapshot: the Hub's YAML header (configurations, features, license,
+task categories, size category), then counts, label distributions with a text bar chart, agreement
+figures. Pure: takes the numbers, returns markdown (no timestamps, so bytes are stable).
+
+The header is what makes the folder load like a Hub dataset: `datasets.load_dataset(folder)` reads the
+`ratings` configuration (the default), `load_dataset(folder, "consensus")` the consensus table, and the
+same folder pushed to a Hub repository shows both in its viewer (huggingface.co/docs/hub/datasets-cards,
+/datasets-manual-configuration).
+"""
 from __future__ import annotations
 
 import json
 
+import yaml
+
 BAR_WIDTH = 40
+RATINGS_SPLITS = ("train", "validation", "test")
+CONSENSUS_SPLIT = "consensus"
+TASK_CATEGORIES = ["video-text-to-text", "video-classification"]
+# The Hub's size categories, by number of rows: (upper bound, name).
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
 
 
 def _bar(count: int, total: int) -> str:
@@ -16,22 +31,63 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def size_category(rows: int) -> str:
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1B")
+
+
+def card_header(*, number: int | None, counts: dict, features: dict[str, list[tuple[str, str]]], license: str) -> str:
+    """The YAML block. A split without rows is left out: `datasets` cannot load a split with no data."""
+    splits = {"ratings": [(s, counts.get(s, 0)) for s in RATINGS_SPLITS if counts.get(s, 0)],
+              "consensus": [(CONSENSUS_SPLIT, counts.get("videos", 0))] if counts.get("videos", 0) else []}
+    paths = {"ratings": "data/{}.parquet", "consensus": "data/consensus.parquet"}
+    configs = [name for name in ("ratings", "consensus") if splits[name]]  # an empty snapshot has none
+    header = {
+        "pretty_name": f"LiFT-HRA snapshot {number if number is not None else ''}".rstrip(),
+        "license": license,
+        "task_categories": TASK_CATEGORIES,
+        "tags": ["lift-hra", "human-feedback", "video-quality", "text-to-video"],
+        "size_categories": [size_category(counts.get("annotations", 0))],
+        "configs": [
+            {"config_name": name, **({"default": True} if name == "ratings" else {}),
+             "data_files": [{"split": split, "path": paths[name].format(split)} for split, _ in splits[name]]}
+            for name in configs
+        ],
+        "dataset_info": [
+            {"config_name": name,
+             "features": [{"name": column, "dtype": dtype} for column, dtype in features[name]],
+             "splits": [{"name": split, "num_examples": rows} for split, rows in splits[name]]}
+            for name in configs
+        ],
+    }
+    return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
+
+
 def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, distributions: dict,
-                 agreement: dict, consensus_method: str) -> str:
+                 agreement: dict, consensus_method: str, features: dict[str, list[tuple[str, str]]],
+                 license: str = "other", question_style: str = "schema") -> str:
+    phrasing = ("the public LiFT critic's questions" if question_style == "public"
+                else "the campaign schema's questions")
     lines = [
+        card_header(number=number, counts=counts, features=features, license=license),
         f"# LiFT-HRA snapshot {number if number is not None else ''}".rstrip(),
         "",
         "Human ratings of generated videos in the LiFT-HRA layout: three (or more) dimensions, each rated "
         "Good / Normal / Bad with a reason. Annotators appear only as pseudonyms (HMAC of their id).",
         "",
+        f"License: `{license}` in the header above; whoever owns the ratings sets it before publishing.",
+        "",
         "## Contents",
-        "- `data/{train,validation,test}.parquet|jsonl` — one row per (video, annotator)",
-        "- `data/consensus.parquet|jsonl` — one row per video with the consensus label per dimension "
-        f"(method: {consensus_method})",
-        "- `lift_hra.json` — the public conversation format, one entry per rated dimension",
+        "- configuration `ratings` (the default): `data/{train,validation,test}.parquet` (and `.jsonl`) — "
+        "one row per (video, annotator)",
+        "- configuration `consensus`: `data/consensus.parquet` (and `.jsonl`) — one row per video with the "
+        f"consensus label per dimension (method: {consensus_method}) and the split of its prompt",
+        f"- `lift_hra.json` — the public conversation format, one entry per rated dimension, in {phrasing}",
         "- `manifest.json` — schema version, filters, counts and the sha256 of every file",
         "",
-        "Load with `datasets.load_dataset(\"parquet\", data_files={\"train\": \"data/train.parquet\", ...})`.",
+        "Load with `datasets.load_dataset(\"<this folder>\")` (the ratings) and "
+        "`datasets.load_dataset(\"<this folder>\", \"consensus\")`; the same folder pushed to a Hub "
+        "dataset repository loads by its name. A split without rows is not listed in the header "
+        "(`datasets` cannot load an empty split); its files are still here.",
         "",
         "## Selection",
         f"- filters: `{json.dumps(filters, sort_keys=True)}`",

@@ -28,9 +28,11 @@ from ..quality.report import quality_figures
 from ..quality.tables import LabelTable, effective_ratings
 from . import hra_format as hra
 from .card import dataset_card
+from .questions import public_question
 from .writers import JsonArrayWriter, TableWriter, sha256_file
 
 SCHEMA_VERSION = 1
+QUESTION_STYLES = ("schema", "public")  # lift_hra.json asks the schema's questions, or the public critic's
 DEFAULT_STATES = ["accepted", "corrected", "pending"]
 REVIEW_STATES = {s.value for s in Annotation.ReviewState}
 
@@ -75,7 +77,7 @@ def _selected(filters: dict):
     return annotations
 
 
-def _dimensions(filters: dict) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
+def _dimensions(filters: dict, question_style: str) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
     campaigns = Campaign.objects.order_by("id")
     if filters["campaign_ids"]:
         campaigns = campaigns.filter(pk__in=filters["campaign_ids"])
@@ -85,7 +87,10 @@ def _dimensions(filters: dict) -> tuple[list[str], dict[str, list[str]], dict[st
             if dim["key"] not in levels:
                 dims.append(dim["key"])
                 levels[dim["key"]] = [level["value"] for level in dim["levels"]]
-                questions[dim["key"]] = dim.get("question") or dim.get("label") or dim["key"]
+                question = dim.get("question") or dim.get("label") or dim["key"]
+                if question_style == "public":
+                    question = public_question(dim["key"], dim.get("label", ""), question)
+                questions[dim["key"]] = question
     return dims, levels, questions
 
 
@@ -114,11 +119,15 @@ ROW_COLUMNS = ("id", "item__video_id", "item__video__file", "item__video__sha256
 
 def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_videos: bool = False,
                     cut_max_id: int | None = None, number: int | None = None, consensus_method: str | None = None,
+                    question_style: str = "schema",
                     report=None, chunk_size: int = 2000, row_group_size: int = 20000,
                     bootstrap_samples: int = 200) -> dict:
     """Write the snapshot folder; returns the manifest. `report(fraction=, phase=)` hears progress."""
     report = report or (lambda **kwargs: None)
     filters = filters_clean(filters)
+    if question_style not in QUESTION_STYLES:
+        raise ApplicationError(f"question_style must be one of {', '.join(QUESTION_STYLES)}.",
+                               fields={"question_style": question_style})
     out_dir = Path(out_dir)
     if out_dir.exists():
         if any(out_dir.iterdir()) and not (out_dir / "manifest.json").exists() and not (out_dir / "data").exists():
@@ -138,7 +147,7 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         selected = selected.filter(id__lte=cut_max_id)
         total = selected.count()
         report(fraction=0.0, phase="cut", log=f"cut at annotation id {cut_max_id}: {total} annotations")
-        dims, levels, questions = _dimensions(filters)
+        dims, levels, questions = _dimensions(filters, question_style)
         method = consensus_method or _consensus_method(filters)
         counts, table, videos_seen = _write_rows(
             selected=selected, out_dir=out_dir, dims=dims, levels=levels, questions=questions, seed=seed,
@@ -161,14 +170,16 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         for d, dim in enumerate(dims)
     }
     counts.update(videos=table.n_units, annotators=table.n_coders)
+    features = {"ratings": _row_schema(dims), "consensus": _consensus_schema(dims, levels)}
     (out_dir / "README.md").write_text(dataset_card(
         number=number, filters=filters, seed=seed, counts=counts, distributions=distributions,
-        agreement=figures["dimensions"], consensus_method=method,
+        agreement=figures["dimensions"], consensus_method=method, question_style=question_style,
+        features={name: [(f.name, str(f.type)) for f in schema] for name, schema in features.items()},
     ), encoding="utf-8")
     manifest = {
         "schema_version": SCHEMA_VERSION, "format": "lift-hra-snapshot", "number": number, "filters": filters,
         "seed": seed, "cut_max_id": cut_max_id, "consensus_method": method, "dimensions": dims, "levels": levels,
-        "questions": questions, "counts": counts, "distributions": distributions,
+        "questions": questions, "question_style": question_style, "counts": counts, "distributions": distributions,
         "agreement": figures["dimensions"], "files": {},
     }
     for name in sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from django.conf import settings
 
@@ -35,26 +36,19 @@ def conversation_entry(video: str, caption: str, question: str, rating: str, rat
     ]}
 
 
-def parse_human(value: str, questions: dict[str, str]) -> tuple[str, str]:
-    """(caption, dimension) from a human turn; ValueError naming what is wrong."""
-    if not isinstance(value, str) or not value.startswith(HUMAN_PREFIX.rstrip("\n")):
-        raise ValueError("human turn does not start with '<video>'")
-    text = value[len("<video>"):].strip()
-    for question, dimension in sorted(questions.items(), key=lambda q: -len(q[0])):
-        if text.endswith(question):
-            return text[: -len(question)].strip(), dimension
-    raise ValueError(f"unknown question (no dimension asks it): {text[-80:]!r}")
-
-
 def parse_answer(value: str, levels: list[str]) -> tuple[str, str]:
-    """(rating, reason) from an answer; ValueError for an unknown rating word."""
+    """(rating, reason) from "Good." / "Good. reason" / "good .  reason" (the level's own spelling back);
+    ValueError for an unknown rating word."""
     if not isinstance(value, str):
         raise ValueError("answer is not text")
-    word, _, reason = value.strip().partition(".")
-    word = word.strip()
-    if word not in levels:
-        raise ValueError(f"unknown rating word {word!r}; expected one of {', '.join(levels)}")
-    return word, reason.strip()
+    text = value.strip()
+    lower = text.lower()
+    for level in sorted(levels, key=len, reverse=True):
+        end = len(level)
+        if lower.startswith(level.lower()) and (end == len(text) or not text[end].isalnum()):
+            return level, text[end:].lstrip(" \t\n.:;,!-").strip()
+    word = re.match(r"[^\s.,:;!]*", text).group()
+    raise ValueError(f"unknown rating word {word!r}; expected one of {', '.join(levels)}")
 
 
 def annotator_pseudonym(user_id: int, username: str = "") -> str:

@@ -12,10 +12,10 @@ from django.utils import timezone
 from lift.api_errors import Conflict, NotFound
 
 from ..models import Snapshot
-from .export import filters_clean, snapshot_export
+from .export import QUESTION_STYLES, filters_clean, snapshot_export
 from .writers import zip_folder
 
-SNAPSHOT_OPTIONS = ("seed", "include_videos")
+SNAPSHOT_OPTIONS = ("seed", "include_videos", "question_style")
 
 
 def snapshots_root() -> Path:
@@ -23,22 +23,28 @@ def snapshots_root() -> Path:
 
 
 def snapshot_params_clean(*, params: dict) -> dict:
-    """Canonical job params: filters plus seed and include_videos (so equal requests deduplicate)."""
+    """Canonical job params: filters plus seed, include_videos and question_style (so equal requests
+    deduplicate)."""
     from lift.api_errors import ApplicationError
 
     params = dict(params or {})
     seed = params.pop("seed", 0)
     include_videos = params.pop("include_videos", False)
+    question_style = params.pop("question_style", "schema")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ApplicationError("seed must be a non-negative integer.", fields={"seed": "invalid"})
     if not isinstance(include_videos, bool):
         raise ApplicationError("include_videos must be true or false.", fields={"include_videos": "invalid"})
+    if question_style not in QUESTION_STYLES:
+        raise ApplicationError(f"question_style must be one of {', '.join(QUESTION_STYLES)}.",
+                               fields={"question_style": "invalid"})
     filters = params.pop("filters", None)
     if filters is None:
         filters, params = params, {}
     if params:
         raise ApplicationError(f"Unknown snapshot params: {', '.join(sorted(params))}", fields={"params": sorted(params)})
-    return {"filters": filters_clean(filters), "seed": seed, "include_videos": include_videos}
+    return {"filters": filters_clean(filters), "seed": seed, "include_videos": include_videos,
+            "question_style": question_style}
 
 
 def snapshot_create(*, params: dict, created_by=None, job_id: int | None = None) -> Snapshot:
@@ -67,6 +73,7 @@ def snapshot_build(*, snapshot: Snapshot, report=None, out_dir: Path | None = No
         manifest = snapshot_export(
             filters=params["filters"], out_dir=folder, seed=params.get("seed", 0),
             include_videos=params.get("include_videos", False), cut_max_id=snapshot.cut_max_id,
+            question_style=params.get("question_style", "schema"),
             number=snapshot.number, report=report,
         )
         if report:

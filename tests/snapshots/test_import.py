@@ -85,7 +85,7 @@ def test_malformed_json_names_the_line(example):
 
 
 def test_failure_midway_removes_copied_files(example, monkeypatch):
-    from annotation.snapshots import importer
+    from annotation.snapshots import import_writes as importer
 
     calls = []
     original = importer._importer_user

@@ -68,6 +68,7 @@ def test_download_is_409_until_ready_then_the_archive(admin):
     ({"review_states": ["lost"]}, "review_states"),
     ({"since": "yesterday"}, "since"),
     ({"seed": -1}, "seed"),
+    ({"question_style": "klingon"}, "question_style"),
 ])
 def test_bad_requests_are_400_with_the_field(admin, body, field):
     response = token_client(admin).post("/api/snapshots/", body, format="json")

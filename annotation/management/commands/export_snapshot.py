@@ -15,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="ISO date: annotations created before")
         parser.add_argument("--seed", type=int, default=0, help="split seed")
         parser.add_argument("--videos", action="store_true", help="copy the video files into videos/")
+        parser.add_argument("--questions", choices=["schema", "public"], default="schema",
+                            help="lift_hra.json asks the schema's questions (default) or the public LiFT critic's")
         parser.add_argument("--out", required=True, help="output folder (the zip is written next to it)")
 
     def handle(self, *args, **options):
@@ -28,7 +30,8 @@ class Command(BaseCommand):
                 filters[key] = options[key]
         try:
             snapshot = snapshot_create(params={"filters": filters, "seed": options["seed"],
-                                               "include_videos": options["videos"]})
+                                               "include_videos": options["videos"],
+                                               "question_style": options["questions"]})
             snapshot = snapshot_build(snapshot=snapshot, out_dir=Path(options["out"]),
                                       report=lambda **kw: kw.get("log") and self.stdout.write(kw["log"]))
         except ApplicationError as exc:
