@@ -18,6 +18,7 @@ from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
 from .align_data import candidate_scores, heldout_change, heldout_summary, snapshot_ready, videos_captioned
+from .jobs import job_artifacts_set
 from .scoring import critic_dimensions
 
 
@@ -106,17 +107,14 @@ def _curve_reporter(*, job: Job, report, out: Path):
 
 def _set_artifacts(*, job: Job, out: Path, heldout: dict | None = None) -> None:
     """Checkpoints, adapter or weights, validation curve and, at the end, the held-out videos."""
-    from ..engine.align import list_checkpoints
+    from ..engine.training.artifacts import artifact, checkpoint_artifacts, existing_artifacts
 
-    artifacts = [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in list_checkpoints(out)]
-    for name, kind in (("lora", "adapter"), ("final", "weights"), ("pipeline", "pipeline"),
-                       ("validation.json", "validation")):
-        if (out / name).exists():
-            artifacts.append({"name": name, "path": str(out / name), "kind": kind})
+    artifacts = checkpoint_artifacts(out) + existing_artifacts(out, (
+        ("lora", "adapter"), ("final", "weights"), ("pipeline", "pipeline"), ("validation.json", "validation")))
     for side, summary in (heldout or {}).items():
         for video in Video.objects.filter(pk__in=summary["videos"]).order_by("pk"):
-            artifacts.append({"name": f"heldout-{side}-video-{video.pk}", "path": video.file.name, "kind": "video"})
-    Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
+            artifacts.append(artifact(f"heldout-{side}-video-{video.pk}", video.file.name, "video"))
+    job_artifacts_set(job=job, artifacts=artifacts)
 
 
 def _reward_fn(*, params: dict, critic: ModelVersion):

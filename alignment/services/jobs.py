@@ -188,6 +188,11 @@ def _merge_metrics(current: dict, new: dict) -> dict:
     return merged
 
 
+def job_artifacts_set(*, job: Job, artifacts: list[dict]) -> None:
+    """What the job made so far (`{name, path, kind}` each), replacing the list: a re-run lists it afresh."""
+    Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
+
+
 def job_retry(*, job: Job) -> Job:
     """Queue a failed or cancelled job again under the same id, so it resumes from its own checkpoints and
     keyed outputs instead of starting over. A loop continues from its failed stage (see services.loop)."""

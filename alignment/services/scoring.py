@@ -48,9 +48,9 @@ def require_critic(critic_id) -> ModelVersion:
 
 def scoring_device() -> str:
     """The GPU when the worker has one (gpu queue), else the CPU."""
-    import torch
+    from ..engine.training.device import resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve_device("auto")
 
 
 def _load(critic: ModelVersion):
