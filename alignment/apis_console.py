@@ -8,7 +8,7 @@ from annotation.models import Video
 from annotation.permissions import IsAdmin
 from lift.api_errors import NotFound
 
-from . import selectors_console
+from . import selectors
 from .models import Job
 
 
@@ -24,7 +24,7 @@ class OverviewApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        return Response(self.OutputSerializer(selectors_console.console_overview()).data)
+        return Response(self.OutputSerializer(selectors.console_overview()).data)
 
 
 class VideoLibraryApi(APIView):
@@ -66,5 +66,5 @@ class VideoLibraryApi(APIView):
             if job is None:
                 raise NotFound("Job not found.")
             params["job"] = job
-        videos, total = selectors_console.video_library(**params)
+        videos, total = selectors.video_library(**params)
         return Response({"total": total, "results": self.VideoOutput(videos, many=True).data})

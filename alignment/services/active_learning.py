@@ -91,7 +91,7 @@ def critic_promoted(*, critic: ModelVersion) -> list[int]:
 
 def campaign_task_order_changed(campaign: Campaign) -> None:
     """A campaign switched to uncertainty order is re-ordered by the active critic, if there is one."""
-    from .registry import active_version
+    from ..selectors import active_version
 
     critic = active_version(kind=ModelVersion.Kind.CRITIC)
     if critic is not None and campaign.task_order == Campaign.TaskOrder.UNCERTAINTY:
@@ -129,7 +129,7 @@ def campaign_consensus(*, campaign: Campaign, records=None) -> dict[int, dict[st
 
 def critic_disagreements(*, campaign: Campaign, critic: ModelVersion | None = None, records=None) -> list[dict]:
     """Finished items where the critic's rating differs from the human consensus on some dimension."""
-    from .registry import active_version
+    from ..selectors import active_version
 
     critic = critic or active_version(kind=ModelVersion.Kind.CRITIC)
     if critic is None:

@@ -8,9 +8,10 @@ from annotation.services.prompts import prompts_combine_check
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion
+from ..selectors import critic_dimensions
 from .align_data import consensus_ratings, critic_ratings, real_corpus, snapshot_ready, videos_captioned
 from .generation import generator_spec
-from .scoring import critic_dimensions, require_critic
+from .scoring import require_critic
 
 PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
           "heldout", "reward_model"}

@@ -17,9 +17,9 @@ from annotation.models import Prompt, Video
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
+from ..selectors import critic_dimensions
 from .align_data import candidate_scores, heldout_change, heldout_summary, snapshot_ready, videos_captioned
 from .jobs import job_artifacts_set
-from .scoring import critic_dimensions
 
 
 def align_output_dir(*, job: Job) -> Path:
@@ -127,9 +127,9 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
 
     from ..engine.critic.data import ScoreItem
     from ..engine.critic.score import score_videos
-    from .scoring import _load
+    from .scoring import critic_loaded
 
-    loaded, dims = _load(critic), tuple(critic_dimensions(critic))
+    loaded, dims = critic_loaded(critic), tuple(critic_dimensions(critic))
 
     def critic_reward(videos, prompts, metadata=None):
         frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
@@ -205,7 +205,7 @@ def _save_pipeline(*, base: str, transformer_dir: Path, out: Path) -> Path:
 
 def align_run(*, job: Job, report) -> dict:
     from .scoring import local_video_files, scores_compute
-    from .versions import version_register
+    from .registry import version_register
 
     params = job.params
     base = ModelVersion.objects.get(pk=params["generator_version"])

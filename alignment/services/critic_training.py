@@ -131,7 +131,7 @@ class _TrainProgress:
 def _active_on_split(view: Path, train_examples: list, consensus: dict, report) -> dict:
     """The active critic measured on this test split too, so promotion compares like with like."""
     from .critic_evaluation import critic_evaluate
-    from .registry import active_version
+    from ..selectors import active_version
     from .scoring import critic_directory
 
     active = active_version(kind=ModelVersion.Kind.CRITIC)
@@ -152,7 +152,7 @@ def train_critic_run(*, job: Job, report) -> dict:
     from ..engine.critic.train import train_critic
     from ..engine.training.artifacts import artifact, checkpoint_artifacts
     from .critic_evaluation import critic_evaluate, snapshot_consensus
-    from .versions import version_register
+    from .registry import version_register
 
     params = job.params
     snapshot = snapshot_for_critic(params["snapshot"])

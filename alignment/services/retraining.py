@@ -8,6 +8,7 @@ from annotation.snapshots.export import DEFAULT_STATES, filters_clean
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job, ModelVersion, RetrainPolicy, RetrainTrigger
+from ..selectors import unfinished_loop
 from .loop_stages import STAGE_NAMES, stage_named
 
 POLICY_TASK_NAME = "retrain policy check"
@@ -79,10 +80,6 @@ def loop_settings_clean(settings: dict) -> dict:
             "candidates": _round_clean("candidates", settings.get("candidates"), default_seed=0),
             "next_round": _round_clean("next_round", settings.get("next_round"), default_seed=1),
             "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {})}
-
-
-def unfinished_loop() -> Job | None:
-    return Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
 
 
 def loop_params_validate(params: dict) -> dict:

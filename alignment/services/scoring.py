@@ -14,16 +14,11 @@ from annotation.models import Video
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion, VideoScore
+from ..selectors import active_version, critic_dimensions, scored_video_ids
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
 DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
 _LOADED_CRITIC: dict = {}  # {"dir": str, "critic": (model, tokenizer, meta)}
-
-
-def critic_dimensions(critic: ModelVersion) -> list[str]:
-    from ..engine.critic.questions import DIMENSIONS
-
-    return list((critic.config or {}).get("dimensions") or DIMENSIONS)
 
 
 def critic_directory(critic: ModelVersion) -> str:
@@ -33,8 +28,6 @@ def critic_directory(critic: ModelVersion) -> str:
 
 def require_critic(critic_id) -> ModelVersion:
     """The critic version named by `critic_id`, or the active critic when it is None."""
-    from .registry import active_version
-
     if critic_id is None:
         critic = active_version(kind=ModelVersion.Kind.CRITIC)
         if critic is None:
@@ -53,7 +46,8 @@ def scoring_device() -> str:
     return resolve_device("auto")
 
 
-def _load(critic: ModelVersion):
+def critic_loaded(critic: ModelVersion):
+    """(model, tokenizer, meta) of the critic, loaded once per worker process and kept across jobs."""
     from ..engine.critic.spec import load_critic
 
     directory = critic_directory(critic)
@@ -96,14 +90,6 @@ def video_caption(video: Video) -> str:
     return caption or (video.generation_params or {}).get("caption", "")
 
 
-def scored_video_ids(*, critic: ModelVersion, video_ids: list[int]) -> set[int]:
-    """Videos that already have a score on every one of the critic's dimensions."""
-    from django.db.models import Count
-
-    dims = critic_dimensions(critic)
-    rows = (VideoScore.objects.filter(critic=critic, video_id__in=video_ids, dimension__in=dims)
-            .values("video_id").annotate(n=Count("id")).filter(n=len(dims)))
-    return {row["video_id"] for row in rows}
 
 
 def _decoded_frames(video: Video, num_frames: int, size: tuple[int, int]):
@@ -144,7 +130,7 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
     if not todo:
         return {"critic": critic.pk, "requested": len(requested), "scored": 0,
                 "already_scored": len(requested), "dimensions": dims}
-    loaded = _load(critic)
+    loaded = critic_loaded(critic)
     batches = [todo[i : i + SCORE_BATCH_VIDEOS] for i in range(0, len(todo), SCORE_BATCH_VIDEOS)]
     # Decoding (ffmpeg) runs in threads, one batch ahead, while the model scores the current batch.
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
@@ -172,17 +158,3 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
                    log=f"scored videos {[v.pk for v in videos]}", force=True)
     return {"critic": critic.pk, "requested": len(requested), "scored": scored,
             "already_scored": len(requested) - len(todo), "dimensions": dims}
-
-
-def video_rewards(*, critic: ModelVersion, video_ids: list[int]) -> dict[int, dict]:
-    """{video id: {"reward": mean over dimensions, "dimensions": {dim: {...}}}} for scored videos only."""
-    out: dict[int, dict] = {}
-    rows = VideoScore.objects.filter(critic=critic, video_id__in=list(video_ids)).order_by("video_id", "dimension")
-    for row in rows:
-        entry = out.setdefault(row.video_id, {"dimensions": {}})
-        entry["dimensions"][row.dimension] = {"rating": row.rating, "reward": row.reward, "probs": row.probs,
-                                              "uncertainty": row.uncertainty, "reason": row.reason}
-    for entry in out.values():
-        rewards = [d["reward"] for d in entry["dimensions"].values()]
-        entry["reward"] = sum(rewards) / len(rewards)
-    return out

@@ -9,7 +9,7 @@ from tests.engine.critic.conftest import tiny_critic_dir  # noqa: F401  (the eng
 
 @pytest.fixture
 def critic_version(db, tiny_critic_dir):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     return version_register(kind="critic", name="tiny critic", base=str(tiny_critic_dir),
                             metrics={"mean_accuracy": 0.5})

@@ -13,8 +13,7 @@ MECHANICS = ["snapshot", "generate_candidates", "generate_next_round"]
 
 @pytest.fixture
 def active_generator(db):
-    from alignment.services.registry import version_promote
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_promote, version_register
 
     version = version_register(kind="generator", name="synthetic world", base="synthetic://world",
                                config=SYNTHETIC_CONFIG)
