@@ -10,7 +10,7 @@ from lift.api_errors import error_body
 
 from .apis import JobOutput, _get_job
 from .models import RetrainPolicy, RetrainTrigger
-from .services import retraining
+from .loop.policy import annotations_new_count, loop_start, policy_get, policy_loop_params, policy_update
 from .services.jobs import job_retry
 
 MAX_ID = 2**63 - 1  # a primary key is a bigint
@@ -26,7 +26,7 @@ class RetrainPolicyOutput(serializers.ModelSerializer):
                   "new_annotations"]
 
     def get_new_annotations(self, policy) -> int:
-        return retraining.annotations_new_count(policy=policy)
+        return annotations_new_count(policy=policy)
 
 
 class RetrainTriggerOutput(serializers.ModelSerializer):
@@ -57,13 +57,13 @@ class RetrainPolicyApi(APIView):
 
     @extend_schema(responses={200: RetrainPolicyOutput})
     def get(self, request):
-        return Response(RetrainPolicyOutput(retraining.policy_get()).data)
+        return Response(RetrainPolicyOutput(policy_get()).data)
 
     @extend_schema(request=InputSerializer, responses={200: RetrainPolicyOutput})
     def put(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        policy = retraining.policy_update(changes=data.validated_data, by=request.user)
+        policy = policy_update(changes=data.validated_data, by=request.user)
         return Response(RetrainPolicyOutput(policy).data)
 
 
@@ -76,9 +76,9 @@ class RetrainLoopStartApi(APIView):
         description='A loop is unfinished: {"detail", "code": "loop_running", "fields": {"loop": id}, "trigger": {...}} '
                     "(the skipped trigger is recorded).")})
     def post(self, request):
-        policy = retraining.policy_get()
-        trigger = retraining.loop_start(params=retraining.policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,
-                                        by=request.user, new_annotations=retraining.annotations_new_count(policy=policy))
+        policy = policy_get()
+        trigger = loop_start(params=policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,
+                             by=request.user, new_annotations=annotations_new_count(policy=policy))
         if trigger.outcome == RetrainTrigger.Outcome.SKIPPED:
             # Answered, not raised: the skipped trigger stays recorded.
             return Response({**error_body(trigger.reason, "loop_running", {"loop": trigger.loop_id}),

@@ -15,8 +15,6 @@ from annotation.snapshots import services as snapshot_services
 from annotation.snapshots.export import QUESTION_STYLES
 from annotation.snapshots.links import snapshot_download_link, snapshot_from_download_link
 
-from .services.snapshots import snapshot_request
-
 
 class SnapshotOutput(serializers.ModelSerializer):
     class Meta:
@@ -52,7 +50,7 @@ class SnapshotListApi(APIView):
         for key in ("since", "until"):
             if key in filters:
                 filters[key] = filters[key].isoformat()
-        snapshot, created = snapshot_request(params={"filters": filters, **params}, user=request.user)
+        snapshot, created = snapshot_services.snapshot_request(params={"filters": filters, **params}, user=request.user)
         return Response(SnapshotOutput(snapshot).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

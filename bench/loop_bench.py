@@ -62,7 +62,7 @@ def _rated_campaign(*, videos: int, overlap: int, base_url: str) -> tuple[int, f
 def _one_loop(*, source_campaign: int, next_round_campaign: int, critic_backbone: str, round_index: int) -> dict:
     from alignment.models import Job
     from alignment.services.jobs import job_create
-    from alignment.services.loop import loop_run_foreground
+    from alignment.loop.run import loop_run_foreground
 
     params = {"source_campaign_ids": [source_campaign], "next_round_campaign": next_round_campaign,
               "candidates": {"count": 4, "seed": 100 + round_index, "seeds": [0, 1]},

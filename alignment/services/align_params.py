@@ -1,6 +1,6 @@
 """Checking an align request in the web process (no torch): versions, critic dimensions, candidates,
 real corpus, held-out prompts and the engine's settings, each refused with the reason before a job row
-exists. `align_params_clean` returns the canonical params the job runs with."""
+exists. `align_params_validate` returns the canonical params the job runs with."""
 import json
 
 from annotation.models import Prompt, Video
@@ -176,7 +176,7 @@ def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None
                                    fields={"reward_model": "prompt not scorable"}) from exc
 
 
-def align_params_clean(params: dict) -> dict:
+def align_params_validate(*, params: dict) -> dict:
     """Canonical params of an align job, or an ApplicationError that says what is wrong (nothing is written)."""
     params = dict(params or {})
     if unknown := sorted(set(params) - PARAMS):

@@ -68,7 +68,7 @@ def train_config(params: dict):
     return config
 
 
-def train_critic_params_validate(params: dict) -> dict:
+def train_critic_params_validate(*, params: dict) -> dict:
     """Checked before anything is queued: hyperparameters, then the snapshot as training will read it."""
     unknown = set(params) - set(HYPERPARAMETERS) - {"snapshot", "backbone", "name"}
     if unknown:

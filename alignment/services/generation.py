@@ -58,7 +58,7 @@ def _combine_clean(combine) -> dict | None:
     return {"count": count, "seed": seed, "categories": names}
 
 
-def generate_params_validate(params: dict) -> dict:
+def generate_params_validate(*, params: dict) -> dict:
     """Checked in the web process before anything is queued (no torch imported here).
 
     A prompt-bank draw (`combine`) happens last, once everything else is known to be right, so a

@@ -1,4 +1,5 @@
-"""Critic scores: score videos with a critic version (once per video × critic × dimension) and read them back.
+"""Critic scores: the `score` job, and scoring videos with a critic version (once per video × critic ×
+dimension). Reading them back: `selectors.video_rewards`.
 
 Runs in a GPU worker; the critic is loaded once per worker process and kept across jobs.
 """
@@ -10,15 +11,16 @@ from pathlib import Path
 
 from django.db import transaction
 
-from annotation.models import Video
+from annotation.models import Campaign, CampaignItem, Video
 from lift.api_errors import ApplicationError
 
-from ..models import ModelVersion, VideoScore
+from ..models import Job, ModelVersion, VideoScore
 from ..selectors import active_version, critic_dimensions, scored_video_ids
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
 DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
 _LOADED_CRITIC: dict = {}  # {"dir": str, "critic": (model, tokenizer, meta)}
+MAX_SCORE_VIDEOS = 100_000
 
 
 def critic_directory(critic: ModelVersion) -> str:
@@ -37,6 +39,46 @@ def require_critic(critic_id) -> ModelVersion:
     if critic is None:
         raise ApplicationError("critic must name a critic version.", fields={"critic": "unknown"})
     return critic
+
+
+def score_params_validate(*, params: dict) -> dict:
+    """critic (default: the active one, pinned here so the job is reproducible), video_ids and/or campaign."""
+    critic = require_critic(params.get("critic"))
+    video_ids = params.get("video_ids") or []
+    if not isinstance(video_ids, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in video_ids):
+        raise ApplicationError("video_ids must be a list of video ids.", fields={"video_ids": "invalid"})
+    if len(video_ids) > MAX_SCORE_VIDEOS:
+        raise ApplicationError(f"At most {MAX_SCORE_VIDEOS} videos per job; split the request.")
+    found = set(Video.objects.filter(pk__in=video_ids).values_list("pk", flat=True))
+    if missing := [v for v in video_ids if v not in found]:
+        raise ApplicationError(f"Unknown video ids: {missing[:10]}", fields={"video_ids": missing[:10]})
+    campaign = params.get("campaign")
+    if campaign is not None and (not isinstance(campaign, int) or not Campaign.objects.filter(pk=campaign).exists()):
+        raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
+    if not video_ids and campaign is None:
+        raise ApplicationError("Name video_ids or a campaign to score.", fields={"video_ids": "required"})
+    with_reasons = params.get("with_reasons", False)
+    if not isinstance(with_reasons, bool):
+        raise ApplicationError("with_reasons must be true or false.", fields={"with_reasons": "invalid"})
+    return {"critic": critic.pk, "video_ids": sorted(set(video_ids)), "campaign": campaign, "with_reasons": with_reasons}
+
+
+def score_run(*, job: Job, report) -> dict:
+    """The `score` job: the videos named and the campaign's; an active critic then re-orders the campaign."""
+    from .active_learning import campaign_prioritise_by_uncertainty, critic_disagreements
+
+    params = job.params
+    critic = ModelVersion.objects.get(pk=params["critic"])
+    campaign = Campaign.objects.filter(pk=params["campaign"]).first() if params.get("campaign") else None
+    video_ids = list(params.get("video_ids") or [])
+    if campaign is not None:
+        video_ids += list(CampaignItem.objects.filter(campaign=campaign).order_by("pk").values_list("video_id", flat=True))
+    summary = scores_compute(critic=critic, video_ids=video_ids, report=report, job=job,
+                             with_reasons=params.get("with_reasons", False))
+    if campaign is not None and critic.is_active:
+        summary["reprioritised"] = campaign_prioritise_by_uncertainty(campaign=campaign, critic=critic)
+        summary["disagreements"] = len(critic_disagreements(campaign=campaign, critic=critic))
+    return summary
 
 
 def scoring_device() -> str:

@@ -135,8 +135,8 @@ def test_the_checks_run_in_a_web_process_without_torch(generator, critic, real_c
     from tests.conftest import ROOT, _test_database_url
 
     code = ("import django, json, sys; django.setup();"
-            "from alignment.services.align_params import align_params_clean;"
-            "clean = align_params_clean(json.loads(sys.argv[1]));"
+            "from alignment.services.align_params import align_params_validate;"
+            "clean = align_params_validate(params=json.loads(sys.argv[1]));"
             "loaded = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules];"
             "print(json.dumps({'loaded': loaded, 'frames': clean['settings']['frames']}))")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.test", "DATABASE_URL": _test_database_url()}

@@ -53,7 +53,7 @@ def drive(loop_id, *, limit=40):
     """What the workers do, in this process: advance the loop, run its queued stage, repeat."""
     from alignment.models import Job
     from alignment.services.jobs import job_run
-    from alignment.services.loop import loop_advance
+    from alignment.loop.run import loop_advance
 
     for _ in range(limit):
         loop_advance(loop_id=loop_id)

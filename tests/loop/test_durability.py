@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from alignment.models import Job
-from alignment.services.durability import Heartbeat, jobs_reap_stale
-from alignment.services.jobs import job_create
+from alignment.services.durability import jobs_reap_stale
+from alignment.services.jobs import Heartbeat, job_create
 from annotation.models import Video
 from tests.conftest import start_worker, stop_worker, token_client
 from tests.loop.conftest import loop_params, wait_for, wait_job
@@ -73,7 +73,7 @@ def test_the_heartbeat_thread_keeps_a_job_alive_through_a_long_silent_step(activ
 @pytest.mark.django_db(transaction=True)
 def test_a_loop_runs_stage_after_stage_on_a_real_worker(celery_worker_process, people, active_generator,
                                                          world_prompts):
-    from alignment.services.retraining import policy_update
+    from alignment.loop.policy import policy_update
 
     policy_update(changes=loop_params(world_prompts, next_round_campaign=people["campaign"].pk))
     started = token_client(people["admin"]).post("/api/retrain/loops/")

@@ -32,7 +32,7 @@ export interface KindSpec {
 
 export type FormValues = Record<string, string | boolean>;
 
-/** The retrain loop's stages in their fixed order (alignment/services/loop_stages.py). */
+/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). */
 export const LOOP_STAGES = [
   'snapshot',
   'train_critic',

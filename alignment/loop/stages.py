@@ -11,7 +11,7 @@ from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job, ModelVersion
 from ..selectors import active_version
-from .registry import promotion_refusal, version_promote
+from ..services.registry import promotion_refusal, version_promote
 
 
 @dataclass(frozen=True)
