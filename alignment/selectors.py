@@ -15,8 +15,6 @@ from lift.api_errors import NotFound
 
 from .models import Job, ModelVersion, RetrainTrigger, VideoScore
 
-UNFINISHED = (Job.Status.QUEUED, Job.Status.RUNNING)
-
 
 # --- jobs ---------------------------------------------------------------------------------------------
 
@@ -38,7 +36,7 @@ def jobs_list(*, kind: str = "", status: str = "", limit: int = 100) -> QuerySet
 
 
 def unfinished_loop() -> Job | None:
-    return Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status__in=UNFINISHED).first()
+    return Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status__in=Job.UNFINISHED).first()
 
 
 def retrain_triggers_list(*, limit: int = 50) -> QuerySet[RetrainTrigger]:
@@ -180,7 +178,7 @@ def workers_overview(*, now=None) -> list[dict]:
 def job_counts() -> dict:
     """Unfinished jobs per queue and status, and failures in the last day."""
     day_ago = timezone.now() - timedelta(days=1)
-    rows = Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values("queue", "status").annotate(
+    rows = Job.objects.filter(status__in=Job.UNFINISHED).values("queue", "status").annotate(
         n=Count("id"))
     counts: dict = {"queued": {}, "running": {}}
     for row in rows:

@@ -71,12 +71,16 @@ def annotations_new_count(*, policy: RetrainPolicy) -> int:
 def loop_start(*, params: dict, source: str, by=None, new_annotations: int | None = None) -> RetrainTrigger:
     """Start a loop now, or record why not when one is already running (the one-loop guard)."""
     try:
-        loop, _ = job_create(kind=Job.Kind.RETRAIN_LOOP, params=params, created_by=by)
+        loop, created = job_create(kind=Job.Kind.RETRAIN_LOOP, params=params, created_by=by)
     except Conflict as refused:
         if refused.code not in ("loop_running", "job_conflict"):
             raise
         return RetrainTrigger.objects.create(source=source, outcome=RetrainTrigger.Outcome.SKIPPED, loop=unfinished_loop(),
                                              new_annotations=new_annotations, reason=refused.message, by=by)
+    if not created:  # an identical trigger at the same moment started it
+        return RetrainTrigger.objects.create(source=source, outcome=RetrainTrigger.Outcome.SKIPPED, loop=loop,
+                                             new_annotations=new_annotations, by=by,
+                                             reason=f"A retrain loop is already {loop.status} (job {loop.pk}).")
     return RetrainTrigger.objects.create(source=source, outcome=RetrainTrigger.Outcome.STARTED, loop=loop,
                                          new_annotations=new_annotations, by=by)
 

@@ -150,8 +150,8 @@ def loop_run_foreground(*, loop_id: int, poll_seconds: float = 1.0) -> Job:
                 continue
             try:
                 job_run(job_id=child.pk)
-            except Exception as exc:  # the stage crashed: it fails with the reason and the loop stops there
-                job_finish(job_id=child.pk, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            except Exception:  # the stage crashed: job_run failed it with the error, and the loop stops there
+                continue
 
 
 def loop_retry(*, loop: Job) -> Job:

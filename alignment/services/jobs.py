@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from lift.api_errors import ApplicationError, Conflict
@@ -98,11 +98,7 @@ def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None =
     params = spec.validate(params=params)
     key = _dedupe_key(kind, params)
     with transaction.atomic():
-        running = (
-            Job.objects.select_for_update()
-            .filter(dedupe_key=key, status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
-            .first()
-        )
+        running = Job.objects.select_for_update().filter(dedupe_key=key, status__in=Job.UNFINISHED).first()
         if running is not None:
             return running, False
         try:
@@ -110,7 +106,13 @@ def job_create(*, kind: str, params: dict, created_by=None, parent: Job | None =
                 job = Job.objects.create(
                     kind=kind, params=params, dedupe_key=key, queue=spec.queue, created_by=created_by, parent=parent
                 )
-        except IntegrityError as exc:  # a database guard, e.g. the one-retrain-loop-at-a-time constraint
+        except IntegrityError as exc:
+            # An identical request got in between the look and the insert: the database's one unfinished
+            # job per dedupe key made this insert wait for it, and its job is the answer. Another guard
+            # (one retrain loop at a time) is a conflict.
+            running = Job.objects.filter(dedupe_key=key, status__in=Job.UNFINISHED).first()
+            if running is not None:
+                return running, False
             raise Conflict(f"A {kind} job cannot start now: another one is unfinished.", code="job_conflict") from exc
         if dispatch:
             transaction.on_commit(lambda: job_dispatch(job=job))
@@ -257,16 +259,17 @@ def job_retry(*, job: Job) -> Job:
 def job_requeue(*, job_id: int, note: str) -> Job:
     """Back to queued (inside the caller's transaction), dispatched after commit; attempts keep counting."""
     job = Job.objects.select_for_update().get(pk=job_id)
-    if Job.objects.filter(dedupe_key=job.dedupe_key, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]) \
-            .exclude(pk=job.pk).exists():
-        raise Conflict("An identical job is already queued or running.", code="job_duplicate")
     job.status = Job.Status.QUEUED
     job.cancel_requested = False
     job.error = ""
     job.finished_at = None
     job.worker = ""
     job.log_tail = (job.log_tail + f"[{timezone.now():%Y-%m-%d %H:%M:%S}] {note}\n")[-LOG_TAIL_CHARS:]
-    job.save(update_fields=["status", "cancel_requested", "error", "finished_at", "worker", "log_tail"])
+    try:
+        with transaction.atomic():
+            job.save(update_fields=["status", "cancel_requested", "error", "finished_at", "worker", "log_tail"])
+    except IntegrityError as exc:  # one unfinished job per dedupe key
+        raise Conflict("An identical job is already queued or running.", code="job_duplicate") from exc
     transaction.on_commit(lambda: job_dispatch(job=job))
     return job
 
@@ -307,7 +310,13 @@ class Heartbeat:
 
 
 def job_run(*, job_id: int) -> Job | None:
-    """Run a job to its end in this process (the Celery task and `run_job` both call this)."""
+    """Run a job to its end in this process (the Celery task and `run_job` both call this).
+
+    A refusal (ApplicationError) fails the job with its message. Any other exception fails it with the
+    error too and is raised again, so the caller sees the crash and no row is left running for the
+    reaper to hand to another worker. (Should the database itself be gone, the row stays running and
+    the task's retry or the reaper takes it up.)
+    """
     job = job_start(job_id=job_id)
     if job is None:
         return None
@@ -322,5 +331,15 @@ def job_run(*, job_id: int) -> Job | None:
         return job_finish(job_id=job.pk, status=Job.Status.CANCELLED, error="Cancelled by request.")
     except ApplicationError as exc:
         return job_finish(job_id=job.pk, status=Job.Status.FAILED, error=exc.message)
+    except Exception as exc:
+        _fail_after_crash(job.pk, exc)
+        raise
     report(fraction=1.0, phase="done", force=True)
     return job_finish(job_id=job.pk, status=Job.Status.SUCCEEDED, result=result or {})
+
+
+def _fail_after_crash(job_id: int, exc: Exception) -> None:
+    try:
+        job_finish(job_id=job_id, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+    except DatabaseError:  # the database is gone too: the caller's exception says more than this one
+        pass
