@@ -10,13 +10,14 @@ not woken (a lost message), so calling it twice is harmless. The stages' state l
 import time
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job
-from ..services.jobs import (Heartbeat, JobWaiting, job_cancel, job_create, job_finish, job_requeue, job_run,
-                             job_start)
+from ..services.jobs import (Heartbeat, JobWaiting, job_cancel, job_create, job_finish, job_requeue, job_resend,
+                             job_run, job_start)
 from .stages import stage_named
 
 _DONE = "succeeded"
@@ -116,13 +117,20 @@ def loop_wake(*, loop_id: int) -> None:
 
 
 def loops_wake_stale(*, cutoff) -> list[int]:
-    """Running loops not advanced since `cutoff`: a wake-up may have been lost, or the foreground driver
-    (`run_job`) died. Advancing is idempotent, so they are simply woken; a dead driver's loop goes to the workers."""
+    """Loops not advanced since `cutoff`. A running one: a wake-up may have been lost, or the foreground
+    driver (`run_job`) died; advancing is idempotent, so it is simply woken (a dead driver's loop goes to
+    the workers). A queued one: its first message was lost (a broker restart), so it is sent again; should
+    the first still arrive, the loop just advances twice, as it holds no worker."""
     woken = []
     for loop in Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff):
         if loop.metrics.get("foreground"):
             Job.objects.filter(pk=loop.pk).update(metrics={**loop.metrics, "foreground": False})
         transaction.on_commit(lambda loop_id=loop.pk: loop_wake(loop_id=loop_id))
+        woken.append(loop.pk)
+    unsent = (Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.QUEUED, created_at__lt=cutoff)
+              .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=cutoff)))
+    for loop in unsent:
+        job_resend(job_id=loop.pk, note="sent again by the reaper: no worker took it up")
         woken.append(loop.pk)
     return woken
 

@@ -256,6 +256,24 @@ def job_retry(*, job: Job) -> Job:
         return job_requeue(job_id=job.pk, note="retried by request")
 
 
+def _log_line(job: Job, note: str) -> str:
+    return (job.log_tail + f"[{timezone.now():%Y-%m-%d %H:%M:%S}] {note}\n")[-LOG_TAIL_CHARS:]
+
+
+def job_resend(*, job_id: int, note: str) -> Job | None:
+    """Send a queued job's message again (its first was lost); heartbeat_at marks when, so the caller
+    can tell a job just sent from one forgotten. None when it is no longer queued."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id, status=Job.Status.QUEUED).first()
+        if job is None:
+            return None
+        job.heartbeat_at = timezone.now()
+        job.log_tail = _log_line(job, note)
+        job.save(update_fields=["heartbeat_at", "log_tail"])
+        transaction.on_commit(lambda: job_dispatch(job=job))
+    return job
+
+
 def job_requeue(*, job_id: int, note: str) -> Job:
     """Back to queued (inside the caller's transaction), dispatched after commit; attempts keep counting."""
     job = Job.objects.select_for_update().get(pk=job_id)
@@ -264,7 +282,7 @@ def job_requeue(*, job_id: int, note: str) -> Job:
     job.error = ""
     job.finished_at = None
     job.worker = ""
-    job.log_tail = (job.log_tail + f"[{timezone.now():%Y-%m-%d %H:%M:%S}] {note}\n")[-LOG_TAIL_CHARS:]
+    job.log_tail = _log_line(job, note)
     try:
         with transaction.atomic():
             job.save(update_fields=["status", "cancel_requested", "error", "finished_at", "worker", "log_tail"])
