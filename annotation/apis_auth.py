@@ -15,7 +15,7 @@ from lift.throttling import AnonThrottle, LoginThrottle
 from .permissions import IsAdmin
 from .roles import user_roles
 from .services.campaigns import user_by_username
-from .services.tokens import tokens_revoke
+from .services.tokens import tokens_revoke, user_access_revoke
 
 
 class UserOutput(serializers.Serializer):
@@ -103,13 +103,16 @@ class CsrfApi(APIView):
 
 
 class UserTokensRevokeApi(APIView):
-    """A lost laptop or a contractor who left: their scripts' token stops working at once."""
+    """A lost laptop or a contractor who left: their scripts' token and their browser sessions stop working
+    at once."""
 
     permission_classes = [IsAdmin]
 
     class OutputSerializer(serializers.Serializer):
-        revoked = serializers.IntegerField()
+        revoked = serializers.IntegerField(help_text="API tokens deleted.")
+        sessions = serializers.IntegerField(help_text="Browser sessions ended.")
 
     @extend_schema(request=None, responses={200: OutputSerializer})
     def post(self, request, username: str):
-        return Response({"revoked": tokens_revoke(user=user_by_username(username=username))})
+        revoked = user_access_revoke(user=user_by_username(username=username))
+        return Response({"revoked": revoked["tokens"], "sessions": revoked["sessions"]})

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "alignment",
 ]
 
+# Database sessions that know their user: revoking a user's access ends their browser sessions too.
+SESSION_ENGINE = "annotation.sessions"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
