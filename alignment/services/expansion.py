@@ -15,7 +15,7 @@ EXPAND_KIND = "expand_prompts"
 MAX_PROMPTS_PER_EXPANSION = 10_000
 
 
-def expander_config_clean(config) -> str | dict:
+def expander_config_validate(config) -> str | dict:
     """The expander a request names (the configured default when it names none), checked without loading it."""
     from ..engine.expand import expander_from_config  # numpy only: torch loads when a model is used
 
@@ -41,7 +41,7 @@ def expand_params_validate(*, params: dict) -> dict:
     if not isinstance(overwrite, bool):
         raise ApplicationError("overwrite must be true or false.", fields={"overwrite": "invalid"})
     return {"prompt_ids": sorted(set(prompt_ids)), "overwrite": overwrite,
-            "expander": expander_config_clean(params.get("expander"))}
+            "expander": expander_config_validate(params.get("expander"))}
 
 
 def expansion_launch(*, params: dict, created_by=None) -> Job:
