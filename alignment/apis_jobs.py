@@ -25,7 +25,8 @@ class JobListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Job.Kind.choices)
-        params = serializers.DictField(default=dict)
+        params = serializers.DictField(default=dict, help_text="The kind's parameters, checked as `run_job` checks "
+                                       "them; what they mean: the <Kind>JobParams schemas (e.g. TrainCriticJobParams).")
 
     class FilterSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Job.Kind.choices, required=False)

@@ -41,6 +41,10 @@ def test_the_web_side_never_imports_torch():
         "import lift.urls, annotation.apis_campaigns, alignment.apis_jobs, alignment.services.jobs;"
         "from django.test import Client;"
         "alignment.services.jobs.job_kinds();"
+        "from drf_spectacular.generators import SchemaGenerator;"
+        "SchemaGenerator().get_schema(request=None, public=True);"  # every kind's parameter help
+        "from alignment.services.critic_training import train_config;"
+        "train_config({'backbone': 'b', 'eval_every': 5, 'checkpoint_every': 5});"
         "bad = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

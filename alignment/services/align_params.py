@@ -176,6 +176,17 @@ def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None
                                    fields={"reward_model": "prompt not scorable"}) from exc
 
 
+def align_params_help() -> dict[str, str]:
+    """Every setting the job takes under `settings`: the engine config's own help."""
+    from dataclasses import fields
+
+    from ..engine.align.config import AlignConfig
+
+    return {"objective": "reward_weighted (LiFT), rejection, or edit_reward (needs a differentiable reward_model).",
+            **{f"settings.{f.name}": f.metadata["help"] for f in fields(AlignConfig)
+               if f.name not in JOB_SETTINGS and "help" in f.metadata}}
+
+
 def align_params_validate(*, params: dict) -> dict:
     """Canonical params of an align job, or an ApplicationError that says what is wrong (nothing is written)."""
     params = dict(params or {})

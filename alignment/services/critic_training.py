@@ -38,6 +38,20 @@ def job_dir(job: Job) -> Path:
     return settings.LIFT["JOBS_DIR"] / f"train_critic-{job.pk}"
 
 
+def train_critic_params_help() -> dict[str, str]:
+    """The engine config's help for each hyperparameter the API takes, and the job's own parameters."""
+    from ..engine.critic.config import CriticTrainConfig
+
+    config_help = CriticTrainConfig.help()
+    return {
+        "snapshot": "A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test.",
+        "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic, built on first use).",
+        "name": "The critic version's name (default: 'critic job <id>').",
+        "without_reasons": "Train on the rating word alone (the same as with_reasons false).",
+        **{name: config_help[field] for name, (field, _) in HYPERPARAMETERS.items() if field},
+    }
+
+
 def _typed(name: str, value, kind):
     if kind is bool:
         if not isinstance(value, bool):
@@ -54,7 +68,7 @@ def _typed(name: str, value, kind):
 
 def train_config(params: dict):
     """The engine's CriticTrainConfig for the job params; the engine's own checks, as a 4xx."""
-    from ..engine.critic.train import CriticTrainConfig
+    from ..engine.critic.config import CriticTrainConfig
 
     values = {"base": params["backbone"], "eval_every": params["eval_every"], "checkpoint_every": params["checkpoint_every"]}
     for name, (field, _) in HYPERPARAMETERS.items():

@@ -58,6 +58,16 @@ def _combine_validate(combine) -> dict | None:
     return {"count": count, "seed": seed, "categories": names}
 
 
+def generate_params_help() -> dict[str, str]:
+    """What `overrides` may change of the generator version's settings: the engine spec's own help."""
+    from dataclasses import fields
+
+    from ..engine.generation import GeneratorSpec
+
+    return {f"overrides.{f.name}": f.metadata["help"] for f in fields(GeneratorSpec)
+            if f.name not in ("base", "lora") and "help" in f.metadata}
+
+
 def generate_params_validate(*, params: dict) -> dict:
     """Checked in the web process before anything is queued (no torch imported here).
 

@@ -42,6 +42,8 @@ class JobKind:
     # a cancel was asked), and instead of the plain re-queue on retry. The retrain loop uses both.
     wake: Callable[[int], None] | None = None
     retry: Callable[[Job], Job] | None = None
+    # What each parameter means, for the API schema: {"steps": "...", "settings.lr": "..."} (dotted: nested).
+    params_help: Callable[[], dict[str, str]] | None = None
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -157,6 +157,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each job kind's parameters with their descriptions (after the default enum hook).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "alignment.schema.job_params_schemas"],
     "ENUM_NAME_OVERRIDES": {
         "JobKindEnum": "alignment.models.Job.Kind",
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",
