@@ -23,5 +23,5 @@ def job_params_schemas(result, generator, request, public):
                 node = node.setdefault(parent, {"type": "object", "properties": {}})["properties"]
             node[leaf] = {"description": text}
         schemas[job_params_component(kind.name)] = {"type": "object", "description": kind.description,
-                                                    "properties": properties}
+                                                    "properties": properties, "x-job-kind": kind.name}
     return result

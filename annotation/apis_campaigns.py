@@ -1,6 +1,6 @@
 """Thin API views for campaigns and their work: campaigns, members, items, next-task, and an assignment's
 submit, skip and extend. Each validates input, calls one service or selector, and serialises the result."""
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,7 @@ class CampaignOutput(serializers.ModelSerializer):
         fields = ["id", "name", "guidelines", "schema", "rationale_policy", "lease_seconds", "overlap",
                   "is_active", "created_at", "progress"]
 
+    @extend_schema_field(ProgressOutput)
     def get_progress(self, campaign) -> dict:
         return self.context["progress"][campaign.pk]
 
@@ -86,7 +87,9 @@ class CampaignDetailApi(APIView):
         output = CampaignAdminOutput if is_admin(request.user) else CampaignOutput
         return Response(output(campaign, context={"progress": progress}).data)
 
-    @extend_schema(responses={200: CampaignAdminOutput})
+    @extend_schema(responses={200: OpenApiResponse(CampaignOutput, description=(
+        "Admins get CampaignAdminOutput: these fields and task_order, gold_rate, consensus_method, "
+        "quality_settings."))})
     def get(self, request, campaign_id: int):
         return self._respond(request, selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user))
 
@@ -116,6 +119,11 @@ class VideoOutput(serializers.Serializer):
         return video.poster.url if video.poster else None
 
 
+class PromptTextOutput(serializers.Serializer):
+    text = serializers.CharField()
+    caption = serializers.CharField()
+
+
 class AssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
@@ -127,6 +135,7 @@ class AssignmentOutput(serializers.Serializer):
     prompt = serializers.SerializerMethodField()
     prefetch_url = serializers.SerializerMethodField()
 
+    @extend_schema_field(PromptTextOutput)
     def get_prompt(self, assignment) -> dict:
         prompt = assignment.item.video.prompt
         return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}

@@ -157,8 +157,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Each job kind's parameters with their descriptions (after the default enum hook).
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "alignment.schema.job_params_schemas"],
+    # After the default enum hook: answers list every field as required, and each job kind's parameters
+    # are described.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "lift.schema.output_fields_required",
+                             "alignment.schema.job_params_schemas"],
     "ENUM_NAME_OVERRIDES": {
         "JobKindEnum": "alignment.models.Job.Kind",
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",
