@@ -21,8 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..training.checkpoints import (STATE_NAME, atomic_directory, latest_checkpoint, list_checkpoints,
-                                    load_checkpoint, save_checkpoint)
+from ..training.checkpoints import (  # noqa: F401 (list_checkpoints: engine.align hands it out from here)
+    STATE_NAME, atomic_directory, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint)
 from ..training.device import resolve_device
 from . import objectives as obj
 from .cache import FeatureCache
