@@ -1267,6 +1267,12 @@ export interface components {
             text: string;
         };
         /**
+         * @description * `schema` - schema
+         *     * `public` - public
+         * @enum {string}
+         */
+        QuestionStyleEnum: "schema" | "public";
+        /**
          * @description * `always` - Required for every dimension
          *     * `unless_good` - Required when the rating is not Good
          * @enum {string}
@@ -1363,6 +1369,14 @@ export interface components {
             campaign_ids?: number[];
             /** @default false */
             include_videos: boolean;
+            /**
+             * @description lift_hra.json in the schema's questions or the public critic's
+             *
+             *     * `schema` - schema
+             *     * `public` - public
+             * @default schema
+             */
+            question_style: components["schemas"]["QuestionStyleEnum"];
             review_states?: string[];
             /** @default 0 */
             seed: number;
