@@ -113,6 +113,8 @@ def loop_wake(*, loop_id: int) -> None:
     loop = Job.objects.filter(pk=loop_id, kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.RUNNING).first()
     if loop is None or loop.metrics.get("foreground"):
         return
+    if not _WAKER:
+        raise RuntimeError("No loop waker is registered (alignment's AppConfig.ready sets it).")
     _WAKER[0](loop_id)
 
 
