@@ -6,10 +6,8 @@ from rest_framework.views import APIView
 
 from annotation.models import Video
 from annotation.permissions import IsAdmin
-from lift.api_errors import NotFound
 
-from . import selectors_console
-from .models import Job
+from . import selectors
 
 
 class OverviewApi(APIView):
@@ -24,7 +22,22 @@ class OverviewApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        return Response(self.OutputSerializer(selectors_console.console_overview()).data)
+        return Response(self.OutputSerializer(selectors.console_overview()).data)
+
+
+class LibraryVideoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    prompt = serializers.CharField(source="prompt.text", default="")
+    source = serializers.CharField()
+    generator = serializers.CharField()
+    seed = serializers.IntegerField(allow_null=True)
+    poster_url = serializers.SerializerMethodField()
+    duration = serializers.FloatField()
+    campaigns = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+    def get_poster_url(self, video) -> str | None:
+        return video.poster.url if video.poster else None
 
 
 class VideoLibraryApi(APIView):
@@ -38,23 +51,9 @@ class VideoLibraryApi(APIView):
         not_in_campaign = serializers.IntegerField(min_value=1, required=False)
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=200)
 
-    class VideoOutput(serializers.Serializer):
-        id = serializers.IntegerField()
-        prompt = serializers.CharField(source="prompt.text", default="")
-        source = serializers.CharField()
-        generator = serializers.CharField()
-        seed = serializers.IntegerField(allow_null=True)
-        poster_url = serializers.SerializerMethodField()
-        duration = serializers.FloatField()
-        campaigns = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
-
-        def get_poster_url(self, video) -> str | None:
-            return video.poster.url if video.poster else None
-
     class OutputSerializer(serializers.Serializer):
         total = serializers.IntegerField()
-        results = serializers.ListField(child=serializers.DictField())
+        results = LibraryVideoOutput(many=True)
 
     @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
     def get(self, request):
@@ -62,9 +61,6 @@ class VideoLibraryApi(APIView):
         filters.is_valid(raise_exception=True)
         params = dict(filters.validated_data)
         if "job" in params:
-            job = Job.objects.filter(pk=params["job"]).first()
-            if job is None:
-                raise NotFound("Job not found.")
-            params["job"] = job
-        videos, total = selectors_console.video_library(**params)
-        return Response({"total": total, "results": self.VideoOutput(videos, many=True).data})
+            params["job"] = selectors.job_get(job_id=params["job"])
+        videos, total = selectors.video_library(**params)
+        return Response(self.OutputSerializer({"total": total, "results": videos}).data)

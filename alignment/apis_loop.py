@@ -1,5 +1,5 @@
-"""Thin API views for the retraining loop (admin only): the policy, starting a loop now, the trigger log,
-and retrying any job (a loop continues from its failed stage)."""
+"""Thin API views for the retrain loop (admin only): the policy, starting a loop now, the trigger log.
+(Retrying a loop is retrying its job: POST /api/jobs/{id}/retry/.)"""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -8,10 +8,9 @@ from rest_framework.views import APIView
 from annotation.permissions import IsAdmin
 from lift.api_errors import error_body
 
-from .apis import JobOutput, _get_job
+from . import selectors
+from .loop.policy import annotations_new_count, loop_start, policy_get, policy_loop_params, policy_update
 from .models import RetrainPolicy, RetrainTrigger
-from .services import retraining
-from .services.jobs import job_retry
 
 MAX_ID = 2**63 - 1  # a primary key is a bigint
 
@@ -26,7 +25,7 @@ class RetrainPolicyOutput(serializers.ModelSerializer):
                   "new_annotations"]
 
     def get_new_annotations(self, policy) -> int:
-        return retraining.annotations_new_count(policy=policy)
+        return annotations_new_count(policy=policy)
 
 
 class RetrainTriggerOutput(serializers.ModelSerializer):
@@ -57,13 +56,13 @@ class RetrainPolicyApi(APIView):
 
     @extend_schema(responses={200: RetrainPolicyOutput})
     def get(self, request):
-        return Response(RetrainPolicyOutput(retraining.policy_get()).data)
+        return Response(RetrainPolicyOutput(policy_get()).data)
 
     @extend_schema(request=InputSerializer, responses={200: RetrainPolicyOutput})
     def put(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        policy = retraining.policy_update(changes=data.validated_data, by=request.user)
+        policy = policy_update(changes=data.validated_data, by=request.user)
         return Response(RetrainPolicyOutput(policy).data)
 
 
@@ -76,9 +75,9 @@ class RetrainLoopStartApi(APIView):
         description='A loop is unfinished: {"detail", "code": "loop_running", "fields": {"loop": id}, "trigger": {...}} '
                     "(the skipped trigger is recorded).")})
     def post(self, request):
-        policy = retraining.policy_get()
-        trigger = retraining.loop_start(params=retraining.policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,
-                                        by=request.user, new_annotations=retraining.annotations_new_count(policy=policy))
+        policy = policy_get()
+        trigger = loop_start(params=policy_loop_params(policy), source=RetrainTrigger.Source.MANUAL,
+                             by=request.user, new_annotations=annotations_new_count(policy=policy))
         if trigger.outcome == RetrainTrigger.Outcome.SKIPPED:
             # Answered, not raised: the skipped trigger stays recorded.
             return Response({**error_body(trigger.reason, "loop_running", {"loop": trigger.loop_id}),
@@ -96,18 +95,5 @@ class RetrainTriggerListApi(APIView):
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        triggers = RetrainTrigger.objects.order_by("-at")[:filters.validated_data["limit"]]
+        triggers = selectors.retrain_triggers_list(limit=filters.validated_data["limit"])
         return Response(RetrainTriggerOutput(triggers, many=True).data)
-
-
-class JobRetryApi(APIView):
-    """Queue a failed or cancelled job again under its id (it resumes from its checkpoints); a loop
-    continues from its failed stage."""
-
-    permission_classes = [IsAdmin]
-
-    @extend_schema(request=None, responses={200: JobOutput})
-    def post(self, request, job_id: int):
-        job = job_retry(job=_get_job(job_id))
-        job.refresh_from_db()
-        return Response(JobOutput(job).data)

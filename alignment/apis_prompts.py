@@ -1,4 +1,8 @@
-"""Captions for prompt-bank prompts (admin): the expander runs on the model side, never in annotation."""
+"""Captions for prompt-bank prompts (admin): POST /api/prompts/expand/.
+
+It lives here, not beside the rest of /api/prompts/ in annotation, by the rule for views: a view lives on
+the side that owns what it answers with, and this one answers with a job (the model side's). The
+expander itself runs on the model side too; annotation never imports alignment."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -6,7 +10,7 @@ from rest_framework.views import APIView
 
 from annotation.permissions import IsAdmin
 
-from .apis import JobOutput
+from .apis_jobs import JobOutput
 from .services.expansion import expansion_launch
 
 

@@ -66,11 +66,13 @@ class Job(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    UNFINISHED = (Status.QUEUED, Status.RUNNING)
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     params = models.JSONField(default=dict, blank=True)
-    # Hash of (kind, params): an identical request while one is unfinished returns that one.
+    # Hash of (kind, params): an identical request while one is unfinished returns that one (the database
+    # holds at most one unfinished job per key).
     dedupe_key = models.CharField(max_length=64, db_index=True)
     queue = models.CharField(max_length=16, default="cpu")
     progress = models.FloatField(default=0.0)
@@ -98,6 +100,9 @@ class Job(models.Model):
             # Only one retrain loop at a time, even when two triggers race.
             models.UniqueConstraint(fields=["kind"], condition=Q(kind="retrain_loop", status__in=["queued", "running"]),
                                     name="one_unfinished_retrain_loop"),
+            # Identical requests that arrive together get one job: the second insert waits for the first and fails.
+            models.UniqueConstraint(fields=["dedupe_key"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_unfinished_job_per_dedupe_key"),
         ]
 
     def __str__(self) -> str:

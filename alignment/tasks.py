@@ -1,4 +1,7 @@
-"""Thin Celery tasks: ids in, one service call. Job state lives in the Job row."""
+"""Thin Celery tasks: ids in, one service call. Job state lives in the Job row.
+
+`job_send` and `loop_wake_send` are how services.jobs and the retrain loop reach a worker; the app's
+ready() registers them, so neither imports this module."""
 from celery import shared_task
 from celery.utils.log import get_task_logger
 
@@ -10,6 +13,14 @@ def _mark_failed(self, exc, task_id, args, kwargs, einfo):
     from .services.jobs import job_finish
 
     job_finish(job_id=args[0], status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+def job_send(job) -> None:
+    run_job.apply_async(args=[job.pk], queue=job.queue)
+
+
+def loop_wake_send(loop_id: int) -> None:
+    advance_loop.apply_async(args=[loop_id], queue="cpu")
 
 
 @shared_task(
@@ -38,7 +49,7 @@ def advance_loop(self, loop_id: int) -> None:
     """A loop's stage finished (or a cancel or retry came): start the next stage or end the loop."""
     from django.db import OperationalError
 
-    from .services.loop import loop_advance
+    from .loop.run import loop_advance
 
     try:
         loop_advance(loop_id=loop_id)
@@ -49,7 +60,7 @@ def advance_loop(self, loop_id: int) -> None:
 @shared_task(name="alignment.retrain_check")
 def retrain_check() -> None:
     """Beat: start a retrain loop when the policy's threshold of new ratings is reached."""
-    from .services.retraining import policy_check
+    from .loop.policy import policy_check
 
     policy_check()
 

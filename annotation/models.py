@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 
@@ -286,3 +287,11 @@ class PromptCategory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.name}"
+
+
+class UserSession(AbstractBaseSession):
+    """A browser session that knows its user, so revoking a user's access ends their sessions too (the
+    session engine is annotation.sessions; Django's documented way to extend database sessions)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")

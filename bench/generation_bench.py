@@ -114,7 +114,7 @@ def main() -> None:
     from alignment.engine.synthetic import sample_prompt
     from alignment.engine.tiny import build_tiny_cogvideox
     from alignment.services.generation import generator_spec
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
     from annotation.services.prompts import prompt_create
 
     redis.Redis.from_url(REDIS).flushdb()

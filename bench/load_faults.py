@@ -160,7 +160,7 @@ class Faults:
 
     def kill_celery_worker(self, first_worker, start_worker):
         from alignment.models import Job
-        from alignment.services.snapshots import snapshot_request
+        from annotation.snapshots.services import snapshot_request
 
         self._at(0.3, "celery kill")
         jobs = [snapshot_request(params={"campaign_ids": [self.campaign.pk], "seed": i}, user=self.admin)[0].job_id

@@ -39,7 +39,7 @@ def _rated_campaign(*, videos: int, overlap: int, base_url: str) -> tuple[int, f
 
     from alignment.engine.synthetic import sample_prompt
     from alignment.services.jobs import job_create, job_run
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
     from annotation.models import Annotation
     from annotation.services.campaigns import campaign_create
     from annotation.services.prompts import prompt_create
@@ -62,7 +62,7 @@ def _rated_campaign(*, videos: int, overlap: int, base_url: str) -> tuple[int, f
 def _one_loop(*, source_campaign: int, next_round_campaign: int, critic_backbone: str, round_index: int) -> dict:
     from alignment.models import Job
     from alignment.services.jobs import job_create
-    from alignment.services.loop import loop_run_foreground
+    from alignment.loop.run import loop_run_foreground
 
     params = {"source_campaign_ids": [source_campaign], "next_round_campaign": next_round_campaign,
               "candidates": {"count": 4, "seed": 100 + round_index, "seeds": [0, 1]},
@@ -100,8 +100,7 @@ def main() -> None:
 
         from alignment.engine.critic.tiny import build_tiny_critic
         from alignment.engine.tiny import build_tiny_cogvideox
-        from alignment.services.registry import version_promote
-        from alignment.services.versions import version_register
+        from alignment.services.registry import version_promote, version_register
         from annotation.services.campaigns import campaign_create
         from annotation.services.prompts import prompt_categories_ensure_defaults
 

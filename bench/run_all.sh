@@ -13,6 +13,7 @@ BENCHES=(
   "annotation_api.py --scaling"
   "snapshot_bench.py"
   "hra_import_bench.py"
+  "prompt_combine_bench.py"
   "frontend_bench.py"
   "generation_bench.py"
   "critic_bench.py"

@@ -39,7 +39,7 @@ def main() -> None:
     from alignment.engine.video_io import encode_video
     from alignment.models import VideoScore
     from alignment.services.scoring import scores_compute
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
     from annotation.models import Prompt, Video
 
     critic_dir = build_tiny_critic(Path(tempfile.mkdtemp(prefix="score-bench-critic-")) / "critic")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .synthetic.grammar import PromptParseError, SceneSpec, parse_prompt, shape_noun
+from .training.device import resolve_device, resolve_dtype
 
 
 class PromptExpander(Protocol):
@@ -93,15 +94,14 @@ class CausalLMExpander:
     def load(self) -> None:
         if self._model is not None:
             return
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.validate()
-        self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(self.device)
         self._tokenizer = AutoTokenizer.from_pretrained(self.id_or_path)
         if not self._tokenizer.chat_template:
             raise ValueError(f"{self.id_or_path} has no chat template; prompt expansion needs a chat model")
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        dtype = resolve_dtype("auto", self.device)
         self._model = AutoModelForCausalLM.from_pretrained(self.id_or_path, dtype=dtype).to(self.device).eval()
 
     def messages(self, prompt: str) -> list[dict]:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .synthetic.generator import SyntheticGenerator, is_synthetic_base
+from .training.device import resolve_device, resolve_dtype
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -180,21 +181,6 @@ def validate_request(pipe_or_limits, spec: GeneratorSpec) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Loading
-
-
-def resolve_device(preferred: str | None = None) -> str:
-    import torch
-
-    return preferred or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def resolve_dtype(name: str, device: str):
-    """Half precision only on CUDA: CPU kernels for bf16/fp16 convolutions are slow or missing."""
-    import torch
-
-    if not device.startswith("cuda"):
-        return torch.float32
-    return {"auto": torch.bfloat16, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
 def swap_scheduler(pipe, name: str) -> None:

@@ -1,5 +1,5 @@
-"""Active learning around the critic: the `score` job, campaign items ordered by critic uncertainty, and
-critic-versus-human disagreements on finished items brought to the reviewers.
+"""Active learning around the critic: campaign items ordered by critic uncertainty (a newly promoted critic
+re-orders them), and critic-versus-human disagreements on finished items brought to the reviewers.
 
 Next-task already serves items by -priority, so ordering by uncertainty is a matter of setting priorities.
 """
@@ -7,52 +7,12 @@ import math
 
 from django.db import transaction
 
-from annotation.models import Campaign, CampaignItem, Video
+from annotation.models import Campaign, CampaignItem
 from annotation.services.campaigns import campaign_set_priorities
-from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion, VideoScore
-from .scoring import require_critic, scores_compute
 
 PRIORITY_SCALE = 1000  # mean entropy / ln 3 (0 … 1) → integer priority 0 … 1000
-MAX_SCORE_VIDEOS = 100_000
-
-
-def score_params_validate(params: dict) -> dict:
-    """critic (default: the active one, pinned here so the job is reproducible), video_ids and/or campaign."""
-    critic = require_critic(params.get("critic"))
-    video_ids = params.get("video_ids") or []
-    if not isinstance(video_ids, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in video_ids):
-        raise ApplicationError("video_ids must be a list of video ids.", fields={"video_ids": "invalid"})
-    if len(video_ids) > MAX_SCORE_VIDEOS:
-        raise ApplicationError(f"At most {MAX_SCORE_VIDEOS} videos per job; split the request.")
-    found = set(Video.objects.filter(pk__in=video_ids).values_list("pk", flat=True))
-    if missing := [v for v in video_ids if v not in found]:
-        raise ApplicationError(f"Unknown video ids: {missing[:10]}", fields={"video_ids": missing[:10]})
-    campaign = params.get("campaign")
-    if campaign is not None and (not isinstance(campaign, int) or not Campaign.objects.filter(pk=campaign).exists()):
-        raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
-    if not video_ids and campaign is None:
-        raise ApplicationError("Name video_ids or a campaign to score.", fields={"video_ids": "required"})
-    with_reasons = params.get("with_reasons", False)
-    if not isinstance(with_reasons, bool):
-        raise ApplicationError("with_reasons must be true or false.", fields={"with_reasons": "invalid"})
-    return {"critic": critic.pk, "video_ids": sorted(set(video_ids)), "campaign": campaign, "with_reasons": with_reasons}
-
-
-def score_run(*, job: Job, report) -> dict:
-    params = job.params
-    critic = ModelVersion.objects.get(pk=params["critic"])
-    campaign = Campaign.objects.filter(pk=params["campaign"]).first() if params.get("campaign") else None
-    video_ids = list(params.get("video_ids") or [])
-    if campaign is not None:
-        video_ids += list(CampaignItem.objects.filter(campaign=campaign).order_by("pk").values_list("video_id", flat=True))
-    summary = scores_compute(critic=critic, video_ids=video_ids, report=report, job=job,
-                             with_reasons=params.get("with_reasons", False))
-    if campaign is not None and critic.is_active:
-        summary["reprioritised"] = campaign_prioritise_by_uncertainty(campaign=campaign, critic=critic)
-        summary["disagreements"] = len(critic_disagreements(campaign=campaign, critic=critic))
-    return summary
 
 
 def uncertainty_priority(mean_entropy: float) -> int:
@@ -91,7 +51,7 @@ def critic_promoted(*, critic: ModelVersion) -> list[int]:
 
 def campaign_task_order_changed(campaign: Campaign) -> None:
     """A campaign switched to uncertainty order is re-ordered by the active critic, if there is one."""
-    from .registry import active_version
+    from ..selectors import active_version
 
     critic = active_version(kind=ModelVersion.Kind.CRITIC)
     if critic is not None and campaign.task_order == Campaign.TaskOrder.UNCERTAINTY:
@@ -129,7 +89,7 @@ def campaign_consensus(*, campaign: Campaign, records=None) -> dict[int, dict[st
 
 def critic_disagreements(*, campaign: Campaign, critic: ModelVersion | None = None, records=None) -> list[dict]:
     """Finished items where the critic's rating differs from the human consensus on some dimension."""
-    from .registry import active_version
+    from ..selectors import active_version
 
     critic = critic or active_version(kind=ModelVersion.Kind.CRITIC)
     if critic is None:

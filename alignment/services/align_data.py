@@ -9,7 +9,7 @@ from annotation.models import Campaign, Snapshot, Video
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion, VideoScore
-from .scoring import critic_dimensions, scored_video_ids
+from ..selectors import critic_dimensions, scored_video_ids, video_rewards
 
 
 def snapshot_ready(*, snapshot_id) -> Snapshot:
@@ -58,7 +58,6 @@ def candidate_scores(*, critic: ModelVersion, snapshot: Snapshot | None, videos:
     (Good 0.9 / Normal 0.2 / Bad 0.05, mean over dimensions), so both sources share one scale.
     """
     from ..engine.critic.score import DEFAULT_RATING_REWARDS
-    from .scoring import video_rewards
 
     human = consensus_ratings(snapshot=snapshot, videos=videos)
     machine_ids = [v.pk for v in videos if v.pk not in human]
@@ -115,7 +114,7 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
     """Mean reward, per-dimension mean reward and rating counts, and mean video statistics of scored videos."""
     from ..engine.align.video_stats import video_stats
     from ..engine.video_io import read_frames
-    from .scoring import local_video_files, video_rewards
+    from .scoring import local_video_files
 
     rewards = video_rewards(critic=critic, video_ids=video_ids)
     dimensions = {}

@@ -1,6 +1,6 @@
 """Checking an align request in the web process (no torch): versions, critic dimensions, candidates,
 real corpus, held-out prompts and the engine's settings, each refused with the reason before a job row
-exists. `align_params_clean` returns the canonical params the job runs with."""
+exists. `align_params_validate` returns the canonical params the job runs with."""
 import json
 
 from annotation.models import Prompt, Video
@@ -8,9 +8,10 @@ from annotation.services.prompts import prompts_combine_check
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion
+from ..selectors import critic_dimensions
 from .align_data import consensus_ratings, critic_ratings, real_corpus, snapshot_ready, videos_captioned
 from .generation import generator_spec
-from .scoring import critic_dimensions, require_critic
+from .scoring import require_critic
 
 PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
           "heldout", "reward_model"}
@@ -175,7 +176,18 @@ def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None
                                    fields={"reward_model": "prompt not scorable"}) from exc
 
 
-def align_params_clean(params: dict) -> dict:
+def align_params_help() -> dict[str, str]:
+    """Every setting the job takes under `settings`: the engine config's own help."""
+    from dataclasses import fields
+
+    from ..engine.align.config import AlignConfig
+
+    return {"objective": "reward_weighted (LiFT), rejection, or edit_reward (needs a differentiable reward_model).",
+            **{f"settings.{f.name}": f.metadata["help"] for f in fields(AlignConfig)
+               if f.name not in JOB_SETTINGS and "help" in f.metadata}}
+
+
+def align_params_validate(*, params: dict) -> dict:
     """Canonical params of an align job, or an ApplicationError that says what is wrong (nothing is written)."""
     params = dict(params or {})
     if unknown := sorted(set(params) - PARAMS):

@@ -17,8 +17,9 @@ from annotation.models import Prompt, Video
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
+from ..selectors import critic_dimensions
 from .align_data import candidate_scores, heldout_change, heldout_summary, snapshot_ready, videos_captioned
-from .scoring import critic_dimensions
+from .jobs import job_artifacts_set
 
 
 def align_output_dir(*, job: Job) -> Path:
@@ -106,17 +107,14 @@ def _curve_reporter(*, job: Job, report, out: Path):
 
 def _set_artifacts(*, job: Job, out: Path, heldout: dict | None = None) -> None:
     """Checkpoints, adapter or weights, validation curve and, at the end, the held-out videos."""
-    from ..engine.align import list_checkpoints
+    from ..engine.training.artifacts import artifact, checkpoint_artifacts, existing_artifacts
 
-    artifacts = [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in list_checkpoints(out)]
-    for name, kind in (("lora", "adapter"), ("final", "weights"), ("pipeline", "pipeline"),
-                       ("validation.json", "validation")):
-        if (out / name).exists():
-            artifacts.append({"name": name, "path": str(out / name), "kind": kind})
+    artifacts = checkpoint_artifacts(out) + existing_artifacts(out, (
+        ("lora", "adapter"), ("final", "weights"), ("pipeline", "pipeline"), ("validation.json", "validation")))
     for side, summary in (heldout or {}).items():
         for video in Video.objects.filter(pk__in=summary["videos"]).order_by("pk"):
-            artifacts.append({"name": f"heldout-{side}-video-{video.pk}", "path": video.file.name, "kind": "video"})
-    Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
+            artifacts.append(artifact(f"heldout-{side}-video-{video.pk}", video.file.name, "video"))
+    job_artifacts_set(job=job, artifacts=artifacts)
 
 
 def _reward_fn(*, params: dict, critic: ModelVersion):
@@ -129,9 +127,9 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
 
     from ..engine.critic.data import ScoreItem
     from ..engine.critic.score import score_videos
-    from .scoring import _load
+    from .scoring import critic_loaded
 
-    loaded, dims = _load(critic), tuple(critic_dimensions(critic))
+    loaded, dims = critic_loaded(critic), tuple(critic_dimensions(critic))
 
     def critic_reward(videos, prompts, metadata=None):
         frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
@@ -207,7 +205,7 @@ def _save_pipeline(*, base: str, transformer_dir: Path, out: Path) -> Path:
 
 def align_run(*, job: Job, report) -> dict:
     from .scoring import local_video_files, scores_compute
-    from .versions import version_register
+    from .registry import version_register
 
     params = job.params
     base = ModelVersion.objects.get(pk=params["generator_version"])

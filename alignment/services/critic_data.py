@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from annotation.models import Snapshot, Video
+from annotation.snapshots.hra_format import SPLITS
 from lift.api_errors import ApplicationError
 
 from .scoring import video_local_path
-
-SPLITS = ("train", "validation", "test")
 
 
 def snapshot_for_critic(snapshot_id) -> Snapshot:

@@ -15,6 +15,7 @@ from lift.api_errors import ApplicationError
 from ..models import Job, ModelVersion
 from .critic_data import (checked_snapshot, held_out_split_identity, load_split_examples, snapshot_for_critic,
                           write_critic_view)
+from .jobs import job_artifacts_set
 
 # Job params → CriticTrainConfig fields (the short names are what the API takes).
 HYPERPARAMETERS = {
@@ -37,6 +38,20 @@ def job_dir(job: Job) -> Path:
     return settings.LIFT["JOBS_DIR"] / f"train_critic-{job.pk}"
 
 
+def train_critic_params_help() -> dict[str, str]:
+    """The engine config's help for each hyperparameter the API takes, and the job's own parameters."""
+    from ..engine.critic.config import CriticTrainConfig
+
+    config_help = CriticTrainConfig.help()
+    return {
+        "snapshot": "A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test.",
+        "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic, built on first use).",
+        "name": "The critic version's name (default: 'critic job <id>').",
+        "without_reasons": "Train on the rating word alone (the same as with_reasons false).",
+        **{name: config_help[field] for name, (field, _) in HYPERPARAMETERS.items() if field},
+    }
+
+
 def _typed(name: str, value, kind):
     if kind is bool:
         if not isinstance(value, bool):
@@ -53,7 +68,7 @@ def _typed(name: str, value, kind):
 
 def train_config(params: dict):
     """The engine's CriticTrainConfig for the job params; the engine's own checks, as a 4xx."""
-    from ..engine.critic.train import CriticTrainConfig
+    from ..engine.critic.config import CriticTrainConfig
 
     values = {"base": params["backbone"], "eval_every": params["eval_every"], "checkpoint_every": params["checkpoint_every"]}
     for name, (field, _) in HYPERPARAMETERS.items():
@@ -67,7 +82,7 @@ def train_config(params: dict):
     return config
 
 
-def train_critic_params_validate(params: dict) -> dict:
+def train_critic_params_validate(*, params: dict) -> dict:
     """Checked before anything is queued: hyperparameters, then the snapshot as training will read it."""
     unknown = set(params) - set(HYPERPARAMETERS) - {"snapshot", "backbone", "name"}
     if unknown:
@@ -127,14 +142,10 @@ class _TrainProgress:
             self.report(fraction=fraction, phase=phase)
 
 
-def _set_artifacts(job: Job, artifacts: list[dict]) -> None:
-    Job.objects.filter(pk=job.pk).update(artifacts=artifacts)
-
-
 def _active_on_split(view: Path, train_examples: list, consensus: dict, report) -> dict:
     """The active critic measured on this test split too, so promotion compares like with like."""
     from .critic_evaluation import critic_evaluate
-    from .registry import active_version
+    from ..selectors import active_version
     from .scoring import critic_directory
 
     active = active_version(kind=ModelVersion.Kind.CRITIC)
@@ -153,8 +164,9 @@ def _active_on_split(view: Path, train_examples: list, consensus: dict, report) 
 
 def train_critic_run(*, job: Job, report) -> dict:
     from ..engine.critic.train import train_critic
+    from ..engine.training.artifacts import artifact, checkpoint_artifacts
     from .critic_evaluation import critic_evaluate, snapshot_consensus
-    from .versions import version_register
+    from .registry import version_register
 
     params = job.params
     snapshot = snapshot_for_critic(params["snapshot"])
@@ -172,10 +184,10 @@ def train_critic_run(*, job: Job, report) -> dict:
     except (ValueError, FileNotFoundError) as exc:  # CriticDataError is a ValueError
         raise ApplicationError(f"Training refused: {exc}", code="train_refused") from exc
     critic_dir = Path(result.critic_dir)
-    artifacts = [{"name": "critic", "path": str(critic_dir), "kind": "model"},
-                 {"name": "train_config", "path": str(work / "train" / "train_config.json"), "kind": "config"}]
-    artifacts += [{"name": p.name, "path": str(p), "kind": "checkpoint"} for p in sorted((work / "train").glob("checkpoint-*"))]
-    _set_artifacts(job, artifacts)
+    artifacts = [artifact("critic", critic_dir, "model"),
+                 artifact("train_config", work / "train" / "train_config.json", "config"),
+                 *checkpoint_artifacts(work / "train")]
+    job_artifacts_set(job=job, artifacts=artifacts)
     report(fraction=0.87, phase="evaluate on the test split", force=True)
     consensus = snapshot_consensus(Path(snapshot.folder_path))
     evaluation = critic_evaluate(critic_dir=critic_dir, view_dir=view, train_examples=examples["train"],
@@ -184,7 +196,7 @@ def train_critic_run(*, job: Job, report) -> dict:
     evaluation["validation"] = result.best_metrics
     evaluation["active_on_this_split"] = _active_on_split(view, examples["train"], consensus, report)
     (work / "evaluation.json").write_text(json.dumps(evaluation, indent=1, sort_keys=True))
-    _set_artifacts(job, artifacts + [{"name": "evaluation", "path": str(work / "evaluation.json"), "kind": "metrics"}])
+    job_artifacts_set(job=job, artifacts=[*artifacts, artifact("evaluation", work / "evaluation.json", "metrics")])
     hyperparameters = config.to_dict()
     version = version_register(
         kind=ModelVersion.Kind.CRITIC, name=params.get("name") or f"critic job {job.pk}", base=params["backbone"],

@@ -15,7 +15,7 @@ EXPAND_KIND = "expand_prompts"
 MAX_PROMPTS_PER_EXPANSION = 10_000
 
 
-def expander_config_clean(config) -> str | dict:
+def expander_config_validate(config) -> str | dict:
     """The expander a request names (the configured default when it names none), checked without loading it."""
     from ..engine.expand import expander_from_config  # numpy only: torch loads when a model is used
 
@@ -28,7 +28,7 @@ def expander_config_clean(config) -> str | dict:
     return config
 
 
-def expand_params_validate(params: dict) -> dict:
+def expand_params_validate(*, params: dict) -> dict:
     prompt_ids = params.get("prompt_ids")
     if (not isinstance(prompt_ids, list) or not prompt_ids or len(prompt_ids) > MAX_PROMPTS_PER_EXPANSION
             or not all(isinstance(p, int) and not isinstance(p, bool) for p in prompt_ids)):
@@ -41,14 +41,14 @@ def expand_params_validate(params: dict) -> dict:
     if not isinstance(overwrite, bool):
         raise ApplicationError("overwrite must be true or false.", fields={"overwrite": "invalid"})
     return {"prompt_ids": sorted(set(prompt_ids)), "overwrite": overwrite,
-            "expander": expander_config_clean(params.get("expander"))}
+            "expander": expander_config_validate(params.get("expander"))}
 
 
 def expansion_launch(*, params: dict, created_by=None) -> Job:
     """Template expansion finishes within the request; a language model's is queued for a GPU worker."""
     from .jobs import job_create, job_run
 
-    params = expand_params_validate(params)
+    params = expand_params_validate(params=params)
     in_place = params["expander"] == "template"
     job, created = job_create(kind=EXPAND_KIND, params=params, created_by=created_by, dispatch=not in_place)
     if in_place and created:

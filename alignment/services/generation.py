@@ -46,7 +46,7 @@ def generation_key(*, prompt_id: int, seed: int, version_id: int, spec) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _combine_clean(combine) -> dict | None:
+def _combine_validate(combine) -> dict | None:
     """A prompt-bank draw asked for with the job: {count, seed, categories?}, checked before anything is drawn."""
     if combine in (None, {}):
         return None
@@ -58,19 +58,29 @@ def _combine_clean(combine) -> dict | None:
     return {"count": count, "seed": seed, "categories": names}
 
 
-def generate_params_validate(params: dict) -> dict:
+def generate_params_help() -> dict[str, str]:
+    """What `overrides` may change of the generator version's settings: the engine spec's own help."""
+    from dataclasses import fields
+
+    from ..engine.generation import GeneratorSpec
+
+    return {f"overrides.{f.name}": f.metadata["help"] for f in fields(GeneratorSpec)
+            if f.name not in ("base", "lora") and "help" in f.metadata}
+
+
+def generate_params_validate(*, params: dict) -> dict:
     """Checked in the web process before anything is queued (no torch imported here).
 
     A prompt-bank draw (`combine`) happens last, once everything else is known to be right, so a
     refused request draws nothing; the job then names the exact prompts it drew. The same draw
     returns the same prompts, so repeating a request finds the job it started.
     """
-    from .expansion import expander_config_clean
+    from .expansion import expander_config_validate
 
     version = ModelVersion.objects.filter(pk=params.get("generator_version"), kind=ModelVersion.Kind.GENERATOR).first()
     if version is None:
         raise ApplicationError("generator_version must name a generator version.", fields={"generator_version": "unknown"})
-    combine = _combine_clean(params.get("combine"))
+    combine = _combine_validate(params.get("combine"))
     prompt_ids = params.get("prompt_ids") or []
     if not isinstance(prompt_ids, list) or not all(isinstance(p, int) for p in prompt_ids):
         raise ApplicationError("prompt_ids must be a list of prompt ids.", fields={"prompt_ids": "invalid"})
@@ -90,7 +100,7 @@ def generate_params_validate(params: dict) -> dict:
         raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
     overrides = params.get("overrides") or {}
     generator_spec(version=version, overrides=overrides)
-    expander = expander_config_clean(params.get("expander"))
+    expander = expander_config_validate(params.get("expander"))
     cleaned = {"generator_version": version.pk, "prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds)),
                "campaign": campaign, "overrides": overrides, "expander": expander}
     if combine is not None:

@@ -1,4 +1,5 @@
-"""The model registry: which generator and which critic are active, and the rules for changing that."""
+"""The model registry: registering generator and critic versions, which one of each is active, and the
+rules for changing that. (Which one is active now: `selectors.active_version`.)"""
 from django.db import transaction
 
 from lift.api_errors import ApplicationError, Conflict
@@ -7,8 +8,18 @@ from ..models import ModelVersion, PromotionEvent
 from .active_learning import on_critic_promoted
 
 
-def active_version(*, kind: str) -> ModelVersion | None:
-    return ModelVersion.objects.filter(kind=kind, is_active=True).first()
+def version_register(*, kind: str, name: str, base: str, config: dict | None = None, adapter_path: str = "",
+                     parent: ModelVersion | None = None, lineage: dict | None = None, metrics: dict | None = None,
+                     created_by_job=None) -> ModelVersion:
+    """Idempotent by (kind, name): registering the same version twice returns the first row."""
+    if kind not in ModelVersion.Kind.values:
+        raise ApplicationError(f"kind must be one of {', '.join(ModelVersion.Kind.values)}.")
+    version, _ = ModelVersion.objects.get_or_create(
+        kind=kind, name=name,
+        defaults=dict(base=base, config=config or {}, adapter_path=adapter_path, parent=parent,
+                      lineage=lineage or {}, metrics=metrics or {}, created_by_job=created_by_job),
+    )
+    return version
 
 
 def _critic_refusal(version: ModelVersion, active: ModelVersion) -> str | None:

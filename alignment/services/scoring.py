@@ -1,4 +1,5 @@
-"""Critic scores: score videos with a critic version (once per video × critic × dimension) and read them back.
+"""Critic scores: the `score` job, and scoring videos with a critic version (once per video × critic ×
+dimension). Reading them back: `selectors.video_rewards`.
 
 Runs in a GPU worker; the critic is loaded once per worker process and kept across jobs.
 """
@@ -10,20 +11,16 @@ from pathlib import Path
 
 from django.db import transaction
 
-from annotation.models import Video
+from annotation.models import Campaign, CampaignItem, Video
 from lift.api_errors import ApplicationError
 
-from ..models import ModelVersion, VideoScore
+from ..models import Job, ModelVersion, VideoScore
+from ..selectors import active_version, critic_dimensions, scored_video_ids
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
 DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
 _LOADED_CRITIC: dict = {}  # {"dir": str, "critic": (model, tokenizer, meta)}
-
-
-def critic_dimensions(critic: ModelVersion) -> list[str]:
-    from ..engine.critic.questions import DIMENSIONS
-
-    return list((critic.config or {}).get("dimensions") or DIMENSIONS)
+MAX_SCORE_VIDEOS = 100_000
 
 
 def critic_directory(critic: ModelVersion) -> str:
@@ -33,8 +30,6 @@ def critic_directory(critic: ModelVersion) -> str:
 
 def require_critic(critic_id) -> ModelVersion:
     """The critic version named by `critic_id`, or the active critic when it is None."""
-    from .registry import active_version
-
     if critic_id is None:
         critic = active_version(kind=ModelVersion.Kind.CRITIC)
         if critic is None:
@@ -46,14 +41,55 @@ def require_critic(critic_id) -> ModelVersion:
     return critic
 
 
+def score_params_validate(*, params: dict) -> dict:
+    """critic (default: the active one, pinned here so the job is reproducible), video_ids and/or campaign."""
+    critic = require_critic(params.get("critic"))
+    video_ids = params.get("video_ids") or []
+    if not isinstance(video_ids, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in video_ids):
+        raise ApplicationError("video_ids must be a list of video ids.", fields={"video_ids": "invalid"})
+    if len(video_ids) > MAX_SCORE_VIDEOS:
+        raise ApplicationError(f"At most {MAX_SCORE_VIDEOS} videos per job; split the request.")
+    found = set(Video.objects.filter(pk__in=video_ids).values_list("pk", flat=True))
+    if missing := [v for v in video_ids if v not in found]:
+        raise ApplicationError(f"Unknown video ids: {missing[:10]}", fields={"video_ids": missing[:10]})
+    campaign = params.get("campaign")
+    if campaign is not None and (not isinstance(campaign, int) or not Campaign.objects.filter(pk=campaign).exists()):
+        raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
+    if not video_ids and campaign is None:
+        raise ApplicationError("Name video_ids or a campaign to score.", fields={"video_ids": "required"})
+    with_reasons = params.get("with_reasons", False)
+    if not isinstance(with_reasons, bool):
+        raise ApplicationError("with_reasons must be true or false.", fields={"with_reasons": "invalid"})
+    return {"critic": critic.pk, "video_ids": sorted(set(video_ids)), "campaign": campaign, "with_reasons": with_reasons}
+
+
+def score_run(*, job: Job, report) -> dict:
+    """The `score` job: the videos named and the campaign's; an active critic then re-orders the campaign."""
+    from .active_learning import campaign_prioritise_by_uncertainty, critic_disagreements
+
+    params = job.params
+    critic = ModelVersion.objects.get(pk=params["critic"])
+    campaign = Campaign.objects.filter(pk=params["campaign"]).first() if params.get("campaign") else None
+    video_ids = list(params.get("video_ids") or [])
+    if campaign is not None:
+        video_ids += list(CampaignItem.objects.filter(campaign=campaign).order_by("pk").values_list("video_id", flat=True))
+    summary = scores_compute(critic=critic, video_ids=video_ids, report=report, job=job,
+                             with_reasons=params.get("with_reasons", False))
+    if campaign is not None and critic.is_active:
+        summary["reprioritised"] = campaign_prioritise_by_uncertainty(campaign=campaign, critic=critic)
+        summary["disagreements"] = len(critic_disagreements(campaign=campaign, critic=critic))
+    return summary
+
+
 def scoring_device() -> str:
     """The GPU when the worker has one (gpu queue), else the CPU."""
-    import torch
+    from ..engine.training.device import resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve_device("auto")
 
 
-def _load(critic: ModelVersion):
+def critic_loaded(critic: ModelVersion):
+    """(model, tokenizer, meta) of the critic, loaded once per worker process and kept across jobs."""
     from ..engine.critic.spec import load_critic
 
     directory = critic_directory(critic)
@@ -96,14 +132,6 @@ def video_caption(video: Video) -> str:
     return caption or (video.generation_params or {}).get("caption", "")
 
 
-def scored_video_ids(*, critic: ModelVersion, video_ids: list[int]) -> set[int]:
-    """Videos that already have a score on every one of the critic's dimensions."""
-    from django.db.models import Count
-
-    dims = critic_dimensions(critic)
-    rows = (VideoScore.objects.filter(critic=critic, video_id__in=video_ids, dimension__in=dims)
-            .values("video_id").annotate(n=Count("id")).filter(n=len(dims)))
-    return {row["video_id"] for row in rows}
 
 
 def _decoded_frames(video: Video, num_frames: int, size: tuple[int, int]):
@@ -144,7 +172,7 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
     if not todo:
         return {"critic": critic.pk, "requested": len(requested), "scored": 0,
                 "already_scored": len(requested), "dimensions": dims}
-    loaded = _load(critic)
+    loaded = critic_loaded(critic)
     batches = [todo[i : i + SCORE_BATCH_VIDEOS] for i in range(0, len(todo), SCORE_BATCH_VIDEOS)]
     # Decoding (ffmpeg) runs in threads, one batch ahead, while the model scores the current batch.
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
@@ -172,17 +200,3 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
                    log=f"scored videos {[v.pk for v in videos]}", force=True)
     return {"critic": critic.pk, "requested": len(requested), "scored": scored,
             "already_scored": len(requested) - len(todo), "dimensions": dims}
-
-
-def video_rewards(*, critic: ModelVersion, video_ids: list[int]) -> dict[int, dict]:
-    """{video id: {"reward": mean over dimensions, "dimensions": {dim: {...}}}} for scored videos only."""
-    out: dict[int, dict] = {}
-    rows = VideoScore.objects.filter(critic=critic, video_id__in=list(video_ids)).order_by("video_id", "dimension")
-    for row in rows:
-        entry = out.setdefault(row.video_id, {"dimensions": {}})
-        entry["dimensions"][row.dimension] = {"rating": row.rating, "reward": row.reward, "probs": row.probs,
-                                              "uncertainty": row.uncertainty, "reason": row.reason}
-    for entry in out.values():
-        rewards = [d["reward"] for d in entry["dimensions"].values()]
-        entry["reward"] = sum(rewards) / len(rewards)
-    return out

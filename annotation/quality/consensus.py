@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .counts import counts_from_labels
+
 
 def majority_from_counts(counts: np.ndarray) -> np.ndarray:
     """Per row, the most frequent category; ties go to the highest index; -1 where a row has no votes."""
@@ -21,8 +23,6 @@ def majority_from_counts(counts: np.ndarray) -> np.ndarray:
 
 
 def majority_vote(unit_index: np.ndarray, labels: np.ndarray, n_units: int, n_categories: int) -> np.ndarray:
-    from .agreement import counts_from_labels
-
     return majority_from_counts(counts_from_labels(unit_index, labels, n_units, n_categories))
 
 

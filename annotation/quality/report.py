@@ -8,8 +8,9 @@ import numpy as np
 from django.contrib.auth import get_user_model
 
 from ..models import Campaign
-from .agreement import agreement_with_others, alpha_with_ci, counts_from_labels, krippendorff_alpha, pairwise_agreement
+from .agreement import agreement_with_others, alpha_with_ci, krippendorff_alpha, pairwise_agreement
 from .consensus import consensus_labels
+from .counts import counts_from_labels
 from .flags import annotation_flags, gold_accuracy, low_gold_accuracy, straight_liners, thresholds_for
 from .tables import campaign_gold, campaign_records, label_table
 

@@ -10,6 +10,7 @@ import io
 import json
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from django.db import IntegrityError, transaction
@@ -35,6 +36,7 @@ MAX_PROMPT_CHARS = 1000
 MAX_SUBJECTS_PER_PROMPT = 4  # combinations name 1–2; the category filter looks this far into the list
 SUITE_KEY = "suite"  # categories of prompts from suites: {"suite": ["color", ...]}
 MAX_SUITE_CATEGORIES = 16  # VBench gives a prompt up to 3 dimensions; the filter looks this far
+LOOKUP_BATCH = 5000  # normalised texts per query when a draw looks the bank up
 
 
 def prompt_normalize(text: str) -> str:
@@ -133,13 +135,18 @@ def prompts_filter(*, category: str = "", source: str = "", search: str = "") ->
     return prompts
 
 
-def combine_phrase(*, rng: random.Random, categories: list[PromptCategory]) -> tuple[str, dict]:
-    """One short prompt from the categories; the same rng state gives the same phrase."""
+def categories_by_role(categories: list[PromptCategory]) -> dict[str, list[PromptCategory]]:
+    """The categories a draw picks from, by role; refused when a role has none to draw from."""
     by_role = {role: [c for c in categories if c.role == role and c.items] for role in PromptCategory.Role.values}
     missing = [role for role, cats in by_role.items() if not cats]
     if missing:
         raise ApplicationError(f"The prompt bank has no {', '.join(missing)} category to draw from.",
                                code="prompt_bank_incomplete")
+    return by_role
+
+
+def combine_phrase(*, rng: random.Random, by_role: dict[str, list[PromptCategory]]) -> tuple[str, dict]:
+    """One short prompt from the categories; the same rng state gives the same phrase."""
     picks, chosen = [], {}
     for _ in range(rng.choice([1, 2])):
         category = rng.choice(by_role["subject"])
@@ -174,29 +181,74 @@ def prompts_combine(*, count: int, seed: int, category_names: list[str] | None =
 
     The same request gives the same prompts: a phrase already in the bank under this very
     combination seed is that earlier draw and is returned again; a phrase in the bank from
-    anywhere else is drawn again, never duplicated.
+    anywhere else is drawn again, never duplicated. The bank is looked up in batches and the new
+    prompts are written in one insert, so the largest draw takes a handful of queries.
     """
     count, seed, category_names = prompts_combine_check(count=count, seed=seed, category_names=category_names)
     categories = list(prompt_categories_list().order_by("name"))
     if category_names:
         categories = [c for c in categories if c.name in set(category_names)]
-    drawn = []
+    by_role = categories_by_role(categories)
+    bank: dict[str, Prompt | None] = {}  # normalised text -> its prompt, or None when the bank lacks it
+
+    def look_up(texts) -> None:  # only what is not known yet
+        wanted = [text for text in dict.fromkeys(texts) if text not in bank]
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start:start + LOOKUP_BATCH]
+            bank.update(dict.fromkeys(batch))
+            bank.update({prompt.normalized: prompt for prompt in Prompt.objects.filter(normalized__in=batch)})
+
+    def phrase(index: int, attempt: int) -> tuple[int, str, str, dict]:
+        combination_seed = seed * 1_000_003 + index * 101 + attempt
+        text, chosen = combine_phrase(rng=random.Random(combination_seed), by_role=by_role)
+        return combination_seed, text, prompt_normalize(text), chosen
+
+    # Look the bank up in rounds, one query per round: every first try, then the next try of each whose
+    # latest may clash (its phrase is in the bank under another seed, or drawn more than once so far).
+    tries: dict[tuple[int, int], tuple] = {}
+    latest: dict[int, int] = {}
+    times_drawn: Counter = Counter()
+    pending = list(range(count))
+    while pending:
+        for index in pending:
+            attempt = latest[index] = latest.get(index, -1) + 1
+            tries[index, attempt] = phrase(index, attempt)
+            times_drawn[tries[index, attempt][2]] += 1
+        look_up(tries[index, latest[index]][2] for index in pending)
+        pending = [index for index in range(count) if latest[index] + 1 < max_attempts_per_prompt
+                   and _may_clash(tries[index, latest[index]], bank, times_drawn)]
+    drawn, new, taken = [], [], set()
     for index in range(count):
         for attempt in range(max_attempts_per_prompt):
-            combination_seed = seed * 1_000_003 + index * 101 + attempt
-            text, chosen = combine_phrase(rng=random.Random(combination_seed), categories=categories)
-            existing = Prompt.objects.filter(normalized=prompt_normalize(text)).first()
-            if existing is None:
-                drawn.append(prompt_create(text=text, categories=chosen, combination_seed=combination_seed,
-                                           source="combined"))
-                break
-            if existing.combination_seed == combination_seed and existing not in drawn:
-                drawn.append(existing)
-                break
+            # A try not looked up ahead: its clash came from a phrase drawn in a later round.
+            combination_seed, text, normalized, chosen = tries.get((index, attempt)) or phrase(index, attempt)
+            look_up([normalized])
+            prompt = bank[normalized]
+            if prompt is None:
+                prompt = bank[normalized] = Prompt(text=text.strip(), normalized=normalized, categories=chosen,
+                                                   combination_seed=combination_seed, source="combined")
+                new.append(prompt)
+            elif prompt.combination_seed != combination_seed or normalized in taken:
+                continue
+            taken.add(normalized)
+            drawn.append(prompt)
+            break
         else:
             raise ApplicationError("The prompt bank ran out of new combinations; add categories or items.",
                                    code="prompt_bank_exhausted")
+    try:
+        with transaction.atomic():
+            Prompt.objects.bulk_create(new)
+    except IntegrityError as exc:  # another draw added one of these phrases at the same moment
+        raise Conflict("Another request added some of these prompts at the same moment; ask again.",
+                       code="prompt_bank_busy") from exc
     return drawn
+
+
+def _may_clash(attempt: tuple, bank: dict, times_drawn: Counter) -> bool:
+    combination_seed, _, normalized, _ = attempt
+    found = bank[normalized]
+    return times_drawn[normalized] > 1 or (found is not None and found.combination_seed != combination_seed)
 
 
 def _rows_from(content: str, fmt: str) -> list[dict]:

@@ -21,7 +21,7 @@ def _snapshot_of(annotation: Annotation) -> dict:
             "ratings": effective_ratings(annotation.ratings, annotation.corrected_ratings)}
 
 
-def _reason_clean(reason) -> str:
+def _reason_validate(reason) -> str:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ApplicationError("Say why (a reason is kept in the audit trail).", code="reason_required",
@@ -35,7 +35,7 @@ def _reason_clean(reason) -> str:
 @transaction.atomic
 def _retract(*, annotation: Annotation, actor, action: str, new_state: str, reason: str,
              check=None) -> AnnotationAudit:
-    reason = _reason_clean(reason)
+    reason = _reason_validate(reason)
     locked = Annotation.objects.select_for_update().get(pk=annotation.pk)
     if locked.state != Annotation.State.ACTIVE:
         raise Conflict(f"This annotation is already {locked.state}.", code="annotation_not_active")

@@ -14,7 +14,7 @@ RATIONALE_MAX = 2000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
-def ratings_clean(*, campaign: Campaign, ratings) -> dict:
+def ratings_validate(*, campaign: Campaign, ratings) -> dict:
     """The ratings as they will be stored (rationales trimmed), or an ApplicationError naming each problem."""
     if not isinstance(ratings, dict):
         raise ApplicationError("ratings must be an object with one entry per dimension.", fields={"ratings": "not an object"})
@@ -81,7 +81,7 @@ def annotation_submit(
     previous = _replayed(annotator=annotator, idempotency_key=idempotency_key, request_hash=request_hash)
     if previous is not None:
         return previous, False
-    cleaned = ratings_clean(campaign=assignment.campaign, ratings=ratings)
+    cleaned = ratings_validate(campaign=assignment.campaign, ratings=ratings)
     try:
         return _create(assignment=assignment, annotator=annotator, ratings=cleaned, time_spent_ms=time_spent_ms,
                        idempotency_key=idempotency_key, request_hash=request_hash), True

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -16,13 +17,17 @@ from .export import QUESTION_STYLES, filters_clean, snapshot_export
 from .writers import zip_folder
 
 SNAPSHOT_OPTIONS = ("seed", "include_videos", "question_style")
+# A snapshot is built by a `snapshot` job, and jobs are the model side's: it registers how to start one
+# (alignment's AppConfig.ready) as starter(params=, created_by=) -> (job id, created), so the data side
+# never imports the model side.
+SNAPSHOT_JOB_STARTER: list[Callable] = []
 
 
 def snapshots_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "snapshots"
 
 
-def snapshot_params_clean(*, params: dict) -> dict:
+def snapshot_params_validate(*, params: dict) -> dict:
     """Canonical job params: filters plus seed, include_videos and question_style (so equal requests
     deduplicate)."""
     from lift.api_errors import ApplicationError
@@ -49,7 +54,7 @@ def snapshot_params_clean(*, params: dict) -> dict:
 
 def snapshot_create(*, params: dict, created_by=None, job_id: int | None = None) -> Snapshot:
     """A new numbered snapshot row (numbers never repeat; a lost race takes the next number)."""
-    params = snapshot_params_clean(params=params)
+    params = snapshot_params_validate(params=params)
     for _ in range(10):
         try:
             with transaction.atomic():
@@ -58,6 +63,20 @@ def snapshot_create(*, params: dict, created_by=None, job_id: int | None = None)
         except IntegrityError:
             continue
     raise Conflict("Could not number the snapshot; try again.", code="snapshot_number_race")
+
+
+def snapshot_request(*, params: dict, user) -> tuple[Snapshot, bool]:
+    """A snapshot and the job that builds it, created together. An identical request while one is
+    unfinished returns that snapshot; the job is dispatched only after both rows are committed."""
+    if not SNAPSHOT_JOB_STARTER:
+        raise RuntimeError("No snapshot job starter is registered (alignment's AppConfig.ready sets it).")
+    with transaction.atomic():
+        job_id, created = SNAPSHOT_JOB_STARTER[0](params=params, created_by=user)
+        snapshot = snapshot_for_job(job_id=job_id)
+        if snapshot is None:
+            snapshot = snapshot_create(params=params, created_by=user, job_id=job_id)
+            created = True
+    return snapshot, created
 
 
 def snapshot_build(*, snapshot: Snapshot, report=None, out_dir: Path | None = None) -> Snapshot:

@@ -1,13 +1,18 @@
-// Typed client for the LiFT Studio JSON API (same origin, session auth + CSRF).
+// Typed client for the LiFT Studio JSON API (same origin, session auth + CSRF). The types are the API's
+// own, generated from its OpenAPI schema into apiSchema.ts (`npm run api:types`); only what the schema
+// leaves open (JSON fields) is given its shape here.
+import type { components } from './apiSchema';
+
+export type Schemas = components['schemas'];
+
+/** A generated type whose JSON fields (`unknown` in the schema) get the shape the app relies on; a field
+ *  that is not in the generated type is a type error, so a rename on the server shows up here. */
+export type Refine<T, R extends { [K in keyof R]: K extends keyof T ? unknown : never }> = Omit<T, keyof R> & R;
 
 export type Role = 'annotator' | 'reviewer' | 'admin' | string;
+export type User = Schemas['UserOutput'];
 
-export interface User {
-  id: number;
-  username: string;
-  roles: Role[];
-}
-
+// A campaign's rating schema: JSON the server checks (annotation/schema.py), shaped like this.
 export interface Level {
   value: string;
   criteria: string;
@@ -24,65 +29,19 @@ export interface Schema {
   dimensions: Dimension[];
 }
 
-export type RationalePolicy = 'always' | 'unless_good';
-
-export interface Progress {
-  done: number;
-  skipped: number;
-  remaining: number;
-}
-
-export interface Campaign {
-  id: number;
-  name: string;
-  guidelines: string;
-  schema: Schema;
-  rationale_policy: RationalePolicy;
-  lease_seconds: number;
-  overlap: number;
-  progress: Progress;
-}
-
-export interface Video {
-  id: number;
-  url: string;
-  poster_url: string | null;
-  width: number;
-  height: number;
-  fps: number;
-  frames: number;
-  duration: number;
-}
-
-export interface Assignment {
-  id: number;
-  campaign: number;
-  state: string;
-  leased_at: string;
-  expires_at: string;
-  lease_seconds: number;
-  video: Video;
-  prompt: { text: string; caption: string };
-  prefetch_url: string | null;
-}
+export type RationalePolicy = Schemas['RationalePolicyEnum'];
+export type Progress = Schemas['ProgressOutput'];
+export type Campaign = Refine<Schemas['CampaignOutput'], { schema: Schema }>;
+export type Video = Schemas['VideoOutput'];
+export type Assignment = Schemas['AssignmentOutput'];
 
 export interface DimensionRating {
   rating: string;
   rationale: string;
 }
 
-export interface SubmitBody {
-  ratings: Record<string, DimensionRating>;
-  time_spent_ms: number;
-}
-
-export interface Annotation {
-  id: number;
-  assignment: number;
-  ratings: Record<string, DimensionRating>;
-  time_spent_ms: number;
-  created_at: string;
-}
+export type SubmitBody = Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>;
+export type Annotation = Refine<Schemas['AnnotationOutput'], { ratings: Record<string, DimensionRating> }>;
 
 /** An HTTP error answer from the API, carrying the body's detail/code/fields. */
 export class ApiError extends Error {
@@ -301,9 +260,8 @@ export const api = {
   async skip(assignmentId: number, reason: string): Promise<void> {
     await request('POST', `/api/assignments/${assignmentId}/skip/`, { reason });
   },
-  async extend(assignmentId: number): Promise<{ expires_at: string }> {
-    return (await request<{ expires_at: string }>('POST', `/api/assignments/${assignmentId}/extend/`)).data as {
-      expires_at: string;
-    };
+  async extend(assignmentId: number): Promise<Schemas['ExtendApiOutput']> {
+    return (await request<Schemas['ExtendApiOutput']>('POST', `/api/assignments/${assignmentId}/extend/`))
+      .data as Schemas['ExtendApiOutput'];
   },
 };

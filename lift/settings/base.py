@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "alignment",
 ]
 
+# Database sessions that know their user: revoking a user's access ends their browser sessions too.
+SESSION_ENGINE = "annotation.sessions"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -154,6 +157,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # After the default enum hook: answers list every field as required, and each job kind's parameters
+    # are described.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "lift.schema.output_fields_required",
+                             "alignment.schema.job_params_schemas"],
     "ENUM_NAME_OVERRIDES": {
         "JobKindEnum": "alignment.models.Job.Kind",
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",

@@ -26,7 +26,7 @@ def models_dir(tmp_path, settings, monkeypatch):
 
 @pytest.fixture
 def generator(db, tiny_cogvideox_dir):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     return version_register(kind="generator", name="tiny cogvideox", base=str(tiny_cogvideox_dir),
                             config=TINY_GENERATOR)
@@ -34,8 +34,7 @@ def generator(db, tiny_cogvideox_dir):
 
 @pytest.fixture
 def critic(db, tiny_critic_dir):
-    from alignment.services.registry import version_promote
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_promote, version_register
 
     version = version_register(kind="critic", name="tiny critic", base=str(tiny_critic_dir),
                                metrics={"mean_accuracy": 0.5})

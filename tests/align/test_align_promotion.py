@@ -3,7 +3,7 @@ forced by an admin with a reason otherwise, and rolled back by promoting an earl
 import pytest
 
 from alignment.models import ModelVersion, PromotionEvent
-from alignment.services.versions import version_register
+from alignment.services.registry import version_register
 from tests.conftest import token_client
 from tests.factories import UserFactory
 

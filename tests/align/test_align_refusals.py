@@ -40,7 +40,7 @@ def _lora_for_a_wider_model(tmp_path):
 
 
 def test_unknown_and_untrainable_generators_are_refused(admin, generator, critic, real_clips):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     assert "generator_version" in _refused(admin, align_params(generator, critic, real_clips,
                                                                generator_version=99_999))["fields"]
@@ -51,7 +51,7 @@ def test_unknown_and_untrainable_generators_are_refused(admin, generator, critic
 
 
 def test_a_lora_made_for_another_base_is_refused(admin, generator, critic, real_clips, tmp_path):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     mismatched = version_register(kind="generator", name="tiny + foreign lora", base=generator.base,
                                   config=generator.config, adapter_path=str(_lora_for_a_wider_model(tmp_path)))
@@ -59,7 +59,7 @@ def test_a_lora_made_for_another_base_is_refused(admin, generator, critic, real_
 
 
 def test_a_critic_with_other_dimensions_is_refused(admin, generator, critic, real_clips, tiny_critic_dir):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     generator.lineage = {"critic_dimensions": ["semantic", "motion", "fidelity"]}
     generator.save(update_fields=["lineage"])
@@ -72,7 +72,7 @@ def test_a_critic_with_other_dimensions_is_refused(admin, generator, critic, rea
 
 def test_a_critic_that_rates_other_dimensions_than_the_snapshot_is_refused(admin, generator, real_clips,
                                                                           tiny_critic_dir):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
     from annotation.snapshots.services import snapshot_build, snapshot_create
     from tests.snapshots.util import rated_campaign
 
@@ -135,8 +135,8 @@ def test_the_checks_run_in_a_web_process_without_torch(generator, critic, real_c
     from tests.conftest import ROOT, _test_database_url
 
     code = ("import django, json, sys; django.setup();"
-            "from alignment.services.align_params import align_params_clean;"
-            "clean = align_params_clean(json.loads(sys.argv[1]));"
+            "from alignment.services.align_params import align_params_validate;"
+            "clean = align_params_validate(params=json.loads(sys.argv[1]));"
             "loaded = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules];"
             "print(json.dumps({'loaded': loaded, 'frames': clean['settings']['frames']}))")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lift.settings.test", "DATABASE_URL": _test_database_url()}

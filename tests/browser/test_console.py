@@ -200,7 +200,7 @@ def test_every_console_page_renders_with_data(page, seed, active_generator):
     page.locator("#policy-min_new_annotations").fill("5")
     page.get_by_test_id("policy-form").get_by_role("button", name="Save policy").click()
     expect(page.get_by_test_id("policy-form")).not_to_contain_text("A whole number")
-    from alignment.services.retraining import policy_get
+    from alignment.loop.policy import policy_get
 
     wait_for(lambda: policy_get().min_new_annotations == 5, timeout=20, what="the policy to be saved")
 

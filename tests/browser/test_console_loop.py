@@ -46,8 +46,7 @@ def _rated_campaign(count=12):
 
 def test_admin_runs_the_whole_loop_on_tiny_models_and_sees_the_new_versions(
         page, models_dir, jobs_dir, tiny_cogvideox_dir, tiny_critic_dir, celery_worker_process):  # noqa: F811
-    from alignment.services.registry import version_promote
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_promote, version_register
     from annotation.services.prompts import prompt_categories_ensure_defaults
 
     page.set_default_timeout(20_000)

@@ -9,7 +9,7 @@ from tests.engine.critic.conftest import tiny_critic_dir  # noqa: F401  (the eng
 
 @pytest.fixture
 def critic_version(db, tiny_critic_dir):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     return version_register(kind="critic", name="tiny critic", base=str(tiny_critic_dir),
                             metrics={"mean_accuracy": 0.5})
@@ -62,7 +62,7 @@ def split_seed(texts: list[str]) -> int:
 
 def rated_snapshot(count: int = 12, annotators: int = 2, seed: int = 3):
     """A ready snapshot of synthetic videos rated by `annotators` people (the second one noisy)."""
-    from annotation.snapshots.services import snapshot_build, snapshot_create, snapshot_params_clean
+    from annotation.snapshots.services import snapshot_build, snapshot_create, snapshot_params_validate
     from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
     from tests.quality.util import annotate
 
@@ -73,7 +73,7 @@ def rated_snapshot(count: int = 12, annotators: int = 2, seed: int = 3):
         item = ItemFactory(campaign=campaign, video=video)
         for position, user in enumerate(users):
             annotate(item, user, truth_ratings(video, flip="motion" if position == 1 and index % 3 == 0 else None))
-    params = snapshot_params_clean(params={"filters": {"campaign_ids": [campaign.pk]},
+    params = snapshot_params_validate(params={"filters": {"campaign_ids": [campaign.pk]},
                                            "seed": split_seed([v.prompt.text for v in videos])})
     return snapshot_build(snapshot=snapshot_create(params=params)), campaign, videos
 

@@ -3,8 +3,7 @@ import pytest
 
 from alignment.models import Job, VideoScore
 from alignment.services.jobs import job_create, job_run
-from alignment.services.registry import version_promote
-from alignment.services.versions import version_register
+from alignment.services.registry import version_promote, version_register
 from annotation.models import Campaign, CampaignItem
 from annotation.quality.review import review_queue
 from annotation.services.leasing import campaign_next_task

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from alignment.services.versions import version_register
+from alignment.services.registry import version_register
 from tests.conftest import token_client
 from tests.factories import UserFactory
 

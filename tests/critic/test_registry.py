@@ -1,6 +1,6 @@
 """Critic promotion through the API: better on the same test split, or forced with a reason; rollback."""
 from alignment.models import ModelVersion, PromotionEvent
-from alignment.services.versions import version_register
+from alignment.services.registry import version_register
 from tests.conftest import token_client
 from tests.factories import UserFactory
 

@@ -4,7 +4,8 @@ import math
 import pytest
 
 from alignment.models import VideoScore
-from alignment.services.scoring import SCORE_BATCH_VIDEOS, scores_compute, video_rewards
+from alignment.selectors import video_rewards
+from alignment.services.scoring import SCORE_BATCH_VIDEOS, scores_compute
 from lift.api_errors import ApplicationError
 from tests.critic.conftest import world_videos
 

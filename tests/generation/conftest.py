@@ -15,7 +15,7 @@ TINY_CONFIG = {"frames": 9, "height": 32, "width": 32, "fps": 8, "steps": 2, "gu
 
 @pytest.fixture
 def synthetic_version(db):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     return version_register(kind="generator", name="synthetic world", base="synthetic://world",
                             config=SYNTHETIC_CONFIG)
@@ -23,7 +23,7 @@ def synthetic_version(db):
 
 @pytest.fixture
 def tiny_version(db, tiny_cogvideox):
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_register
 
     return version_register(kind="generator", name="tiny cogvideox", base=str(tiny_cogvideox), config=TINY_CONFIG)
 

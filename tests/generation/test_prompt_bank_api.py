@@ -111,6 +111,18 @@ def test_combine_is_reproducible_from_its_seed_and_records_it(admin):
     assert [(p["text"], p["combination_seed"]) for p in redrawn] == [(p["text"], p["combination_seed"]) for p in prompts]
 
 
+def test_a_large_draw_takes_a_handful_of_queries_not_some_per_prompt(admin, django_assert_max_num_queries):
+    """The bank is looked up in rounds and the new prompts written in one insert: dozens of queries where
+    a query or two per prompt made the largest draw (10,000) take ~30 s; now it answers within a second
+    (bench/prompt_combine_bench.py). LiFT's small default bank makes many redraws, hence the rounds."""
+    with django_assert_max_num_queries(60):
+        drawn = admin.post("/api/prompts/combine/", {"count": 2000, "seed": 8}, format="json").json()
+    assert len({p["text"] for p in drawn}) == 2000 == Prompt.objects.filter(source="combined").count()
+    with django_assert_max_num_queries(40):
+        again = admin.post("/api/prompts/combine/", {"count": 2000, "seed": 8}, format="json").json()
+    assert again == drawn
+
+
 def test_combine_draws_only_from_the_categories_asked_for(admin):
     prompts = admin.post("/api/prompts/combine/", {"count": 6, "seed": 3,
                                                    "categories": ["human", "imagined place", "difficult action"]},

@@ -13,8 +13,7 @@ MECHANICS = ["snapshot", "generate_candidates", "generate_next_round"]
 
 @pytest.fixture
 def active_generator(db):
-    from alignment.services.registry import version_promote
-    from alignment.services.versions import version_register
+    from alignment.services.registry import version_promote, version_register
 
     version = version_register(kind="generator", name="synthetic world", base="synthetic://world",
                                config=SYNTHETIC_CONFIG)
@@ -54,7 +53,7 @@ def drive(loop_id, *, limit=40):
     """What the workers do, in this process: advance the loop, run its queued stage, repeat."""
     from alignment.models import Job
     from alignment.services.jobs import job_run
-    from alignment.services.loop import loop_advance
+    from alignment.loop.run import loop_advance
 
     for _ in range(limit):
         loop_advance(loop_id=loop_id)

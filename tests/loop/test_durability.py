@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from alignment.models import Job
-from alignment.services.durability import Heartbeat, jobs_reap_stale
-from alignment.services.jobs import job_create
+from alignment.services.durability import jobs_reap_stale
+from alignment.services.jobs import Heartbeat, job_create
 from annotation.models import Video
 from tests.conftest import start_worker, stop_worker, token_client
 from tests.loop.conftest import loop_params, wait_for, wait_job
@@ -73,7 +73,7 @@ def test_the_heartbeat_thread_keeps_a_job_alive_through_a_long_silent_step(activ
 @pytest.mark.django_db(transaction=True)
 def test_a_loop_runs_stage_after_stage_on_a_real_worker(celery_worker_process, people, active_generator,
                                                          world_prompts):
-    from alignment.services.retraining import policy_update
+    from alignment.loop.policy import policy_update
 
     policy_update(changes=loop_params(world_prompts, next_round_campaign=people["campaign"].pk))
     started = token_client(people["admin"]).post("/api/retrain/loops/")
@@ -140,3 +140,18 @@ def test_a_worker_killed_mid_stage_is_reaped_and_the_loop_ends_once_with_one_set
     assert candidates.result["reused"] >= made_before and len(candidates.result["video_ids"]) == 12
     assert Video.objects.count() == 12 + 2 == len(set(Video.objects.values_list("generation_key", flat=True)))
     assert Job.objects.filter(kind="generate").count() == 2 and loop.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_loop_whose_first_message_was_lost_is_sent_again_by_the_reaper_and_runs(
+        celery_worker_process, active_generator, world_prompts):
+    params = loop_params(world_prompts)
+    params["stages"] = ["generate_candidates"]
+    loop, _ = job_create(kind="retrain_loop", params=params, dispatch=False)  # queued, its message lost
+    assert jobs_reap_stale(stale_after=60)["loops_woken"] == []  # just queued: workers may be busy
+    Job.objects.filter(pk=loop.pk).update(created_at=timezone.now() - timezone.timedelta(seconds=600))
+    assert jobs_reap_stale(stale_after=60)["loops_woken"] == [loop.pk]
+    assert jobs_reap_stale(stale_after=60)["loops_woken"] == []  # sent once per stale period, not every minute
+    loop = wait_job(loop.pk)
+    assert loop.status == "succeeded", loop.error + "".join(celery_worker_process.output_lines[-30:])
+    assert "sent again by the reaper" in loop.log_tail and loop.attempts == 1

@@ -41,8 +41,8 @@ def worker(transactional_db, settings, jobs_dir, models_dir):  # noqa: F811
 def test_a_whole_loop_on_the_tiny_models_ends_with_new_critic_and_generator_versions(
         worker, tiny_cogvideox_dir, tiny_critic_dir):  # noqa: F811
     from alignment.services.registry import version_promote
-    from alignment.services.retraining import loop_start
-    from alignment.services.versions import version_register
+    from alignment.loop.policy import loop_start
+    from alignment.services.registry import version_register
     from annotation.services.prompts import prompt_create
     from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
     from tests.quality.util import annotate

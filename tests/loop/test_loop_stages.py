@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from alignment.models import Job, ModelVersion
 from alignment.services.jobs import job_cancel, job_create, job_retry, job_run, job_start
-from alignment.services.loop import loop_advance
+from alignment.loop.run import loop_advance
 from annotation.models import CampaignItem, Snapshot, Video
 from tests.factories import CampaignFactory
 from tests.loop.conftest import drive, loop_params

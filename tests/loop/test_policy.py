@@ -2,7 +2,7 @@
 import pytest
 
 from alignment.models import Job, RetrainTrigger
-from alignment.services import retraining
+from alignment.loop import policy as retraining
 from tests.conftest import token_client
 from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member
 from tests.loop.conftest import loop_params, rate

@@ -2,11 +2,9 @@
 import numpy as np
 import pytest
 
-from annotation.quality.agreement import (
-    agreement_with_others, alpha_with_ci, counts_from_labels, counts_from_reliability_matrix, krippendorff_alpha,
-    pairwise_agreement,
-)
+from annotation.quality.agreement import agreement_with_others, alpha_with_ci, krippendorff_alpha, pairwise_agreement
 from annotation.quality.consensus import dawid_skene, majority_from_counts, majority_vote
+from annotation.quality.counts import counts_from_labels, counts_from_reliability_matrix
 
 N = None
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the 4-coder example with missing data.

@@ -121,9 +121,29 @@ def test_an_admin_revokes_a_users_tokens(people):
     assert token_client(people["reviewer"]).post(
         f"/api/users/{people['annotator'].username}/revoke-tokens/").status_code == 403
     revoked = admin.post(f"/api/users/{people['annotator'].username}/revoke-tokens/")
-    assert revoked.status_code == 200 and revoked.json() == {"revoked": 1}
+    assert revoked.status_code == 200 and revoked.json() == {"revoked": 1, "sessions": 0}
     assert client.get("/api/campaigns/").status_code == 401
     assert admin.post("/api/users/nobody-by-this-name/revoke-tokens/").status_code == 404
+
+
+def _signed_in_browser(user) -> APIClient:
+    browser = APIClient()
+    assert browser.post("/api/auth/login/", {"username": user.username, "password": PASSWORD},
+                        format="json").status_code == 200
+    assert browser.get("/api/auth/me/").status_code == 200
+    return browser
+
+
+def test_revoking_a_users_access_ends_their_browser_sessions_and_only_theirs(people):
+    laptop, phone = _signed_in_browser(people["annotator"]), _signed_in_browser(people["annotator"])
+    colleague = _signed_in_browser(people["reviewer"])
+    revoked = token_client(people["admin"]).post(f"/api/users/{people['annotator'].username}/revoke-tokens/")
+    assert revoked.json() == {"revoked": 0, "sessions": 2}
+    for browser in (laptop, phone):
+        signed_out = browser.get("/api/auth/me/")
+        assert signed_out.status_code == 401 and signed_out.json()["detail"]
+    assert colleague.get("/api/auth/me/").status_code == 200
+    assert _signed_in_browser(people["annotator"])  # signing in again works
 
 
 # Uploads ------------------------------------------------------------------------------------------------

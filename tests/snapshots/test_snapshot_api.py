@@ -154,10 +154,10 @@ def test_snapshot_is_one_consistent_cut_under_concurrent_submits(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_snapshot_job_outside_a_test_transaction_reports_on_its_own_connection():
     """As on a worker: the export holds one long read transaction, progress is written beside it."""
-    from alignment.jobkinds import get_kind
+    from alignment.services.jobs import job_kind_get
 
     campaign, *_ = rated_campaign(n_videos=3, n_annotators=2)
-    params = get_kind("snapshot").validate({"filters": {"campaign_ids": [campaign.pk]}})
+    params = job_kind_get("snapshot").validate(params={"filters": {"campaign_ids": [campaign.pk]}})
     job = Job.objects.create(kind="snapshot", params=params, dedupe_key="test", queue="cpu")
     job = job_run(job_id=job.pk)
     assert job.status == "succeeded", job.error

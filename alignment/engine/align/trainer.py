@@ -5,16 +5,14 @@
 Every refusal happens in `check_inputs`, before any weight is read. All randomness of a step
 (timesteps, noise, edit frames) is drawn from a generator seeded by (seed, step, process), and the
 data order is a pure function of (seed, position), so a run resumed from `checkpoint-{step}/`
-produces exactly the weights of an uninterrupted run.
+produces exactly the weights of an uninterrupted run. Checkpoints, random state and device come
+from the shared training toolkit (`engine/training`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import random
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..training.checkpoints import (  # noqa: F401 (list_checkpoints: engine.align hands it out from here)
+    STATE_NAME, atomic_directory, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint)
+from ..training.device import resolve_device
 from . import objectives as obj
 from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
@@ -252,7 +253,7 @@ class AlignTrainer:
         from accelerate import Accelerator
 
         cfg = self.config
-        cpu = self.device == "cpu" or (self.device is None and not torch.cuda.is_available())
+        cpu = resolve_device(self.device) == "cpu"
         precision = cfg.mixed_precision if not cpu else "no"
         self.accelerator = Accelerator(mixed_precision=precision, cpu=cpu)
         self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, vae_tiling=cfg.vae_tiling)
@@ -457,42 +458,7 @@ class AlignTrainer:
         if unexpected:
             raise AlignConfigError(f"adapter {file} does not fit the transformer: unexpected keys {unexpected[:3]}")
 
-    def _save_checkpoint(self) -> Path:
-        final = self.output_dir / f"checkpoint-{self.step}"
-        tmp = self.output_dir / f".checkpoint-{self.step}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self._write_weights(tmp)
-        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(self.lr_scheduler.state_dict(), tmp / "lr_scheduler.pt")
-        torch.save(
-            {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}, tmp / "rng.pt"
-        )
-        state = {
-            "step": self.step,
-            "position": self.position,
-            "real_position": self.real_position,
-            "losses": self.losses,
-            "validation": self.validation,
-            "config": self.config.to_dict(),
-        }
-        (tmp / "state.json").write_text(json.dumps(state))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        self._rotate()
-        return final
-
-    def _rotate(self) -> None:
-        for old in list_checkpoints(self.output_dir)[: -self.config.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _resume(self, which: str) -> None:
-        directory = latest_checkpoint(self.output_dir) if which == "latest" else Path(which)
-        if directory is None:
-            return  # nothing saved yet: a fresh start
-        if not (directory / "state.json").is_file():
-            raise AlignConfigError(f"{directory} is not a checkpoint (no state.json)")
-        state = json.loads((directory / "state.json").read_text())
+    def _read_weights(self, directory: Path) -> None:
         transformer = self.accelerator.unwrap_model(self.transformer)
         if self.config.lora_rank is not None:
             self._load_adapter(transformer, directory / LORA_WEIGHTS_NAME)
@@ -501,12 +467,27 @@ class AlignTrainer:
 
             saved = CogVideoXTransformer3DModel.from_pretrained(directory / "transformer")
             transformer.load_state_dict(saved.state_dict())
-        self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", weights_only=False))
-        self.lr_scheduler.load_state_dict(torch.load(directory / "lr_scheduler.pt", weights_only=False))
-        rng = torch.load(directory / "rng.pt", weights_only=False)
-        torch.set_rng_state(rng["torch"])
-        np.random.set_state(rng["numpy"])
-        random.setstate(rng["python"])
+
+    def _save_checkpoint(self) -> Path:
+        state = {
+            "step": self.step,
+            "position": self.position,
+            "real_position": self.real_position,
+            "losses": self.losses,
+            "validation": self.validation,
+            "config": self.config.to_dict(),
+        }
+        return save_checkpoint(self.output_dir, self.step, write_weights=self._write_weights, optimizer=self.optimizer,
+                               scheduler=self.lr_scheduler, state=state, keep=self.config.keep_checkpoints)
+
+    def _resume(self, which: str) -> None:
+        directory = latest_checkpoint(self.output_dir) if which == "latest" else Path(which)
+        if directory is None:
+            return  # nothing saved yet: a fresh start
+        if not (directory / STATE_NAME).is_file():
+            raise AlignConfigError(f"{directory} is not a checkpoint (no {STATE_NAME})")
+        state = load_checkpoint(directory, read_weights=self._read_weights, optimizer=self.optimizer,
+                                scheduler=self.lr_scheduler)
         self.step, self.position, self.real_position = state["step"], state["position"], state["real_position"]
         self.losses, self.validation = state["losses"], state["validation"]
         self.report(self.step / self.config.steps, "resumed", {"step": self.step, "from": str(directory)})
@@ -515,30 +496,11 @@ class AlignTrainer:
         self.report(1.0, "saving", {})
         final = self.output_dir / ("lora" if self.config.lora_rank is not None else "final")
         if self.accelerator.is_main_process:
-            tmp = self.output_dir / f".{final.name}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            self._write_weights(tmp)
-            (tmp / "align_config.json").write_text(self.config.to_json())
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(tmp, final)
+            with atomic_directory(final) as tmp:
+                self._write_weights(tmp)
+                (tmp / "align_config.json").write_text(self.config.to_json())
         self.accelerator.wait_for_everyone()
         return final
-
-
-def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """checkpoint-{step} directories, oldest first (temporary ones are ignored)."""
-    found = []
-    for path in Path(output_dir).glob("checkpoint-*"):
-        suffix = path.name.split("-", 1)[1]
-        if suffix.isdigit() and path.is_dir():
-            found.append((int(suffix), path))
-    return [path for _, path in sorted(found)]
-
-
-def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
-    checkpoints = list_checkpoints(output_dir)
-    return checkpoints[-1] if checkpoints else None
 
 
 def align(

@@ -1,23 +1,29 @@
 """Supervised fine-tuning of a vision-language critic on rated (video, dimension) answers.
 
-Stages, top to bottom: `_prepare_model` (load, LoRA or full), `_prepare_data` (sample frames once,
-class weights), `_train` (the loop: answer-token loss, cosine schedule, periodic validation, early
-stopping, whole-state checkpoints with exact resume), `_finish` (best weights → critic directory).
+The trainer runs named stages, read top to bottom in `CriticTrainer.run`:
+
+    prepare (model: LoRA or full; data: frames sampled once, class weights; optimizer; resume)
+    → train (answer-token loss, cosine schedule, whole-state checkpoints)
+    → evaluate (every eval_every steps and at the end: validation accuracy, early stopping)
+    → save (the best weights → out_dir/critic/)
+
+Checkpoints, random state and device come from the shared training toolkit (`engine/training`), so a
+run resumed from `checkpoint-{step}/` matches an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from ..training.checkpoints import (atomic_directory, checkpoint_step, latest_checkpoint, list_checkpoints,
+                                    load_checkpoint, load_trainable_state, save_checkpoint, trainable_state)
+from ..training.device import resolve_device
+from .config import CriticTrainConfig
 from .data import CriticExample, class_counts, sample_frames
 from .loss import answer_loss, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
@@ -25,78 +31,6 @@ from .spec import CriticMeta, Query, VisionGeometry, collate, load_tokenizer, ra
 
 ProgressFn = Callable[[float, str, dict], None]
 LLM_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
-
-
-@dataclass
-class CriticTrainConfig:
-    base: str = _help("Base model id or path (a Qwen2-VL / Qwen2.5-VL or any image-text-to-text model).", "")
-    finetune: str = _help('"lora" (adapter on every LLM linear layer, vision frozen) or "full".', "lora")
-    lora_rank: int = _help("LoRA rank.", 16)
-    lora_alpha: int = _help("LoRA alpha (scale = alpha / rank).", 32)
-    lora_dropout: float = _help("LoRA dropout.", 0.0)
-    with_reasons: bool = _help("Train on '<Rating>. <reason>'; False trains on the rating word alone.", True)
-    rating_weight: float = _help("Loss weight of the rating word against one reason token (with reasons the answer "
-                                 "is ~15 tokens; 1 lets the reason drown the rating).", 1.0)
-    balance: str = _help('Skewed labels: "weights" (inverse class frequency per dimension), "sampler" '
-                         '(balanced sampling), or "none".', "weights")
-    num_frames: int = _help("Frames sampled at equal intervals per video (0: the base's critic meta).", 0)
-    frame_size: tuple[int, int] | None = _help("(height, width), snapped to patch multiples; None: from meta.", None)
-    learning_rate: float = _help("Peak AdamW learning rate.", 1e-4)
-    weight_decay: float = _help("AdamW weight decay.", 0.0)
-    warmup_ratio: float = _help("Fraction of steps for linear warm-up before cosine decay.", 0.03)
-    batch_size: int = _help("Queries per optimiser step.", 8)
-    max_steps: int = _help("Optimiser steps (upper bound; early stopping may end sooner).", 200)
-    max_grad_norm: float = _help("Gradient clipping norm (0: off).", 1.0)
-    eval_every: int = _help("Validate every this many steps (0: only at the end).", 50)
-    eval_batch_size: int = _help("Queries per validation forward pass.", 32)
-    patience: int = _help("Stop after this many validations without improvement (0: never).", 0)
-    min_delta: float = _help("At equal accuracy, the validation rating NLL must fall by this much to count.", 1e-3)
-    checkpoint_every: int = _help("Write checkpoint-{step}/ every this many steps (0: never).", 0)
-    checkpoints_to_keep: int = _help("Keep at most this many checkpoints (oldest removed).", 2)
-    resume: bool = _help("Resume from the latest checkpoint in out_dir if there is one.", True)
-    seed: int = _help("Seed of the data order and the LoRA initialisation.", 0)
-    device: str = _help('"auto" (CUDA when available), "cpu" or "cuda".', "auto")
-    bf16: bool = _help("bf16 autocast (CUDA only; ignored on CPU).", True)
-    gradient_checkpointing: bool = _help("Gradient checkpointing (CUDA only; ignored on CPU).", True)
-    num_threads: int = _help("torch CPU threads (0: leave torch's default).", 0)
-
-    def validate(self) -> None:
-        problems = []
-        if not self.base:
-            problems.append("base is required")
-        if self.finetune not in ("lora", "full"):
-            problems.append(f"finetune must be 'lora' or 'full', got {self.finetune!r}")
-        if self.balance not in ("weights", "sampler", "none"):
-            problems.append(f"balance must be weights, sampler or none, got {self.balance!r}")
-        for name in ("lora_rank", "lora_alpha", "batch_size", "max_steps", "eval_batch_size", "checkpoints_to_keep"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be at least 1")
-        for name in ("eval_every", "patience", "checkpoint_every", "num_frames", "num_threads"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must not be negative")
-        if not 0 <= self.warmup_ratio < 1:
-            problems.append("warmup_ratio must lie in [0, 1)")
-        if not (self.rating_weight > 0 and math.isfinite(self.rating_weight)):
-            problems.append("rating_weight must be positive")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            problems.append("learning_rate must be positive")
-        if self.device not in ("auto", "cpu", "cuda"):
-            problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.frame_size is not None and (len(self.frame_size) != 2 or min(self.frame_size) < 1):
-            problems.append("frame_size must be (height, width)")
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        return {f.name: f.metadata["help"] for f in fields(cls)}
 
 
 @dataclass
@@ -145,112 +79,12 @@ def is_better(candidate: dict, best: dict | None, min_delta: float = 0.0) -> boo
     return candidate["rating_nll"] < best["rating_nll"] - min_delta
 
 
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' asked for but CUDA is not available")
-    return name
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-
-
 def _checkpoints(out_dir: Path) -> list[tuple[int, Path]]:
-    found = []
-    for path in out_dir.glob("checkpoint-*"):
-        suffix = path.name.split("-", 1)[1]
-        if suffix.isdigit() and (path / "trainer_state.json").exists():
-            found.append((int(suffix), path))
-    return sorted(found)
+    """(step, path) of every complete checkpoint, oldest first."""
+    return [(checkpoint_step(path), path) for path in list_checkpoints(out_dir)]
 
 
-def trainable_state(model) -> dict:
-    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def load_trainable_state(model, state: dict) -> None:
-    import torch
-
-    params = dict(model.named_parameters())
-    missing = set(state) ^ {n for n, p in params.items() if p.requires_grad}
-    if missing:
-        raise RuntimeError(f"checkpoint does not match the model's trainable parameters: {sorted(missing)[:5]}")
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
-
-
-def save_checkpoint(out_dir: Path, step: int, model, optimizer, state: dict, keep: int) -> Path:
-    """Write checkpoint-{step}/ under a temporary name, rename it into place, rotate old ones."""
-    import torch
-
-    final = out_dir / f"checkpoint-{step}"
-    tmp = out_dir / f".tmp-checkpoint-{step}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    torch.save(trainable_state(model), tmp / "trainable.pt")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save({"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, tmp / "rng.pt")
-    if hasattr(model, "peft_config"):
-        model.save_pretrained(tmp / "adapter")  # the adapter with its LoRA config, usable on its own
-    (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    for _, old in _checkpoints(out_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
-
-
-def load_checkpoint(path: Path, model, optimizer) -> dict:
-    import torch
-
-    load_trainable_state(model, torch.load(path / "trainable.pt"))
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt"))
-    rng = torch.load(path / "rng.pt", weights_only=False)
-    torch.set_rng_state(rng["torch"])
-    if rng["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
-    return json.loads((path / "trainer_state.json").read_text())
-
-
-# ---------------------------------------------------------------------------------------------
-# Stages
-
-
-def _prepare_model(config: CriticTrainConfig, device: str):
-    import torch
-    from transformers import AutoModelForImageTextToText
-
-    base_meta = CriticMeta.load(config.base)
-    dtype = torch.float32
-    model = AutoModelForImageTextToText.from_pretrained(config.base, dtype=dtype)
-    tokenizer = load_tokenizer(config.base)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    geometry = VisionGeometry.from_config(model.config)
-    num_frames = config.num_frames or base_meta.num_frames
-    frame_size = geometry.snap(tuple(config.frame_size or base_meta.frame_size))
-    if config.finetune == "lora":
-        from peft import LoraConfig, get_peft_model
-
-        torch.manual_seed(config.seed)
-        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=LLM_LORA_TARGETS, bias="none")
-        model = get_peft_model(model, lora)
-    if device == "cuda" and config.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        model.enable_input_require_grads()
-    model.to(device)
-    meta = CriticMeta(num_frames=num_frames, frame_size=frame_size, base=config.base, origin="trained",
-                      with_reasons=config.with_reasons)
-    return model, tokenizer, geometry, meta
-
-
-def _prepare_data(examples: list[CriticExample], meta: CriticMeta, name: str) -> list[Query]:
+def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str) -> list[Query]:
     """Sample every video's frames once (compute once), shared between its dimension queries."""
     if not examples:
         raise CriticDataError(f"the {name} split is empty")
@@ -265,7 +99,8 @@ def _prepare_data(examples: list[CriticExample], meta: CriticMeta, name: str) ->
     return queries
 
 
-def _example_weights(queries: list[Query], balance: str) -> np.ndarray:
+def example_weights(queries: list[Query], balance: str) -> np.ndarray:
+    """Per query: the inverse frequency of its rating within its dimension (all ones for "none")."""
     counts = class_counts([CriticExample(None, "", q.dimension, q.rating) for q in queries])
     per_dim = {d: class_weights(counts[d], RATINGS) for d in DIMENSIONS}
     if balance == "none":
@@ -310,27 +145,196 @@ def evaluate_queries(model, tokenizer, geometry, queries: list[Query], *, batch_
     }
 
 
-def _finish(model, tokenizer, meta: CriticMeta, out_dir: Path, best_state: dict | None, metrics: dict) -> Path:
-    """Best weights into out_dir/critic/: a full (LoRA merged) transformers directory + critic meta."""
-    if best_state is not None:
-        load_trainable_state(model, best_state)
-    critic_dir = out_dir / "critic"
-    tmp = out_dir / f".tmp-critic-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    to_save = model
-    if hasattr(model, "peft_config"):
-        model.save_pretrained(tmp / "adapter")
+# ---------------------------------------------------------------------------------------------
+# The trainer
+
+
+class CriticTrainer:
+    def __init__(self, config: CriticTrainConfig, train_examples: list[CriticExample],
+                 val_examples: list[CriticExample], out_dir: str | Path, on_progress: ProgressFn | None = None):
+        config.validate()
+        self.config = config
+        self.train_examples, self.val_examples = train_examples, val_examples
+        self.out_dir = Path(out_dir)
+        self.report = on_progress or (lambda fraction, phase, metrics: None)
+        self.best_path = self.out_dir / "best_trainable.pt"
+        self.best_state: dict | None = None
+        self.resumed_from: int | None = None
+        self.state = {"step": 0, "epoch": 0, "cursor": 0, "loss_curve": [], "val_curve": [], "best": None,
+                      "best_step": 0, "bad_evals": 0, "stopped_early": False}
+
+    # ---- stages -----------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        import torch
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.num_threads:
+            torch.set_num_threads(self.config.num_threads)
+        self.device = resolve_device(self.config.device)
+        self.report(0.0, "prepare", {})
+        self._prepare_model()
+        self._prepare_data()
+        self._prepare_training()
+        self._train()
+        self.report(1.0, "save", {})
+        critic_dir = self._save()
+        state, best = self.state, self.state["best"] or {}
+        result = TrainResult(critic_dir, state["step"], state["stopped_early"], state["best_step"], best,
+                             [tuple(x) for x in state["loss_curve"]], state["val_curve"], self.resumed_from)
+        self.report(1.0, "done", {"best": best, "loss_curve": state["loss_curve"]})
+        return result
+
+    def _prepare_model(self) -> None:
+        import torch
+        from transformers import AutoModelForImageTextToText
+
+        config = self.config
+        base_meta = CriticMeta.load(config.base)
+        model = AutoModelForImageTextToText.from_pretrained(config.base, dtype=torch.float32)
+        tokenizer = load_tokenizer(config.base)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.geometry = VisionGeometry.from_config(model.config)
+        num_frames = config.num_frames or base_meta.num_frames
+        frame_size = self.geometry.snap(tuple(config.frame_size or base_meta.frame_size))
+        if config.finetune == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            torch.manual_seed(config.seed)
+            lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                              target_modules=LLM_LORA_TARGETS, bias="none")
+            model = get_peft_model(model, lora)
+        if self.device == "cuda" and config.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+            model.enable_input_require_grads()
+        model.to(self.device)
+        self.model, self.tokenizer = model, tokenizer
+        self.meta = CriticMeta(num_frames=num_frames, frame_size=frame_size, base=config.base, origin="trained",
+                               with_reasons=config.with_reasons)
+
+    def _prepare_data(self) -> None:
+        import torch
+
+        config = self.config
+        self.train_queries = queries_from(self.train_examples, self.meta, "train")
+        self.val_queries = queries_from(self.val_examples, self.meta, "validation")
+        weights = example_weights(self.train_queries, config.balance)
+        self.sampler_weights = weights if config.balance == "sampler" else None
+        self.loss_weights = torch.tensor(weights, dtype=torch.float32) if config.balance == "weights" else None
+        (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=1))
+
+    def _prepare_training(self) -> None:
+        """The optimizer, then the latest checkpoint's whole state when there is one."""
+        import torch
+
+        config = self.config
+        self.model.train()
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.warmup = int(config.warmup_ratio * config.max_steps)
+        latest = latest_checkpoint(self.out_dir) if config.resume else None
+        if latest is None:
+            torch.manual_seed(config.seed)
+            return
+        self.resumed_from = checkpoint_step(latest)
+        self.state = load_checkpoint(latest, read_weights=self._read_weights, optimizer=self.optimizer)
+        if self.best_path.exists():
+            self.best_state = torch.load(self.best_path)
+
+    def _train(self) -> None:
+        config, state = self.config, self.state
+        while state["step"] < config.max_steps and not state["stopped_early"]:
+            loss = self._train_step()
+            state["step"] += 1
+            state["loss_curve"].append([state["step"], round(loss, 6)])
+            if (config.eval_every and state["step"] % config.eval_every == 0) or state["step"] == config.max_steps:
+                self._evaluate()
+            if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
+                save_checkpoint(self.out_dir, state["step"], write_weights=self._write_weights,
+                                optimizer=self.optimizer, state=state, keep=config.checkpoints_to_keep)
+            self.report(state["step"] / config.max_steps, "train",
+                        {"step": state["step"], "loss": state["loss_curve"][-1][1], "loss_curve": state["loss_curve"]})
+
+    def _evaluate(self) -> None:
+        """Validation accuracy; the best weights so far are kept, and patience runs out on no progress."""
+        import torch
+
+        config, state = self.config, self.state
+        metrics = evaluate_queries(self.model, self.tokenizer, self.geometry, self.val_queries,
+                                   batch_size=config.eval_batch_size, device=self.device, bf16=config.bf16,
+                                   with_reason=config.with_reasons)
+        metrics["step"] = state["step"]
+        state["val_curve"].append(metrics)
+        if is_better(metrics, state["best"], config.min_delta):
+            state["best"], state["best_step"], state["bad_evals"] = metrics, state["step"], 0
+            self.best_state = trainable_state(self.model)
+            torch.save(self.best_state, self.best_path)
+        else:
+            state["bad_evals"] += 1
+            if config.patience and state["bad_evals"] >= config.patience:
+                state["stopped_early"] = True
+        self.report(state["step"] / config.max_steps, "evaluate", {"val": metrics})
+
+    def _save(self) -> Path:
+        """Best weights into out_dir/critic/: a full (LoRA merged) transformers directory + critic meta."""
         import copy
 
-        to_save = copy.deepcopy(model).merge_and_unload()
-    to_save.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    meta.metrics = metrics
-    meta.adapter = False
-    meta.save(tmp)
-    shutil.rmtree(critic_dir, ignore_errors=True)
-    os.replace(tmp, critic_dir)
-    return critic_dir
+        model, state = self.model, self.state
+        if self.best_state is not None:
+            load_trainable_state(model, self.best_state)
+        critic_dir = self.out_dir / "critic"
+        with atomic_directory(critic_dir) as tmp:
+            to_save = model
+            if hasattr(model, "peft_config"):
+                model.save_pretrained(tmp / "adapter")
+                to_save = copy.deepcopy(model).merge_and_unload()
+            to_save.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            self.meta.metrics = {"validation": state["best"] or {}, "best_step": state["best_step"]}
+            self.meta.adapter = False
+            self.meta.save(tmp)
+        return critic_dir
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    def _train_step(self) -> float:
+        import torch
+
+        config, state, device = self.config, self.state, self.device
+        step = state["step"]
+        picked, state["epoch"], state["cursor"] = batch_indices(
+            len(self.train_queries), state["epoch"], state["cursor"], config.batch_size, config.seed,
+            self.sampler_weights)
+        batch = collate(self.tokenizer, [self.train_queries[i] for i in picked], self.geometry,
+                        with_reason=config.with_reasons, with_answer=True)
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.learning_rate * lr_factor(step, config.max_steps, self.warmup)
+        logits = _forward(self.model, batch, device, config.bf16)
+        batch_weights = self.loss_weights[picked].to(device) if self.loss_weights is not None else None
+        loss = answer_loss(logits, batch["labels"].to(device), batch_weights, rating_weight=config.rating_weight)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm)
+        self.optimizer.step()
+        return float(loss.item())
+
+    # ---- checkpoint weights -----------------------------------------------------------------
+
+    def _write_weights(self, directory: Path) -> None:
+        import torch
+
+        torch.save(trainable_state(self.model), directory / "trainable.pt")
+        if hasattr(self.model, "peft_config"):
+            self.model.save_pretrained(directory / "adapter")  # the adapter with its LoRA config, usable on its own
+
+    def _read_weights(self, directory: Path) -> None:
+        import torch
+
+        load_trainable_state(self.model, torch.load(directory / "trainable.pt"))
 
 
 def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample], val_examples: list[CriticExample],
@@ -339,87 +343,4 @@ def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample],
 
     Raises CriticDataError on bad data and ValueError on a bad config before any training step.
     """
-    import torch
-
-    config.validate()
-    on_progress = on_progress or (lambda fraction, phase, metrics: None)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
-    device = resolve_device(config.device)
-    on_progress(0.0, "prepare", {})
-    model, tokenizer, geometry, meta = _prepare_model(config, device)
-    train_queries = _prepare_data(train_examples, meta, "train")
-    val_queries = _prepare_data(val_examples, meta, "validation")
-    weights = _example_weights(train_queries, config.balance)
-    sampler_weights = weights if config.balance == "sampler" else None
-    loss_weights = torch.tensor(weights, dtype=torch.float32) if config.balance == "weights" else None
-    (out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=1))
-
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    warmup = int(config.warmup_ratio * config.max_steps)
-    state = {"step": 0, "epoch": 0, "cursor": 0, "loss_curve": [], "val_curve": [], "best": None,
-             "best_step": 0, "bad_evals": 0, "stopped_early": False}
-    best_path = out_dir / "best_trainable.pt"
-    best_state = None
-    resumed_from = None
-    existing = _checkpoints(out_dir) if config.resume else []
-    if existing:
-        resumed_from, path = existing[-1]
-        state = load_checkpoint(path, model, optimizer)
-        if best_path.exists():
-            best_state = torch.load(best_path)
-    else:
-        torch.manual_seed(config.seed)
-
-    while state["step"] < config.max_steps and not state["stopped_early"]:
-        step = state["step"]
-        picked, state["epoch"], state["cursor"] = batch_indices(
-            len(train_queries), state["epoch"], state["cursor"], config.batch_size, config.seed, sampler_weights)
-        batch = collate(tokenizer, [train_queries[i] for i in picked], geometry,
-                        with_reason=config.with_reasons, with_answer=True)
-        for group in optimizer.param_groups:
-            group["lr"] = config.learning_rate * lr_factor(step, config.max_steps, warmup)
-        logits = _forward(model, batch, device, config.bf16)
-        batch_weights = loss_weights[picked] if loss_weights is not None else None
-        loss = answer_loss(logits, batch["labels"].to(device), batch_weights.to(device) if batch_weights is not None else None,
-                           rating_weight=config.rating_weight)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-        optimizer.step()
-        state["step"] = step + 1
-        state["loss_curve"].append([state["step"], round(float(loss.item()), 6)])
-        last = state["step"] == config.max_steps
-        if (config.eval_every and state["step"] % config.eval_every == 0) or last:
-            metrics = evaluate_queries(model, tokenizer, geometry, val_queries, batch_size=config.eval_batch_size,
-                                       device=device, bf16=config.bf16, with_reason=config.with_reasons)
-            metrics["step"] = state["step"]
-            state["val_curve"].append(metrics)
-            if is_better(metrics, state["best"], config.min_delta):
-                state["best"], state["best_step"], state["bad_evals"] = metrics, state["step"], 0
-                best_state = trainable_state(model)
-                torch.save(best_state, best_path)
-            else:
-                state["bad_evals"] += 1
-                if config.patience and state["bad_evals"] >= config.patience:
-                    state["stopped_early"] = True
-            on_progress(state["step"] / config.max_steps, "evaluate", {"val": metrics})
-        if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
-            save_checkpoint(out_dir, state["step"], model, optimizer, state, config.checkpoints_to_keep)
-        on_progress(state["step"] / config.max_steps, "train",
-                    {"step": state["step"], "loss": state["loss_curve"][-1][1], "loss_curve": state["loss_curve"]})
-
-    on_progress(1.0, "save", {})
-    best = state["best"] or {}
-    critic_dir = _finish(model, tokenizer, meta, out_dir, best_state, {"validation": best, "best_step": state["best_step"]})
-    result = TrainResult(critic_dir, state["step"], state["stopped_early"], state["best_step"], best,
-                         [tuple(x) for x in state["loss_curve"]], state["val_curve"], resumed_from)
-    on_progress(1.0, "done", {"best": best, "loss_curve": state["loss_curve"]})
-    return result
+    return CriticTrainer(config, train_examples, val_examples, out_dir, on_progress).run()

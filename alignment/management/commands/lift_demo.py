@@ -17,7 +17,7 @@ class Command(BaseCommand):
         from alignment.engine.synthetic import sample_prompt
         from alignment.engine.tiny import build_tiny_cogvideox
         from alignment.services.generation import generation_launch
-        from alignment.services.versions import version_register
+        from alignment.services.registry import version_register
         from annotation.models import Campaign, Prompt
         from annotation.roles import role_grant
         from annotation.services.campaigns import campaign_create, campaign_member_add

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, kind, params, **options):
         from alignment.models import Job
         from alignment.services.jobs import job_create, job_run
-        from alignment.services.loop import loop_run_foreground
+        from alignment.loop.run import loop_run_foreground
 
         try:
             job, created = job_create(kind=kind, params=json.loads(params), dispatch=False)

@@ -1,14 +1,14 @@
 // The launch form of a job kind: fields from jobForms, checked before sending, server 4xx shown per field.
 import { useState } from 'react';
-import { ApiError, fieldMessages } from '../api';
+import { ApiError, fieldMessages, type Campaign } from '../api';
 import { navigate } from '../router';
-import { consoleApi, type AdminCampaign, type ModelVersion, type Snapshot } from './consoleApi';
+import { consoleApi, type ModelVersion, type Snapshot } from './consoleApi';
 import { buildParams, initialValues, JOB_KINDS, kindSpec, serverFieldErrors, type FieldSpec, type FormValues } from './jobForms';
 import { ErrorText, useLoad } from './ui';
 
 interface Choices {
   versions: ModelVersion[];
-  campaigns: AdminCampaign[];
+  campaigns: Campaign[];
   snapshots: Snapshot[];
 }
 

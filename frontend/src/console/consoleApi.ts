@@ -1,65 +1,39 @@
-// Typed calls of the admin API (jobs, models, snapshots, campaigns, quality, console overview).
-import { ApiError, request, type Campaign, type User } from '../api';
+// Typed calls of the admin API (jobs, models, snapshots, campaigns, quality, console overview). The types
+// are the API's own (apiSchema.ts, generated); JSON fields the schema leaves open get their shape here.
+import { ApiError, request, type Campaign, type Refine, type Schema, type Schemas, type User } from '../api';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = Schemas['JobOutputStatusEnum'];
 
-export interface Job {
-  id: number;
-  kind: string;
-  status: JobStatus;
-  params: Record<string, unknown>;
-  queue: string;
-  progress: number;
-  phase: string;
-  log_tail: string;
-  metrics: Record<string, unknown>;
-  result: Record<string, unknown>;
-  /** Files the job produced; present once the API sends them. */
-  artifacts?: { name: string; path: string; kind: string }[];
-  error: string;
-  cancel_requested: boolean;
-  attempts: number;
-  worker: string;
-  heartbeat_at: string | null;
-  parent: number | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
+export type Job = Refine<
+  Schemas['JobOutput'],
+  {
+    params: Record<string, unknown>;
+    metrics: Record<string, unknown>;
+    result: Record<string, unknown>;
+    /** Files the job produced. */
+    artifacts: { name: string; path: string; kind: string }[];
+  }
+>;
 
-export interface ModelVersion {
-  id: number;
-  kind: 'generator' | 'critic';
-  name: string;
-  base: string;
-  adapter_path: string;
-  config: Record<string, unknown>;
-  parent: number | null;
-  lineage: Record<string, unknown>;
-  metrics: Record<string, unknown>;
-  is_active: boolean;
-  created_by_job: number | null;
-  created_at: string;
-}
+export type ModelVersion = Refine<
+  Schemas['ModelVersionOutput'],
+  { config: Record<string, unknown>; lineage: Record<string, unknown>; metrics: Record<string, unknown> }
+>;
 
-export interface Snapshot {
-  id: number;
-  number: number;
-  filters: Record<string, unknown>;
-  status: string;
-  counts: Record<string, number>;
-  manifest: {
-    distributions?: Record<string, Record<string, number>>;
-    agreement?: Record<string, { alpha_ordinal?: number | null }>;
-    dimensions?: string[];
-  } & Record<string, unknown>;
-  cut_max_id: number | null;
-  job_id: number | null;
-  error: string;
-  created_at: string;
-  finished_at: string | null;
-}
+export type Snapshot = Refine<
+  Schemas['SnapshotOutput'],
+  {
+    filters: Record<string, unknown>;
+    counts: Record<string, number>;
+    manifest: {
+      distributions?: Record<string, Record<string, number>>;
+      agreement?: Record<string, { alpha_ordinal?: number | null }>;
+      dimensions?: string[];
+    } & Record<string, unknown>;
+  }
+>;
 
+// The overview's figures (alignment/selectors.py builds them; the schema has them as plain objects).
 export interface ActiveModel {
   id: number;
   kind: string;
@@ -70,39 +44,32 @@ export interface ActiveModel {
   created_at: string;
 }
 
-export interface Overview {
-  throughput: { day: string; annotations: number }[];
-  campaigns: {
-    id: number;
-    name: string;
-    is_active: boolean;
-    items: number;
-    overlap: number;
-    annotations: number;
-    target: number;
-    fraction: number;
-    members: number;
-  }[];
-  models: Record<string, { active: ActiveModel | null; versions: number }>;
-  workers: {
-    worker: string;
-    last_heartbeat: string | null;
-    running: { id: number; kind: string; queue: string; phase: string; progress: number; started_at: string | null }[];
-  }[];
-  jobs: { queued: Record<string, number>; running: Record<string, number>; failed_last_day: number };
-}
+export type Overview = Refine<
+  Schemas['OverviewApiOutput'],
+  {
+    throughput: { day: string; annotations: number }[];
+    campaigns: {
+      id: number;
+      name: string;
+      is_active: boolean;
+      items: number;
+      overlap: number;
+      annotations: number;
+      target: number;
+      fraction: number;
+      members: number;
+    }[];
+    models: Record<string, { active: ActiveModel | null; versions: number }>;
+    workers: {
+      worker: string;
+      last_heartbeat: string | null;
+      running: { id: number; kind: string; queue: string; phase: string; progress: number; started_at: string | null }[];
+    }[];
+    jobs: { queued: Record<string, number>; running: Record<string, number>; failed_last_day: number };
+  }
+>;
 
-export interface LibraryVideo {
-  id: number;
-  prompt: string;
-  source: string;
-  generator: string;
-  seed: number | null;
-  poster_url: string | null;
-  duration: number;
-  campaigns: number;
-  created_at: string;
-}
+export type LibraryVideo = Schemas['LibraryVideoOutput'];
 
 export interface QualityReport {
   units: number;
@@ -126,41 +93,23 @@ export interface AnnotatorFigures {
   flags: Record<string, unknown>;
 }
 
-export interface RetrainPolicy {
-  enabled: boolean;
-  min_new_annotations: number;
-  check_every_minutes: number;
-  stages: string[];
-  source_campaign_ids: number[];
-  review_states: string[];
-  next_round_campaign: number | null;
-  candidates: Record<string, unknown>;
-  next_round: Record<string, unknown>;
-  critic: Record<string, unknown>;
-  align: Record<string, unknown>;
-  updated_at: string | null;
-  new_annotations: number;
-}
+export type RetrainPolicy = Refine<
+  Schemas['RetrainPolicyOutput'],
+  {
+    stages: string[];
+    source_campaign_ids: number[];
+    review_states: string[];
+    candidates: Record<string, unknown>;
+    next_round: Record<string, unknown>;
+    critic: Record<string, unknown>;
+    align: Record<string, unknown>;
+  }
+>;
 
-export interface RetrainTrigger {
-  id: number;
-  source: string;
-  outcome: string;
-  new_annotations: number;
-  loop: number | null;
-  reason: string;
-  at: string;
-}
+export type RetrainTrigger = Schemas['RetrainTriggerOutput'];
 
-/** The console's campaign: the workspace fields plus the admin settings (present once the API sends them). */
-export interface AdminCampaign extends Campaign {
-  is_active: boolean;
-  gold_rate?: number;
-  task_order?: 'priority' | 'uncertainty';
-  consensus_method?: 'majority' | 'dawid_skene';
-  quality_settings?: Record<string, unknown>;
-  created_at?: string;
-}
+/** A campaign as admins get it from its own URL: the workspace fields and the admin settings. */
+export type AdminCampaign = Refine<Schemas['CampaignAdminOutput'], { schema: Schema; quality_settings: Record<string, unknown> }>;
 
 async function get<T>(path: string): Promise<T> {
   return (await request<T>('GET', path)).data as T;
@@ -206,9 +155,9 @@ export const consoleApi = {
   snapshots: () => get<Snapshot[]>('/api/snapshots/'),
   snapshot: (id: number) => get<Snapshot>(`/api/snapshots/${id}/`),
   requestSnapshot: (body: Record<string, unknown>) => send<Snapshot>('POST', '/api/snapshots/', body),
-  campaigns: () => get<AdminCampaign[]>('/api/campaigns/'),
+  campaigns: () => get<Campaign[]>('/api/campaigns/'),
   campaign: (id: number) => get<AdminCampaign>(`/api/campaigns/${id}/`),
-  createCampaign: (body: Record<string, unknown>) => send<AdminCampaign>('POST', '/api/campaigns/', body),
+  createCampaign: (body: Record<string, unknown>) => send<Campaign>('POST', '/api/campaigns/', body),
   updateCampaign: (id: number, body: Record<string, unknown>) =>
     send<AdminCampaign>('PATCH', `/api/campaigns/${id}/`, body),
   members: (id: number) => get<User[]>(`/api/campaigns/${id}/members/`),
@@ -218,7 +167,7 @@ export const consoleApi = {
   addItems: (id: number, videoIds: number[], priority = 0) =>
     send<{ items: number }>('POST', `/api/campaigns/${id}/items/`, { video_ids: videoIds, priority }),
   library: (filters: { job?: number; prompt?: string; not_in_campaign?: number; limit?: number }) =>
-    get<{ total: number; results: LibraryVideo[] }>(`/api/console/videos/${query(filters)}`),
+    get<Schemas['VideoLibraryApiOutput']>(`/api/console/videos/${query(filters)}`),
   quality: (id: number, samples = 0) => get<QualityReport>(`/api/campaigns/${id}/quality/${query({ samples })}`),
   annotators: (id: number) => get<{ annotators: AnnotatorFigures[] }>(`/api/campaigns/${id}/annotators/`),
 };

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { buildParams, initialValues, JOB_KINDS, kindSpec, parseField, serverFieldErrors } from './jobForms';
+import { JOB_PARAM_HELP } from './jobParamHelp';
 
 const spec = (kind: string) => kindSpec(kind)!;
 
 describe('job launch forms', () => {
+  it("shows the API schema's description of a parameter where it has one, else its own help", () => {
+    const field = (kind: string, name: string) => spec(kind).fields.find((f) => f.name === name)!;
+    expect(field('train_critic', 'steps').help).toBe(JOB_PARAM_HELP.train_critic.steps);
+    expect(field('train_critic', 'steps').help).toMatch(/steps/i);
+    expect(field('align', 'learning_rate').help).toBe(JOB_PARAM_HELP.align['settings.learning_rate']);
+    expect(field('generate', 'prompt_ids').help).toBe('Comma-separated; or draw from the prompt bank below.');
+  });
+
   it('has a form for every job kind', () => {
     expect(JOB_KINDS.map((k) => k.kind).sort()).toEqual(['align', 'generate', 'retrain_loop', 'score', 'snapshot', 'train_critic']);
   });

@@ -1,6 +1,9 @@
 // The launch form of every job kind: which fields it has, how they are checked before anything is sent,
 // and how the form's strings become the job's params. Pure (no React, no fetch) so it is tested alone.
 // The server validates again with the same rules as `run_job`; its 4xx `detail`/`fields` are shown too.
+// A field's help is the API schema's description of that parameter where it has one (jobParamHelp.ts,
+// generated from the <Kind>JobParams schemas), else the form's own words.
+import { JOB_PARAM_HELP } from './jobParamHelp';
 
 export type FieldType = 'int' | 'float' | 'intList' | 'text' | 'textList' | 'bool' | 'choice' | 'generator' | 'critic' | 'campaign' | 'snapshot';
 
@@ -32,7 +35,7 @@ export interface KindSpec {
 
 export type FormValues = Record<string, string | boolean>;
 
-/** The retrain loop's stages in their fixed order (alignment/services/loop_stages.py). */
+/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). */
 export const LOOP_STAGES = [
   'snapshot',
   'train_critic',
@@ -53,7 +56,7 @@ const EXTRA: FieldSpec = {
   help: 'Any other parameter the job kind takes, e.g. {"overrides": {"steps": 4}}.',
 };
 
-export const JOB_KINDS: KindSpec[] = [
+const FORMS: KindSpec[] = [
   {
     kind: 'generate',
     label: 'Generate videos',
@@ -191,6 +194,11 @@ export const JOB_KINDS: KindSpec[] = [
     },
   },
 ];
+
+export const JOB_KINDS: KindSpec[] = FORMS.map((form) => ({
+  ...form,
+  fields: form.fields.map((f) => ({ ...f, help: JOB_PARAM_HELP[form.kind]?.[f.path ?? f.name] ?? f.help })),
+}));
 
 export const REVIEW_STATES = ['pending', 'accepted', 'corrected', 'rejected'];
 

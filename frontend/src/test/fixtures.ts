@@ -21,6 +21,8 @@ export function campaign(overrides: Partial<Campaign> = {}): Campaign {
     lease_seconds: 600,
     overlap: 1,
     progress: { done: 1, skipped: 0, remaining: 9 },
+    is_active: true,
+    created_at: '2026-01-01T00:00:00Z',
     ...overrides,
   };
 }

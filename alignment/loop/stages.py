@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job, ModelVersion
-from .registry import active_version, promotion_refusal, version_promote
+from ..selectors import active_version
+from ..services.registry import promotion_refusal, version_promote
 
 
 @dataclass(frozen=True)

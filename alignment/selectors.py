@@ -1,17 +1,101 @@
-"""Reads for the admin console: the overview aggregates and the video library.
+"""Reads of the model side: jobs, model versions, critic scores, retrain triggers, and the admin
+console's overview and video library. Writes live in `services/` (and the retrain loop in `loop/`).
 
-Each figure is one grouped query, so the overview stays cheap however many rows there are; the
+Each console figure is one grouped query, so the overview stays cheap however many rows there are; the
 agreement figures (bootstrap, consensus) are left to the per-campaign quality API.
 """
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from annotation.models import Annotation, Campaign, CampaignItem, Video
+from lift.api_errors import NotFound
 
-from .models import Job, ModelVersion
+from .models import Job, ModelVersion, RetrainTrigger, VideoScore
+
+
+# --- jobs ---------------------------------------------------------------------------------------------
+
+def job_get(*, job_id: int) -> Job:
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound("Job not found.")
+    return job
+
+
+def jobs_list(*, kind: str = "", status: str = "", limit: int = 100) -> QuerySet[Job]:
+    """Newest first, optionally of one kind and status."""
+    jobs = Job.objects.all()
+    if kind:
+        jobs = jobs.filter(kind=kind)
+    if status:
+        jobs = jobs.filter(status=status)
+    return jobs.order_by("-created_at")[:limit]
+
+
+def unfinished_loop() -> Job | None:
+    return Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status__in=Job.UNFINISHED).first()
+
+
+def retrain_triggers_list(*, limit: int = 50) -> QuerySet[RetrainTrigger]:
+    return RetrainTrigger.objects.order_by("-at")[:limit]
+
+
+# --- model versions -----------------------------------------------------------------------------------
+
+def active_version(*, kind: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(kind=kind, is_active=True).first()
+
+
+def version_get(*, version_id: int, kind: str = "") -> ModelVersion:
+    versions = ModelVersion.objects.filter(pk=version_id)
+    if kind:
+        versions = versions.filter(kind=kind)
+    version = versions.first()
+    if version is None:
+        raise NotFound(f"{kind.capitalize() or 'Model'} version not found.")
+    return version
+
+
+def versions_list(*, kind: str = "") -> QuerySet[ModelVersion]:
+    versions = ModelVersion.objects.filter(kind=kind) if kind else ModelVersion.objects.all()
+    return versions.order_by("kind", "-created_at")
+
+
+# --- critic scores ------------------------------------------------------------------------------------
+
+def critic_dimensions(critic: ModelVersion) -> list[str]:
+    """The dimensions the critic rates (its config's, else every dimension the engine knows)."""
+    from .engine.critic.questions import DIMENSIONS
+
+    return list((critic.config or {}).get("dimensions") or DIMENSIONS)
+
+
+def scored_video_ids(*, critic: ModelVersion, video_ids: list[int]) -> set[int]:
+    """Videos that already have a score on every one of the critic's dimensions."""
+    dims = critic_dimensions(critic)
+    rows = (VideoScore.objects.filter(critic=critic, video_id__in=video_ids, dimension__in=dims)
+            .values("video_id").annotate(n=Count("id")).filter(n=len(dims)))
+    return {row["video_id"] for row in rows}
+
+
+def video_rewards(*, critic: ModelVersion, video_ids: list[int]) -> dict[int, dict]:
+    """{video id: {"reward": mean over dimensions, "dimensions": {dim: {...}}}} for scored videos only."""
+    out: dict[int, dict] = {}
+    rows = VideoScore.objects.filter(critic=critic, video_id__in=list(video_ids)).order_by("video_id", "dimension")
+    for row in rows:
+        entry = out.setdefault(row.video_id, {"dimensions": {}})
+        entry["dimensions"][row.dimension] = {"rating": row.rating, "reward": row.reward, "probs": row.probs,
+                                              "uncertainty": row.uncertainty, "reason": row.reason}
+    for entry in out.values():
+        rewards = [d["reward"] for d in entry["dimensions"].values()]
+        entry["reward"] = sum(rewards) / len(rewards)
+    return out
+
+
+# --- the admin console --------------------------------------------------------------------------------
 
 THROUGHPUT_DAYS = 14
 # A worker counts as seen when one of its jobs sent a heartbeat this recently.
@@ -94,7 +178,7 @@ def workers_overview(*, now=None) -> list[dict]:
 def job_counts() -> dict:
     """Unfinished jobs per queue and status, and failures in the last day."""
     day_ago = timezone.now() - timedelta(days=1)
-    rows = Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values("queue", "status").annotate(
+    rows = Job.objects.filter(status__in=Job.UNFINISHED).values("queue", "status").annotate(
         n=Count("id"))
     counts: dict = {"queued": {}, "running": {}}
     for row in rows:

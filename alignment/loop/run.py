@@ -1,24 +1,31 @@
-"""The retrain loop: a `retrain_loop` job whose stages are child jobs (parent = the loop), run one after the
-other without holding a worker while they run.
+"""How a retrain loop runs: a `retrain_loop` job whose stages are child jobs (parent = the loop), run one
+after the other without holding a worker while they run.
 
 `loop_advance` is the whole state machine: under a lock on the loop row it looks at the current stage's
 child job and either waits, records its outcome and starts the next stage, or ends the loop. A finished
-child wakes its loop (services.jobs), and the reaper wakes loops that were not woken (a lost message), so
-calling it twice is harmless. The stages' state lives in the loop's metrics:
+child wakes its loop (the kind's `wake`, called by services.jobs), and the reaper wakes loops that were
+not woken (a lost message), so calling it twice is harmless. The stages' state lives in the loop's metrics:
 `{"stages": [{"name", "kind", "status", "job", "outcome", "started_at", "finished_at", "retries"}], "context": {...}}`.
 """
 import time
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job
-from .jobs import _finish, job_cancel, job_create, job_finish, job_requeue, job_run, job_start
-from .loop_stages import stage_named
+from ..services.jobs import (Heartbeat, JobWaiting, job_cancel, job_create, job_finish, job_requeue, job_resend,
+                             job_run, job_start)
+from .stages import stage_named
 
 _DONE = "succeeded"
+_WAKER: list = []  # how a loop_id reaches a worker to be advanced (the app registers its Celery task)
+
+
+def loop_waker_set(send) -> None:
+    _WAKER[:] = [send]
 
 
 def _now() -> str:
@@ -97,7 +104,7 @@ def loop_advance(*, loop_id: int) -> Job | None:
         loop.save(update_fields=["metrics", "progress", "phase", "heartbeat_at", "worker"])
         if ending:
             status, error = ending
-            _finish(loop, status, result=context, error=error)
+            job_finish(job_id=loop.pk, status=status, result=context, error=error)
     return to_run
 
 
@@ -106,35 +113,38 @@ def loop_wake(*, loop_id: int) -> None:
     loop = Job.objects.filter(pk=loop_id, kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.RUNNING).first()
     if loop is None or loop.metrics.get("foreground"):
         return
-    from ..tasks import advance_loop
-
-    advance_loop.apply_async(args=[loop_id], queue="cpu")
+    if not _WAKER:
+        raise RuntimeError("No loop waker is registered (alignment's AppConfig.ready sets it).")
+    _WAKER[0](loop_id)
 
 
 def loops_wake_stale(*, cutoff) -> list[int]:
-    """Running loops not advanced since `cutoff`: a wake-up may have been lost, or the foreground driver
-    (`run_job`) died. Advancing is idempotent, so they are simply woken; a dead driver's loop goes to the workers."""
+    """Loops not advanced since `cutoff`. A running one: a wake-up may have been lost, or the foreground
+    driver (`run_job`) died; advancing is idempotent, so it is simply woken (a dead driver's loop goes to
+    the workers). A queued one: its first message was lost (a broker restart), so it is sent again; should
+    the first still arrive, the loop just advances twice, as it holds no worker."""
     woken = []
     for loop in Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.RUNNING, heartbeat_at__lt=cutoff):
         if loop.metrics.get("foreground"):
             Job.objects.filter(pk=loop.pk).update(metrics={**loop.metrics, "foreground": False})
         transaction.on_commit(lambda loop_id=loop.pk: loop_wake(loop_id=loop_id))
         woken.append(loop.pk)
+    unsent = (Job.objects.filter(kind=Job.Kind.RETRAIN_LOOP, status=Job.Status.QUEUED, created_at__lt=cutoff)
+              .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=cutoff)))
+    for loop in unsent:
+        job_resend(job_id=loop.pk, note="sent again by the reaper: no worker took it up")
+        woken.append(loop.pk)
     return woken
 
 
 def loop_run(*, job: Job, report) -> dict:
-    """The `retrain_loop` handler on a worker: start the first stage, then leave the worker free."""
-    from .jobs import JobWaiting
-
+    """The `retrain_loop` kind's run on a worker: start the first stage, then leave the worker free."""
     loop_advance(loop_id=job.pk)
     raise JobWaiting()
 
 
 def loop_run_foreground(*, loop_id: int, poll_seconds: float = 1.0) -> Job:
     """Run the whole loop in this process, each stage too (the `run_job` command)."""
-    from .durability import Heartbeat
-
     loop = job_start(job_id=loop_id)
     if loop is None:
         return Job.objects.get(pk=loop_id)
@@ -150,8 +160,8 @@ def loop_run_foreground(*, loop_id: int, poll_seconds: float = 1.0) -> Job:
                 continue
             try:
                 job_run(job_id=child.pk)
-            except Exception as exc:  # the stage crashed: it fails with the reason and the loop stops there
-                job_finish(job_id=child.pk, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            except Exception:  # the stage crashed: job_run failed it with the error, and the loop stops there
+                continue
 
 
 def loop_retry(*, loop: Job) -> Job:

@@ -1,4 +1,5 @@
-"""Thin API views for LiFT-HRA snapshots (admin only): list, request, read, download."""
+"""Thin API views for LiFT-HRA snapshots (admin only): list, request, read, download. A request starts the
+model side's `snapshot` job through the starter it registers (annotation/snapshots/services.py)."""
 from urllib.parse import urlencode
 
 from django.http import FileResponse
@@ -9,13 +10,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import Snapshot
-from annotation.permissions import IsAdmin
-from annotation.snapshots import services as snapshot_services
-from annotation.snapshots.export import QUESTION_STYLES
-from annotation.snapshots.links import snapshot_download_link, snapshot_from_download_link
-
-from .services.snapshots import snapshot_request
+from .models import Snapshot
+from .permissions import IsAdmin
+from .snapshots import services as snapshot_services
+from .snapshots.export import QUESTION_STYLES
+from .snapshots.links import snapshot_download_link, snapshot_from_download_link
 
 
 class SnapshotOutput(serializers.ModelSerializer):
@@ -52,7 +51,7 @@ class SnapshotListApi(APIView):
         for key in ("since", "until"):
             if key in filters:
                 filters[key] = filters[key].isoformat()
-        snapshot, created = snapshot_request(params={"filters": filters, **params}, user=request.user)
+        snapshot, created = snapshot_services.snapshot_request(params={"filters": filters, **params}, user=request.user)
         return Response(SnapshotOutput(snapshot).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

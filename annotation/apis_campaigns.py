@@ -1,107 +1,19 @@
-"""Thin API views: validate input, call one service or selector, serialise the result."""
-from django.contrib.auth import authenticate, login, logout
-from django.middleware.csrf import get_token
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+"""Thin API views for campaigns and their work: campaigns, members, items, next-task, and an assignment's
+submit, skip and extend. Each validates input, calls one service or selector, and serialises the result."""
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lift.api_errors import ApplicationError
-from lift.throttling import AnonThrottle, LoginThrottle
 
 from . import selectors
+from .apis_auth import UserOutput
 from .models import Annotation, Assignment, Campaign
 from .permissions import IsAdmin
-from .roles import is_admin, user_roles
+from .roles import is_admin
 from .services import campaigns as campaign_services
 from .services import leasing, submissions
-from .services.tokens import tokens_revoke
-
-
-class UserOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    roles = serializers.SerializerMethodField()
-
-    def get_roles(self, user) -> list[str]:
-        return user_roles(user)
-
-
-class CredentialsInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
-
-
-def _authenticate(request, data) -> object:
-    user = authenticate(request, username=data["username"], password=data["password"])
-    if user is None or not user.is_active:
-        raise ApplicationError("Wrong username or password.", code="bad_credentials", status_code=401)
-    return user
-
-
-class TokenApi(APIView):
-    """Token for scripts and synthetic annotators: `Authorization: Token <key>`."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [LoginThrottle, AnonThrottle]
-
-    class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
-        user = UserOutput()
-
-    @extend_schema(request=CredentialsInput, responses={200: OutputSerializer})
-    def post(self, request):
-        data = CredentialsInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = _authenticate(request, data.validated_data)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key, "user": user}).data)
-
-
-class LoginApi(APIView):
-    """Session sign-in for the browser app (CSRF protects the writes that follow)."""
-
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle, AnonThrottle]
-
-    @extend_schema(request=CredentialsInput, responses={200: UserOutput})
-    def post(self, request):
-        data = CredentialsInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = _authenticate(request, data.validated_data)
-        login(request, user)
-        return Response(UserOutput(user).data)
-
-
-class LogoutApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(request=None, responses={204: None})
-    def post(self, request):
-        if isinstance(request.auth, Token):  # a script signing out: its token is revoked, not just forgotten
-            tokens_revoke(user=request.user)
-        logout(request)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class MeApi(APIView):
-    @extend_schema(responses={200: UserOutput})
-    def get(self, request):
-        return Response(UserOutput(request.user).data)
-
-
-class CsrfApi(APIView):
-    permission_classes = [AllowAny]
-
-    class OutputSerializer(serializers.Serializer):
-        csrf_token = serializers.CharField()
-
-    @extend_schema(responses={200: OutputSerializer})
-    def get(self, request):
-        return Response({"csrf_token": get_token(request)})
 
 
 class ProgressOutput(serializers.Serializer):
@@ -118,6 +30,7 @@ class CampaignOutput(serializers.ModelSerializer):
         fields = ["id", "name", "guidelines", "schema", "rationale_policy", "lease_seconds", "overlap",
                   "is_active", "created_at", "progress"]
 
+    @extend_schema_field(ProgressOutput)
     def get_progress(self, campaign) -> dict:
         return self.context["progress"][campaign.pk]
 
@@ -174,7 +87,9 @@ class CampaignDetailApi(APIView):
         output = CampaignAdminOutput if is_admin(request.user) else CampaignOutput
         return Response(output(campaign, context={"progress": progress}).data)
 
-    @extend_schema(responses={200: CampaignAdminOutput})
+    @extend_schema(responses={200: OpenApiResponse(CampaignOutput, description=(
+        "Admins get CampaignAdminOutput: these fields and task_order, gold_rate, consensus_method, "
+        "quality_settings."))})
     def get(self, request, campaign_id: int):
         return self._respond(request, selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user))
 
@@ -204,6 +119,11 @@ class VideoOutput(serializers.Serializer):
         return video.poster.url if video.poster else None
 
 
+class PromptTextOutput(serializers.Serializer):
+    text = serializers.CharField()
+    caption = serializers.CharField()
+
+
 class AssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
@@ -215,6 +135,7 @@ class AssignmentOutput(serializers.Serializer):
     prompt = serializers.SerializerMethodField()
     prefetch_url = serializers.SerializerMethodField()
 
+    @extend_schema_field(PromptTextOutput)
     def get_prompt(self, assignment) -> dict:
         prompt = assignment.item.video.prompt
         return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}

@@ -1,0 +1,95 @@
+"""A retrain loop's settings, checked: the same ones a `retrain_loop` job takes and the policy holds.
+One loop at a time: asking for a second while one is unfinished is a 409."""
+from annotation.models import Campaign, Prompt
+from annotation.snapshots.export import DEFAULT_STATES, filters_clean
+from lift.api_errors import ApplicationError, Conflict
+
+from ..models import ModelVersion
+from ..selectors import unfinished_loop
+from .stages import STAGE_NAMES, stage_named
+
+LOOP_SETTINGS = ("stages", "source_campaign_ids", "review_states", "next_round_campaign", "candidates", "next_round",
+                 "critic", "align")
+_ROUND_KEYS = {"prompt_ids", "count", "seed", "seeds"}
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _round_validate(name: str, value, default_seed: int) -> dict:
+    """{"prompt_ids": [...]} or {"count": N, "seed": S} (a prompt-bank draw), with "seeds" per prompt."""
+    if not isinstance(value or {}, dict):
+        raise ApplicationError(f"{name} must be an object.", fields={name: "not an object"})
+    value = dict(value or {})
+    if unknown := set(value) - _ROUND_KEYS:
+        raise ApplicationError(f"{name}: unknown keys {', '.join(sorted(unknown))}.", fields={name: sorted(unknown)})
+    seeds = value.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                             and 0 <= s < 2**31 for s in seeds):
+        raise ApplicationError(f"{name}.seeds must be a non-empty list of non-negative integers.",
+                               fields={name: "seeds"})
+    prompt_ids = value.get("prompt_ids")
+    if prompt_ids:
+        if not isinstance(prompt_ids, list) or not all(_is_id(p) for p in prompt_ids):
+            raise ApplicationError(f"{name}.prompt_ids must be a list of prompt ids.", fields={name: "prompt_ids"})
+        found = set(Prompt.objects.filter(pk__in=prompt_ids).values_list("pk", flat=True))
+        if missing := sorted(set(prompt_ids) - found):
+            raise ApplicationError(f"{name}: unknown prompt ids {missing[:10]}.", fields={name: missing[:10]})
+        return {"prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds))}
+    count, seed = value.get("count", 8), value.get("seed", default_seed)
+    for key, number, low in (("count", count, 1), ("seed", seed, 0)):
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= 10_000:
+            raise ApplicationError(f"{name}.{key} must be an integer between {low} and 10000.", fields={name: key})
+    return {"count": count, "seed": seed, "seeds": sorted(set(seeds))}
+
+
+def _stages_validate(stages) -> list[str]:
+    stages = stages or STAGE_NAMES
+    if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGE_NAMES):
+        raise ApplicationError(f"stages must be a non-empty list of: {', '.join(STAGE_NAMES)}.",
+                               fields={"stages": "unknown stage"})
+    for name in stages:
+        if missing := [need for need in stage_named(name).needs if need not in stages]:
+            raise ApplicationError(f"Stage {name} needs {', '.join(missing)}.", fields={"stages": f"{name} needs {missing}"})
+    return [name for name in STAGE_NAMES if name in stages]
+
+
+def loop_settings_validate(settings: dict) -> dict:
+    """The settings a loop runs with (the policy holds the same ones), canonical, or a 400 naming the bad one."""
+    settings = dict(settings or {})
+    sources = settings.get("source_campaign_ids") or []
+    if not isinstance(sources, list) or not all(_is_id(i) for i in sources):
+        raise ApplicationError("source_campaign_ids must be a list of campaign ids.",
+                               fields={"source_campaign_ids": "not a list of ids"})
+    filters = filters_clean({"campaign_ids": settings.get("source_campaign_ids") or [],
+                             "review_states": settings.get("review_states") or DEFAULT_STATES})
+    campaign = settings.get("next_round_campaign")
+    if campaign is not None and (not _is_id(campaign) or not Campaign.objects.filter(pk=campaign).exists()):
+        raise ApplicationError("next_round_campaign must name an existing campaign.",
+                               fields={"next_round_campaign": "unknown"})
+    for key in ("critic", "align"):
+        if not isinstance(settings.get(key) or {}, dict):
+            raise ApplicationError(f"{key} must be an object of {key} job params.", fields={key: "not an object"})
+    return {"stages": _stages_validate(settings.get("stages")), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
+            "next_round_campaign": campaign,
+            "candidates": _round_validate("candidates", settings.get("candidates"), default_seed=0),
+            "next_round": _round_validate("next_round", settings.get("next_round"), default_seed=1),
+            "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {})}
+
+
+def loop_params_validate(*, params: dict) -> dict:
+    """The `retrain_loop` kind's check (API, run_job and triggers alike)."""
+    params = dict(params or {})
+    if unknown := set(params) - set(LOOP_SETTINGS):
+        raise ApplicationError(f"Unknown retrain_loop params: {', '.join(sorted(unknown))}.",
+                               fields={"params": sorted(unknown)})
+    clean = loop_settings_validate(params)
+    generating = {"generate_candidates", "align", "generate_next_round"} & set(clean["stages"])
+    if generating and not ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, is_active=True).exists():
+        raise ApplicationError("There is no active generator to generate with; promote one first.",
+                               code="no_active_generator", fields={"generator": "no active version"})
+    if running := unfinished_loop():
+        raise Conflict(f"A retrain loop is already {running.status} (job {running.pk}).", code="loop_running",
+                       fields={"loop": running.pk})
+    return clean

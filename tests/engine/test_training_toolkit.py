@@ -1,0 +1,68 @@
+"""The training toolkit both trainers share: whole random state, rotation, complete-only checkpoints."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from alignment.engine.training.artifacts import checkpoint_artifacts, existing_artifacts
+from alignment.engine.training.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from alignment.engine.training.device import resolve_device, resolve_dtype
+
+
+def _draws():
+    return torch.rand(3).tolist(), np.random.rand(3).tolist(), [random.random() for _ in range(3)]
+
+
+def _model_and_optimizer():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    return model, torch.optim.AdamW(model.parameters(), lr=0.1)
+
+
+def test_a_checkpoint_restores_weights_optimizer_and_every_random_state(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+
+    def write(directory):
+        torch.save(model.state_dict(), directory / "weights.pt")
+
+    save_checkpoint(tmp_path, 1, write_weights=write, optimizer=optimizer, state={"step": 1, "cursor": 7}, keep=2)
+    expected = _draws(), [p.clone() for p in model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    _draws()  # move every generator on
+
+    state = load_checkpoint(latest_checkpoint(tmp_path), optimizer=optimizer,
+                            read_weights=lambda d: model.load_state_dict(torch.load(d / "weights.pt")))
+    assert state == {"step": 1, "cursor": 7}
+    assert _draws() == expected[0]
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), expected[1]))
+    assert optimizer.state_dict()["state"]  # the AdamW moments came back too
+
+
+def test_checkpoints_rotate_and_only_complete_ones_count(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    for step in (2, 4, 6, 10):
+        save_checkpoint(tmp_path, step, write_weights=lambda d: None, optimizer=optimizer, state={"step": step}, keep=2)
+    (tmp_path / "checkpoint-12").mkdir()  # a crash mid-copy by hand: no trainer state, so not a checkpoint
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["checkpoint-6", "checkpoint-10"]  # numeric order
+    assert not list(tmp_path.glob(".tmp-*"))
+    assert [a["name"] for a in checkpoint_artifacts(tmp_path)] == ["checkpoint-6", "checkpoint-10"]
+    (tmp_path / "lora").mkdir()
+    assert existing_artifacts(tmp_path, [("final", "weights"), ("lora", "adapter")]) == [
+        {"name": "lora", "path": str(tmp_path / "lora"), "kind": "adapter"}]
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "checkpoint-12", read_weights=lambda d: None, optimizer=optimizer)
+
+
+def test_device_and_dtype():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            resolve_device("cuda")
+    assert resolve_dtype("bfloat16", "cpu") == torch.float32 and resolve_dtype("auto", "cuda:1") == torch.bfloat16
