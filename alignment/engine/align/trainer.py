@@ -28,6 +28,7 @@ from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
 from .data import RealClip, ScoredSample, TrainingSet, batch_indices
 from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
+from ..scale import weight_dtype
 from .model import CogVideoXSpec
 
 RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
@@ -55,6 +56,7 @@ class AlignResult:
     cache_hits: int = 0
     cache_misses: int = 0
     timings: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)  # dtypes, flags and placement the run used
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,10 +162,12 @@ def evaluate_reward(
     transformer.eval()
     if embeds is None:
         embeds = spec.encode_prompts(list(prompts), config.max_sequence_length)
+    negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
     rewards: list[float] = []
     for seed in seeds:
-        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames, config.height, config.width, config.sample_steps)
-        videos = spec.decode(latents)
+        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames,
+                              config.height, config.width, config.sample_steps, guidance=config.guidance, negative_embeds=negative)
+        videos = spec.decode(latents, batch_size=config.validation_batch_size)
         rewards.extend(float(r) for r in reward_fn(videos, list(prompts), {"seed": seed}))
     transformer.train(was_training)
     return {"mean_reward": float(np.mean(rewards)), "rewards": rewards}
@@ -185,8 +189,10 @@ def generate_scored_samples(
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
         embeds = spec.encode_prompts([p for p, _ in chunk], config.max_sequence_length)
-        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width, config.sample_steps)
-        rewards = reward_fn(spec.decode(latents), [p for p, _ in chunk], None)
+        negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
+        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width,
+                              config.sample_steps, guidance=config.guidance, negative_embeds=negative)
+        rewards = reward_fn(spec.decode(latents, batch_size=config.validation_batch_size), [p for p, _ in chunk], None)
         for (prompt, seed), lat, reward in zip(chunk, latents, rewards):
             out.append(ScoredSample(prompt=prompt, latents=lat.cpu(), reward=float(reward), metadata={"seed": seed}))
     return out
@@ -246,6 +252,7 @@ class AlignTrainer:
             cache_hits=self.cache.hits,
             cache_misses=self.cache.misses,
             timings=self.timings,
+            memory=self.memory,
         )
 
     def _prepare_models(self) -> None:
@@ -255,22 +262,35 @@ class AlignTrainer:
         cpu = self.device == "cpu" or (self.device is None and not torch.cuda.is_available())
         precision = cfg.mixed_precision if not cpu else "no"
         self.accelerator = Accelerator(mixed_precision=precision, cpu=cpu)
-        self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, vae_tiling=cfg.vae_tiling)
+        # bf16 storage on CUDA for T5, the VAE and a LoRA's frozen base; full fine-tuning keeps fp32 master
+        # weights of the transformer (bf16 autocast computes either way).
+        lora = cfg.lora_rank is not None
+        dtype = weight_dtype(cfg.weight_dtype, self.accelerator.device)
+        self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, dtype=dtype,
+                                  transformer_dtype=dtype if lora else torch.float32, vae_tiling=cfg.vae_tiling,
+                                  vae_slicing=cfg.vae_slicing, offload_text_encoder=cfg.offload_text_encoder)
         transformer = self.spec.transformer
         torch.manual_seed(cfg.seed)
-        if cfg.lora_rank is not None:
+        if lora:
             from peft import LoraConfig
 
             transformer.requires_grad_(False)
             transformer.add_adapter(
                 LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha, init_lora_weights=True, target_modules=list(cfg.lora_targets))
             )
+            for parameter in transformer.parameters():  # the adapter trains in fp32 on a bf16 base
+                if parameter.requires_grad:
+                    parameter.data = parameter.data.float()
             if cfg.lora_init:
                 self._load_adapter(transformer, lora_file(cfg.lora_init))
         else:
             transformer.requires_grad_(True)
-        if cfg.gradient_checkpointing:
+        checkpointing = self.spec.profile.gradient_checkpointing if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+        if checkpointing:
             transformer.enable_gradient_checkpointing()
+            if cfg.objective == "edit_reward":  # its reward back-propagates through the VAE decode too
+                self.spec.vae.enable_gradient_checkpointing()
+        self.memory = {**self.spec.memory_settings(), "gradient_checkpointing": bool(checkpointing)}
         transformer.train()
 
     def _prepare_dataset(self) -> None:
@@ -280,7 +300,8 @@ class AlignTrainer:
         self.cache = FeatureCache(cfg.cache_dir or self.output_dir / "cache", model_identity(cfg.base))
         prompts = [s.prompt for s in self.samples]
         embeds = self.cache.text_embeddings(self.spec, prompts, cfg.max_sequence_length)
-        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width)
+        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width,
+                                           fps=cfg.fps)
         if cfg.objective == "edit_reward":
             weights, info = torch.ones(len(self.samples)), {}
         else:
@@ -289,7 +310,8 @@ class AlignTrainer:
         real_latents = real_embeds = None
         if self.real:
             real_embeds = self.cache.text_embeddings(self.spec, [c.prompt for c in self.real], cfg.max_sequence_length)
-            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height, cfg.width)
+            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height,
+                                                    cfg.width, fps=cfg.fps)
         info = {**info, "kept": int(keep.numel()), "total": len(self.samples)}
         self.data = TrainingSet(
             prompts=[prompts[i] for i in keep],
@@ -303,6 +325,8 @@ class AlignTrainer:
         )
         if self.validation_prompts:
             self.validation_embeds = self.cache.text_embeddings(self.spec, self.validation_prompts, cfg.max_sequence_length)
+            if cfg.guidance > 1:
+                self.spec.negative_embeds(cfg.max_sequence_length)  # encoded once, now, not during training
         self.timings["cache_s"] = time.perf_counter() - started
 
     def _prepare_training(self) -> None:
