@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import ScoreItem, sample_frames
+from .data import ScoreItem, sample_frames_timed
 from .questions import DIMENSIONS, RATINGS, parse_answer, CriticDataError
 from .spec import Query, VisionGeometry, collate, load_critic, rating_token_ids
 
 DEFAULT_RATING_REWARDS = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
+GENERATED_FPS = 8.0  # frames handed over as arrays come from the generator, stored at 8 fps
 
 
 @dataclass
@@ -111,9 +112,9 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
         return []
     model, tokenizer, meta = critic or load_critic(critic_dir, device=device)
     geometry = VisionGeometry.from_config(model.config)
-    size = geometry.snap(tuple(meta.frame_size))
-    frames = [sample_frames(item.video, meta.num_frames, size) for item in items]
-    queries = [Query(f, item.caption, d) for f, item in zip(frames, items) for d in dimensions]
+    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
+    sampled = [sample_frames_timed(item.video, meta.num_frames, size, item.fps or GENERATED_FPS) for item in items]
+    queries = [Query(f, item.caption, d, fps=fps) for (f, fps), item in zip(sampled, items) for d in dimensions]
     flat = score_queries(model, tokenizer, geometry, queries, batch_size=batch_size, device=device,
                          with_reasons=with_reasons, max_new_tokens=max_new_tokens)
     scores = []
