@@ -125,29 +125,11 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
         from ..engine.synthetic import colour_reward_fn
 
         return colour_reward_fn
-    import torch
-
-    from ..engine.critic.data import ScoreItem
-    from ..engine.critic.score import score_videos
-    from ..engine.critic.spec import critic_on_device
-    from ..engine.scale import MemoryProfile, module_parameters
+    from ..engine.critic.score import critic_reward_fn
     from .scoring import _load, scoring_device
 
-    loaded, dims, device = _load(critic), tuple(critic_dimensions(critic)), scoring_device()
-    offload = params["settings"].get("offload_critic")
-    if offload is None:  # a real-sized critic waits on the CPU while the generator trains
-        offload = MemoryProfile.for_size(module_parameters(loaded[0])).offload_critic
-    if offload:
-        loaded[0].to("cpu")
-
-    def critic_reward(videos, prompts, metadata=None):
-        frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
-        with critic_on_device(loaded[0], device, offload):
-            scores = score_videos(None, [ScoreItem(f, p) for f, p in zip(frames, prompts)], dimensions=dims,
-                                  critic=loaded, device=device)
-        return torch.tensor([s.reward for s in scores])
-
-    return critic_reward
+    return critic_reward_fn(_load(critic), tuple(critic_dimensions(critic)), device=scoring_device(),
+                            offload=params["settings"].get("offload_critic"))
 
 
 def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, out: Path, report):

@@ -235,7 +235,8 @@ class AlignTrainer:
     def run(self) -> AlignResult:
         self.report(0.0, "preparing", {})
         self._prepare_models()
-        self._prepare_dataset()
+        with self.accelerator.main_process_first():  # the first process fills the cache, the others read it
+            self._prepare_dataset()
         self._prepare_training()
         if self.config.resume:
             self._resume(self.config.resume)
@@ -384,25 +385,25 @@ class AlignTrainer:
     def _train_step(self) -> float:
         cfg, acc = self.config, self.accelerator
         indices, real_indices = self._next_indices()
-        generator = step_generator(cfg.seed, self.step, acc.process_index)
         if cfg.objective == "edit_reward":
-            loss = self._edit_loss(indices, generator)
+            loss = self._edit_loss(indices, step_generator(cfg.seed, self.step, acc.process_index))
         else:
             batch = {k: v.to(acc.device) for k, v in self.data.batch(indices, real_indices).items()}
-            loss = self._diffusion_loss(batch, generator)
+            loss = self._diffusion_loss(batch, step_generator(cfg.seed, self.step), len(real_indices))
         acc.backward(loss)
         if acc.sync_gradients:
             acc.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
         self.optimizer.step()
         self.lr_scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if acc.num_processes > 1:  # the global batch's loss, the figure one process would report
+            loss = acc.reduce(loss.detach(), reduction="mean")
         return float(loss.detach())
 
-    def _diffusion_loss(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
+    def _diffusion_loss(self, batch: dict, generator: torch.Generator, num_real: int) -> torch.Tensor:
         latents = batch["latents"]
-        n = latents.shape[0]
-        timesteps = torch.randint(0, self.spec.num_train_timesteps, (n,), generator=generator)
-        noise = torch.randn(latents.shape, generator=generator).to(latents.device)
+        timesteps, noise = self._global_draws(generator, latents.shape, num_real)
+        noise = noise.to(latents.device)
         alphas = self.spec.alphas_cumprod.to(latents.device)[timesteps.to(latents.device)]
         noisy = obj.add_noise(latents, noise, alphas)
         with self.accelerator.autocast():
@@ -411,6 +412,19 @@ class AlignTrainer:
         if self.config.objective == "rejection":
             return obj.rejection(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
         return obj.reward_weighted(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
+
+    def _global_draws(self, generator: torch.Generator, shape: torch.Size, num_real: int):
+        """Timesteps and noise drawn for the whole global batch (generated rows of every process, then their
+        real rows), and this process's rows taken from them: N processes draw what one process would, so the
+        same seed and global batch give the same losses on any process count."""
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        num_generated = shape[0] - num_real
+        total = (num_generated + num_real) * world
+        timesteps = torch.randint(0, self.spec.num_train_timesteps, (total,), generator=generator)
+        noise = torch.randn((total, *shape[1:]), generator=generator)
+        rows = [*range(rank * num_generated, (rank + 1) * num_generated),
+                *range(num_generated * world + rank * num_real, num_generated * world + (rank + 1) * num_real)]
+        return timesteps[rows], noise[rows]
 
     def _edit_loss(self, indices: list[int], generator: torch.Generator) -> torch.Tensor:
         cfg, device = self.config, self.accelerator.device

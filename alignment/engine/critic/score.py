@@ -126,3 +126,28 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
             per_dim[d].reason = reason
         scores.append(VideoScore(per_dim, video_reward(per_dim)))
     return scores
+
+
+def critic_reward_fn(critic, dimensions: tuple[str, ...] = DIMENSIONS, *, device: str = "cpu", offload: bool | None = None):
+    """A reward_fn(videos, prompts, metadata) for the alignment trainer from a loaded (model, tokenizer, meta):
+    videos [B, T, 3, H, W] in [0, 1] → mean expected reward per video. offload (None: by the critic's size)
+    keeps the critic on the CPU between calls while the generator trains on the same GPU."""
+    import torch
+
+    from ..scale import MemoryProfile, module_parameters
+    from .spec import critic_on_device
+
+    model = critic[0]
+    if offload is None:
+        offload = MemoryProfile.for_size(module_parameters(model)).offload_critic
+    if offload:
+        model.to("cpu")
+
+    def reward(videos, prompts, metadata=None):
+        frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
+        with critic_on_device(model, device, offload):
+            scores = score_videos(None, [ScoreItem(f, p) for f, p in zip(frames, prompts)], dimensions=dimensions,
+                                  critic=critic, device=device)
+        return torch.tensor([s.reward for s in scores])
+
+    return reward
