@@ -138,11 +138,26 @@ def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, o
 
     from ..engine.align import MEMORY_ADVICE, AlignConfig, AlignConfigError, AlignOutOfMemory, align
 
+    from .distributed import align_in_child, train_processes
+
     config = AlignConfig.from_dict({**params["settings"], "output_dir": str(out), "resume": "latest",
                                     "cache_dir": str(out.parent / "cache")})
+    on_progress = _curve_reporter(job=job, report=report, out=out)
     try:
+        processes = train_processes()
+        if processes > 1:  # a torchrun child process group, one rank per GPU
+            from ..engine.align import check_inputs
+            from .scoring import critic_directory, release_loaded_critic
+
+            check_inputs(config, samples, real, lambda *a: None, heldout_captions)  # refusals before any launch
+            release_loaded_critic()  # the ranks load their own; the GPU memory is theirs
+            reward = ({"kind": "synthetic_colour"} if params["objective"] == "edit_reward" else
+                      {"kind": "critic", "critic_dir": critic_directory(critic), "dimensions": critic_dimensions(critic),
+                       "offload": params["settings"].get("offload_critic")})
+            return align_in_child(job=job, config=config, samples=samples, real=real, validation_prompts=heldout_captions,
+                                  reward=reward, on_progress=on_progress, processes=processes)
         return align(config, samples, real, reward_fn=_reward_fn(params=params, critic=critic),
-                     validation_prompts=heldout_captions, on_progress=_curve_reporter(job=job, report=report, out=out))
+                     validation_prompts=heldout_captions, on_progress=on_progress)
     except AlignConfigError as exc:
         raise ApplicationError(f"Alignment refused: {exc.reason}") from exc
     except (AlignOutOfMemory, torch.OutOfMemoryError) as exc:

@@ -69,6 +69,14 @@ def _load(critic: ModelVersion):
     return _LOADED_CRITIC["critic"]
 
 
+def release_loaded_critic() -> None:
+    """Drop this worker's loaded critic (and its GPU memory); the next score loads it again."""
+    _LOADED_CRITIC.clear()
+    from ..engine.generation import _release_accelerator_memory
+
+    _release_accelerator_memory()
+
+
 def video_local_path(video: Video, spill_dir: Path) -> str:
     """A local path of the video's file; files on remote storage (S3) are copied into spill_dir first."""
     try:
