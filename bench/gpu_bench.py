@@ -62,6 +62,12 @@ class Device:
         self.sync()
         return time.perf_counter() - started, out
 
+    def repeat(self, fn, warmup: int, repeats: int) -> list[float]:
+        """Seconds of each of `repeats` calls after `warmup` untimed ones."""
+        for _ in range(warmup):
+            fn()
+        return [self.timed(fn)[0] for _ in range(repeats)]
+
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -162,9 +168,7 @@ def bench_training(args, dev: Device, mode: str) -> dict:
         optimizer.zero_grad(set_to_none=True)
         return float(loss.detach())
 
-    for _ in range(args.warmup_steps):
-        dev.timed(step)
-    times = [dev.timed(step)[0] for _ in range(args.train_steps)]
+    times = dev.repeat(step, args.warmup_steps, args.train_steps)
     published = PUBLISHED_TRAINING_GB["lora_r64" if mode == "lora" else "full_loaded"]
     result = {
         "mode": "LoRA r64" if mode == "lora" else "full fine-tuning",
@@ -261,9 +265,7 @@ def bench_critic(args, dev: Device) -> dict:
         optimizer.zero_grad(set_to_none=True)
         return float(loss.detach())
 
-    for _ in range(args.warmup_steps):
-        dev.timed(step)
-    train_times = [dev.timed(step)[0] for _ in range(args.train_steps)]
+    train_times = dev.repeat(step, args.warmup_steps, args.train_steps)
     result = {
         "params": params, "frame_size": list(size), "video_tokens_per_query": tokens,
         "sequence_length": int(batch["input_ids"].shape[1]), "batch": len(queries),
