@@ -112,3 +112,4 @@ def test_lora_learning_rate_defaults_from_the_literature():
     assert AlignConfig(base="b", output_dir="o").learning_rate == 1e-4  # LoRA r64
     assert AlignConfig(base="b", output_dir="o", lora_rank=None).learning_rate == 1e-5  # the paper's full FT
     assert AlignConfig(base="b", output_dir="o", learning_rate=3e-4).learning_rate == 3e-4
+
