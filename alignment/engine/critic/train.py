@@ -18,10 +18,12 @@ from typing import Callable
 
 import numpy as np
 
-from .data import CriticExample, class_counts, sample_frames
+from .data import CriticExample, class_counts, sample_frames_timed
 from .loss import answer_loss, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
-from .spec import CriticMeta, Query, VisionGeometry, collate, load_tokenizer, rating_token_ids
+from .score import GENERATED_FPS
+from .spec import (CriticMeta, Query, VisionGeometry, collate, critic_dtype, load_tokenizer, merge_lora, rating_token_ids,
+                   save_processor_files)
 
 ProgressFn = Callable[[float, str, dict], None]
 LLM_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
@@ -226,7 +228,8 @@ def _prepare_model(config: CriticTrainConfig, device: str):
     from transformers import AutoModelForImageTextToText
 
     base_meta = CriticMeta.load(config.base)
-    dtype = torch.float32
+    # A LoRA trains fp32 adapters on a base stored in bf16 on CUDA; full fine-tuning keeps fp32 master weights.
+    dtype = critic_dtype("auto", device) if config.finetune == "lora" else torch.float32
     model = AutoModelForImageTextToText.from_pretrained(config.base, dtype=dtype)
     tokenizer = load_tokenizer(config.base)
     if tokenizer.pad_token_id is None:
@@ -241,16 +244,21 @@ def _prepare_model(config: CriticTrainConfig, device: str):
         lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules=LLM_LORA_TARGETS, bias="none")
         model = get_peft_model(model, lora)
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()
     if device == "cuda" and config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     model.to(device)
+    # Frames sized as the base's processor sizes them, unless a fixed frame_size is asked for.
+    bounds = (base_meta.min_pixels, base_meta.max_pixels) if config.frame_size is None else (None, None)
     meta = CriticMeta(num_frames=num_frames, frame_size=frame_size, base=config.base, origin="trained",
-                      with_reasons=config.with_reasons)
+                      with_reasons=config.with_reasons, min_pixels=bounds[0], max_pixels=bounds[1])
     return model, tokenizer, geometry, meta
 
 
-def _prepare_data(examples: list[CriticExample], meta: CriticMeta, name: str) -> list[Query]:
+def _prepare_data(examples: list[CriticExample], meta: CriticMeta, name: str, geometry: VisionGeometry) -> list[Query]:
     """Sample every video's frames once (compute once), shared between its dimension queries."""
     if not examples:
         raise CriticDataError(f"the {name} split is empty")
@@ -260,8 +268,10 @@ def _prepare_data(examples: list[CriticExample], meta: CriticMeta, name: str) ->
         example.validate()
         key = id(example.video) if not isinstance(example.video, (str, Path)) else str(example.video)
         if key not in cache:
-            cache[key] = sample_frames(example.video, meta.num_frames, meta.frame_size)
-        queries.append(Query(cache[key], example.caption, example.dimension, example.rating, example.reason))
+            cache[key] = sample_frames_timed(example.video, meta.num_frames,
+                                             lambda h, w: meta.frame_size_for(h, w, geometry), GENERATED_FPS)
+        frames, fps = cache[key]
+        queries.append(Query(frames, example.caption, example.dimension, example.rating, example.reason, fps=fps))
     return queries
 
 
@@ -317,14 +327,12 @@ def _finish(model, tokenizer, meta: CriticMeta, out_dir: Path, best_state: dict 
     critic_dir = out_dir / "critic"
     tmp = out_dir / f".tmp-critic-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    to_save = model
     if hasattr(model, "peft_config"):
         model.save_pretrained(tmp / "adapter")
-        import copy
-
-        to_save = copy.deepcopy(model).merge_and_unload()
-    to_save.save_pretrained(tmp)
+    merged = merge_lora(model)  # in place: training is over, no second copy in memory
+    merged.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    save_processor_files(tmp, meta.base, VisionGeometry.from_config(merged.config), meta)
     meta.metrics = metrics
     meta.adapter = False
     meta.save(tmp)
@@ -350,8 +358,8 @@ def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample],
     device = resolve_device(config.device)
     on_progress(0.0, "prepare", {})
     model, tokenizer, geometry, meta = _prepare_model(config, device)
-    train_queries = _prepare_data(train_examples, meta, "train")
-    val_queries = _prepare_data(val_examples, meta, "validation")
+    train_queries = _prepare_data(train_examples, meta, "train", geometry)
+    val_queries = _prepare_data(val_examples, meta, "validation", geometry)
     weights = _example_weights(train_queries, config.balance)
     sampler_weights = weights if config.balance == "sampler" else None
     loss_weights = torch.tensor(weights, dtype=torch.float32) if config.balance == "weights" else None

@@ -98,3 +98,31 @@ def test_critic_waits_on_the_cpu_between_reward_calls():
     with critic_on_device(model, "cuda", offload=False):
         pass
     assert model.moves == ["cuda", "cpu", "cuda"]  # a tiny critic stays where it is
+
+
+def test_trained_critic_keeps_the_base_pixel_bounds_and_a_processor_config(tiny_critic_dir, synthetic_small, tmp_path):
+    """A base whose processor gives pixel bounds (a hub model without our meta) trains and scores frames sized
+    as that processor sizes them, and the trained directory loads with AutoImageProcessor."""
+    import json
+    import shutil
+
+    from transformers import AutoImageProcessor
+
+    from alignment.engine.critic.data import CriticExample
+    from alignment.engine.critic.spec import CRITIC_META_FILE, CriticMeta
+    from alignment.engine.critic.train import CriticTrainConfig, train_critic
+
+    base = tmp_path / "hub-like"
+    shutil.copytree(tiny_critic_dir, base)
+    (base / CRITIC_META_FILE).unlink()  # a plain model: its processor's bounds are all there is
+    config = json.loads((base / "preprocessor_config.json").read_text())
+    config["size"] = {"shortest_edge": 28 * 28, "longest_edge": 56 * 84}
+    (base / "preprocessor_config.json").write_text(json.dumps(config))
+    examples = [CriticExample(frames, caption, d, "Good" if i % 2 else "Bad")
+                for i, (frames, caption, _) in enumerate(synthetic_small) for d in ("semantic", "fidelity")]
+    result = train_critic(CriticTrainConfig(base=str(base), max_steps=1, batch_size=2, eval_every=0, num_frames=4),
+                          examples, examples[:2], tmp_path / "out")
+    meta = CriticMeta.load(result.critic_dir)
+    assert (meta.min_pixels, meta.max_pixels) == (28 * 28, 56 * 84)
+    assert AutoImageProcessor.from_pretrained(result.critic_dir).size["longest_edge"] == 56 * 84
+    assert not (result.critic_dir / "adapter_config.json").exists()  # merged weights, the adapter beside them
