@@ -4,7 +4,8 @@ The worker never imports the training loop into itself: it writes a run spec, st
 `torchrun --nproc_per_node N -m alignment.engine.run_training SPEC` (one plain process when N is 1),
 and reads the lines rank 0 prints: `LIFT-EVENT {json}` for progress, `LIFT-RESULT {json}` once at the
 end; every other line is log. Cancel ends the child's whole process group, so it reaches every rank;
-the run resumes from its last checkpoint on any process count.
+the run resumes from its last checkpoint on any process count. A worker that dies takes its ranks
+with it (PR_SET_PDEATHSIG), so a re-queued job never trains beside a leftover copy of itself.
 
     result = run_child(training_command(spec_path, processes=2), on_event=report, should_cancel=cancelled)
 """
@@ -65,6 +66,17 @@ def emit(kind: str, payload: dict) -> None:
         print((EVENT if kind == "event" else RESULT) + json.dumps(payload, default=str), flush=True)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the worker that started it dies (Linux PR_SET_PDEATHSIG), so
+    a killed worker leaves no ranks training on beside the re-queued job; torchrun passes it to every rank."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the reaper's re-run and the checkpoints' atomic renames still keep the job whole
+
+
 def _reader(stream, lines: queue.Queue) -> None:
     for line in iter(stream.readline, ""):
         lines.put(line.rstrip("\n"))
@@ -102,7 +114,8 @@ def run_child(
     rank is stopped and ChildCancelled raised. A non-zero exit raises ChildFailed with the last lines.
     """
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                               env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True)
+                               env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+                               preexec_fn=_die_with_parent)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
     tail: deque[str] = deque(maxlen=40)

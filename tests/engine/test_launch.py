@@ -54,3 +54,25 @@ def test_command_uses_torchrun_only_for_several_processes():
     assert several[1:3] == ["-m", "torch.distributed.run"] and several[several.index("--nproc_per_node") + 1] == "4"
     with pytest.raises(ValueError):
         training_command("s.json", 0)
+
+
+def test_a_killed_worker_takes_its_training_child_with_it(tmp_path):
+    """The worker (here a parent process running run_child) dies by SIGKILL: its child gets SIGTERM."""
+    import signal
+    import subprocess
+
+    pid_file = tmp_path / "child.pid"
+    child = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c",
+                               "import sys; from alignment.engine.launch import run_child\n"
+                               f"run_child([sys.executable, '-c', {child!r}])"], cwd=os.getcwd())
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    status = Path(f"/proc/{int(pid_file.read_text())}/status")
+    deadline = time.monotonic() + 10
+    while status.exists() and "\nState:\tZ" not in status.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not status.exists() or "\nState:\tZ" in status.read_text()
