@@ -19,7 +19,7 @@ BENCHES=(
   "critic_bench.py"
   "score_job_bench.py"
   "align_bench.py"
-  "align_gpu.py --skip-without-cuda"
+  "gpu_bench.py --skip-without-cuda"
   "loop_bench.py"
   "load_faults.py"
 )

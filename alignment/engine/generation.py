@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .scale import MemoryProfile, module_parameters
 from .synthetic.generator import SyntheticGenerator, is_synthetic_base
 from .training.device import resolve_device, resolve_dtype
 
@@ -54,8 +55,10 @@ class GeneratorSpec:
     fps: int = field(default=8, metadata={"help": "frame rate the video is stored at"})
     max_sequence_length: int = field(default=226, metadata={"help": "text tokens; must match the model"})
     cpu_offload: bool = field(default=False, metadata={"help": "model CPU offload (CUDA only) to save memory"})
-    vae_tiling: bool = field(default=False, metadata={"help": "decode in tiles: less memory at high resolution"})
-    vae_slicing: bool = field(default=False, metadata={"help": "decode batch items one at a time"})
+    vae_tiling: bool | None = field(default=None, metadata={"help": "decode in tiles: less memory at high resolution; "
+                                                                   "None = on for real-sized models (scale.MemoryProfile)"})
+    vae_slicing: bool | None = field(default=None, metadata={"help": "decode batch items one at a time; "
+                                                                    "None = on for real-sized models"})
     compile: bool = field(default=False, metadata={"help": "torch.compile the denoiser"})
 
     def validate(self) -> None:
@@ -214,15 +217,25 @@ def load_pipeline(spec: GeneratorSpec, device: str | None = None):
         pipe.enable_model_cpu_offload()
     else:
         pipe.to(device)
-    if spec.vae_tiling:
-        pipe.vae.enable_tiling()
-    if spec.vae_slicing:
-        pipe.vae.enable_slicing()
+    apply_vae_memory(pipe, spec)
     if spec.compile:
         denoiser = "transformer" if getattr(pipe, "transformer", None) is not None else "unet"
         setattr(pipe, denoiser, torch.compile(getattr(pipe, denoiser)))
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def apply_vae_memory(pipe, spec: GeneratorSpec) -> MemoryProfile:
+    """VAE slicing and tiling as `spec` says, or (None) as the denoiser's size calls for."""
+    denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
+    profile = MemoryProfile.for_size(module_parameters(denoiser) if denoiser is not None else 0)
+    vae = getattr(pipe, "vae", None)
+    if vae is not None:
+        if (profile.vae_tiling if spec.vae_tiling is None else spec.vae_tiling) and hasattr(vae, "enable_tiling"):
+            vae.enable_tiling()
+        if (profile.vae_slicing if spec.vae_slicing is None else spec.vae_slicing) and hasattr(vae, "enable_slicing"):
+            vae.enable_slicing()
+    return profile
 
 
 class PipelineCache:

@@ -243,22 +243,43 @@ def sample_frame_indices(total: int, num_frames: int) -> np.ndarray:
     return np.linspace(0, total - 1, num_frames).round().astype(np.int64)
 
 
+def frame_rate_indices(total: int, source_fps: float, num_frames: int, fps: float) -> np.ndarray:
+    """`num_frames` indices `1/fps` seconds apart, the window centred in the clip: the motion keeps its
+    speed at the model's frame rate. A clip shorter than the window falls back to equal spacing over
+    its whole length (`sample_frame_indices`), which slows its motion: the only way to fill the window."""
+    if total < 1:
+        raise ValueError("cannot sample from a video with no frames")
+    step = source_fps / fps if source_fps > 0 and fps > 0 else 1.0
+    span = (num_frames - 1) * step
+    if span > total - 1:
+        return sample_frame_indices(total, num_frames)
+    start = (total - 1 - span) // 2
+    return np.floor(start + step * np.arange(num_frames) + 0.5).astype(np.int64)
+
+
 def read_frames(
     path: str | os.PathLike,
     num_frames: int | None = None,
     size: tuple[int, int] | None = None,
+    *,
+    fps: float | None = None,
+    crop: bool = False,
 ) -> np.ndarray:
     """Decode a video to uint8 [T, H, W, 3] RGB.
 
-    num_frames: sample that many equally spaced frames (see `sample_frame_indices`); None keeps all.
+    num_frames: sample that many frames; None keeps all. Without `fps` they are equally spaced over
+    the whole clip (`sample_frame_indices`); with it, `1/fps` seconds apart (`frame_rate_indices`).
     size: (height, width) to resize to, in the array's axis order; None keeps the stored size.
+    crop: keep the aspect ratio, scale to cover `size` and cut the centre (no stretching).
     The whole stream is decoded then sampled: ingest limits bound the length, and decoding is the
     only way to know the true frame count when container headers are wrong.
     """
     info = probe_video(path)
     height, width = size if size else (info.height, info.width)
     stream = ffmpeg.input(str(path)).video
-    if size:
+    if size and crop:
+        stream = stream.filter("scale", width, height, force_original_aspect_ratio="increase").filter("crop", width, height)
+    elif size:
         stream = stream.filter("scale", width, height)
     raw = _run_ffmpeg(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24"))
     frame_bytes = height * width * 3
@@ -268,6 +289,8 @@ def read_frames(
     frames = np.frombuffer(raw[: decoded * frame_bytes], np.uint8).reshape(decoded, height, width, 3)
     if num_frames is None:
         return frames.copy()
+    if fps:
+        return frames[frame_rate_indices(decoded, info.fps, num_frames, fps)].copy()
     return frames[sample_frame_indices(decoded, num_frames)].copy()
 
 

@@ -78,7 +78,7 @@ def _config(*, version: ModelVersion, objective: str, requested: dict, seeds: li
     spec = generator_spec(version=version, overrides={k: requested[k] for k in SIZE_SETTINGS if k in requested})
     values = {"frames": spec.frames, "height": spec.height, "width": spec.width,
               "max_sequence_length": spec.max_sequence_length, "sample_steps": spec.steps,
-              "vae_tiling": spec.vae_tiling, **requested}
+              "vae_tiling": spec.vae_tiling, "guidance": spec.guidance, "fps": spec.fps, **requested}
     if version.adapter_path:
         # Training goes on from the version's own LoRA, at its rank.
         meta = lora_file(version.adapter_path).parent / META_NAME

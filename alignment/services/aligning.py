@@ -123,20 +123,11 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
         from ..engine.synthetic import colour_reward_fn
 
         return colour_reward_fn
-    import torch
+    from ..engine.critic.score import critic_reward_fn
+    from .scoring import critic_loaded, scoring_device
 
-    from ..engine.critic.data import ScoreItem
-    from ..engine.critic.score import score_videos
-    from .scoring import critic_loaded
-
-    loaded, dims = critic_loaded(critic), tuple(critic_dimensions(critic))
-
-    def critic_reward(videos, prompts, metadata=None):
-        frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
-        scores = score_videos(None, [ScoreItem(f, p) for f, p in zip(frames, prompts)], dimensions=dims, critic=loaded)
-        return torch.tensor([s.reward for s in scores])
-
-    return critic_reward
+    return critic_reward_fn(critic_loaded(critic), tuple(critic_dimensions(critic)), device=scoring_device(),
+                            offload=params["settings"].get("offload_critic"))
 
 
 def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, out: Path, report):
@@ -145,11 +136,26 @@ def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, o
 
     from ..engine.align import MEMORY_ADVICE, AlignConfig, AlignConfigError, AlignOutOfMemory, align
 
+    from .distributed import align_in_child, train_processes
+
     config = AlignConfig.from_dict({**params["settings"], "output_dir": str(out), "resume": "latest",
                                     "cache_dir": str(out.parent / "cache")})
+    on_progress = _curve_reporter(job=job, report=report, out=out)
     try:
+        processes = train_processes()
+        if processes > 1:  # a torchrun child process group, one rank per GPU
+            from ..engine.align import check_inputs
+            from .scoring import critic_directory, release_loaded_critic
+
+            check_inputs(config, samples, real, lambda *a: None, heldout_captions)  # refusals before any launch
+            release_loaded_critic()  # the ranks load their own; the GPU memory is theirs
+            reward = ({"kind": "synthetic_colour"} if params["objective"] == "edit_reward" else
+                      {"kind": "critic", "critic_dir": critic_directory(critic), "dimensions": critic_dimensions(critic),
+                       "offload": params["settings"].get("offload_critic")})
+            return align_in_child(job=job, config=config, samples=samples, real=real, validation_prompts=heldout_captions,
+                                  reward=reward, on_progress=on_progress, processes=processes)
         return align(config, samples, real, reward_fn=_reward_fn(params=params, critic=critic),
-                     validation_prompts=heldout_captions, on_progress=_curve_reporter(job=job, report=report, out=out))
+                     validation_prompts=heldout_captions, on_progress=on_progress)
     except AlignConfigError as exc:
         raise ApplicationError(f"Alignment refused: {exc.reason}") from exc
     except (AlignOutOfMemory, torch.OutOfMemoryError) as exc:

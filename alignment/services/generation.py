@@ -42,7 +42,11 @@ def generator_spec(*, version: ModelVersion, overrides: dict | None = None):
 
 
 def generation_key(*, prompt_id: int, seed: int, version_id: int, spec) -> str:
-    payload = json.dumps([prompt_id, seed, version_id, spec.to_dict()], sort_keys=True)
+    settings = spec.to_dict()
+    for name in ("vae_tiling", "vae_slicing"):  # None (by size) hashes as False, the default before it, so an
+        if settings.get(name) is None:            # upgrade does not make again the videos that exist
+            settings[name] = False
+    payload = json.dumps([prompt_id, seed, version_id, settings], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -101,7 +101,16 @@ def critic_loaded(critic: ModelVersion):
             raise ApplicationError(f"Critic {critic.name} cannot be loaded from {directory}: {exc}",
                                    code="critic_unloadable") from exc
         _LOADED_CRITIC["dir"] = directory
+    _LOADED_CRITIC["critic"][0].to(scoring_device())  # back from the CPU if an align job parked it there
     return _LOADED_CRITIC["critic"]
+
+
+def release_loaded_critic() -> None:
+    """Drop this worker's loaded critic (and its GPU memory); the next score loads it again."""
+    _LOADED_CRITIC.clear()
+    from ..engine.generation import _release_accelerator_memory
+
+    _release_accelerator_memory()
 
 
 def video_local_path(video: Video, spill_dir: Path) -> str:
@@ -134,19 +143,21 @@ def video_caption(video: Video) -> str:
 
 
 
-def _decoded_frames(video: Video, num_frames: int, size: tuple[int, int]):
-    from ..engine.critic.data import sample_frames
+def _decoded_frames(video: Video, num_frames: int, size):
+    """(frames, their sampled frame rate) of one video."""
+    from ..engine.critic.data import sample_frames_timed
 
     with tempfile.TemporaryDirectory(prefix="lift-score-") as spill:
-        return sample_frames(video_local_path(video, Path(spill)), num_frames, size)
+        return sample_frames_timed(video_local_path(video, Path(spill)), num_frames, size)
 
 
 def _decode_batch(pool, video_ids: list[int], loaded):
-    """(videos, futures of their frames) at the critic's frame count and patch-snapped size."""
+    """(videos, futures of their frames) at the critic's frame count, sized as its processor sizes them."""
     from ..engine.critic.spec import VisionGeometry
 
     model, _, meta = loaded
-    size = VisionGeometry.from_config(model.config).snap(tuple(meta.frame_size))
+    geometry = VisionGeometry.from_config(model.config)
+    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
     videos = list(Video.objects.filter(pk__in=video_ids).select_related("prompt").order_by("pk"))
     return videos, [pool.submit(_decoded_frames, video, meta.num_frames, size) for video in videos]
 
@@ -182,7 +193,8 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
             if index + 1 < len(batches):
                 upcoming = _decode_batch(pool, batches[index + 1], loaded)
             try:
-                items = [ScoreItem(future.result(), video_caption(video)) for video, future in zip(videos, decoding)]
+                decoded = [future.result() for future in decoding]
+                items = [ScoreItem(frames, video_caption(video), fps=fps) for video, (frames, fps) in zip(videos, decoded)]
                 results = score_videos(None, items, batch_size=len(items) * len(dims), with_reasons=with_reasons,
                                        dimensions=tuple(dims), critic=loaded,  # one forward pass per batch
                                        device=scoring_device())

@@ -213,6 +213,9 @@ LIFT = {
     "HEARTBEAT_SECONDS": float(os.environ.get("LIFT_HEARTBEAT_SECONDS", 30)),
     "STALE_AFTER_SECONDS": float(os.environ.get("LIFT_STALE_AFTER_SECONDS", 300)),
     "JOB_MAX_ATTEMPTS": int(os.environ.get("LIFT_JOB_MAX_ATTEMPTS", 3)),
+    # Processes one training job runs on: "auto" = every GPU the worker sees (CUDA_VISIBLE_DEVICES), 1 without
+    # one. Above 1 the job runs as a torchrun child process group (alignment/engine/launch.py).
+    "TRAIN_PROCESSES": os.environ.get("LIFT_TRAIN_PROCESSES", "auto"),
 }
 
 LOGGING = {

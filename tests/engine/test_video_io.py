@@ -5,6 +5,7 @@ from alignment.engine.video_io import (
     VideoProbeError,
     check_ingestable,
     encode_video,
+    frame_rate_indices,
     probe_video,
     read_frames,
     sample_frame_indices,
@@ -155,3 +156,34 @@ def test_check_ingestable_refusals(tmp_path, text_as_mp4, ramp_video, case, limi
 
 def test_check_ingestable_accepts_video(ramp_video):
     assert check_ingestable(ramp_video, max_seconds=10, max_bytes=10**6).frames == 9
+
+
+def test_frame_rate_indices_keep_the_speed_of_motion():
+    # 49 frames at 8 fps from a 24 fps, 10 s clip: every third frame, the 6 s window centred.
+    indices = frame_rate_indices(240, 24.0, 49, 8.0)
+    assert (np.diff(indices) == 3).all() and (indices[0], indices[-1]) == (47, 191)
+    assert frame_rate_indices(49, 8.0, 49, 8.0).tolist() == list(range(49))  # a generated clip: every frame
+    # Shorter than the window: spread over the whole clip (the only way to fill it).
+    assert frame_rate_indices(20, 8.0, 49, 8.0).tolist() == sample_frame_indices(20, 49).tolist()
+
+
+def test_read_frames_at_a_frame_rate(tmp_path):
+    path = tmp_path / "fast.mp4"
+    encode_video(ramp_frames(count=24), path, fps=24)  # one second at 24 fps
+    sampled = read_frames(path, num_frames=3, fps=8)  # 3 frames, 1/8 s apart, centred: indices 8, 11, 14
+    expected = ramp_frames(count=24)[[8, 11, 14], 0, 0, 0].astype(int)
+    assert np.abs(sampled[:, 16, 24, 0].astype(int) - expected).max() <= 3
+
+
+def test_read_frames_crop_keeps_the_aspect(tmp_path):
+    """A wide clip (left third red, middle green, right third blue) cropped to a square keeps the middle."""
+    frames = np.zeros((9, 32, 96, 3), np.uint8)
+    frames[:, :, :32, 0] = frames[:, :, 32:64, 1] = frames[:, :, 64:, 2] = 255
+    path = tmp_path / "wide.mp4"
+    encode_video(frames, path, fps=8)
+    cropped = read_frames(path, size=(16, 16), crop=True)
+    assert cropped.shape == (9, 16, 16, 3)
+    centre = cropped[:, 4:12, 4:12].reshape(-1, 3).mean(axis=0)
+    assert centre[1] > 200 and centre[0] < 40 and centre[2] < 40  # green only: no stretch, no sides
+    stretched = read_frames(path, size=(16, 16))
+    assert stretched[:, 8, 1, 0].mean() > 200  # the old stretch squeezes the red side in

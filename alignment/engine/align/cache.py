@@ -1,13 +1,15 @@
 """Latents and text embeddings computed once and kept on disk, keyed by content hash.
 
 A key hashes the model's identity (configs and weight files, `model.model_identity`), the input
-content (frame bytes and shape, or the file's sha256) and the size it is encoded at, so changing
-any of them misses the cache instead of reusing a stale tensor. Files are written to a temporary
-name and renamed, so a crash never leaves a half-written entry.
+content (frame bytes and shape, or the file's sha256) and the size and frame rate it is encoded at,
+so changing any of them misses the cache instead of reusing a stale tensor. Video files are read at
+the model's frame rate and scaled to cover the run's size, centre-cropped (never stretched).
+Entries are written to a temporary name and renamed, so a crash never leaves a half-written one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Sequence
 
 import torch
 
+from ..scale import encode_batch_size
 from .data import VideoSource, frames_to_tensor
 
 
@@ -42,8 +45,8 @@ class FeatureCache:
 
     # ---- keys -------------------------------------------------------------------------------
 
-    def video_key(self, source: VideoSource, frames: int, height: int, width: int) -> str:
-        size = f"{frames}x{height}x{width}"
+    def video_key(self, source: VideoSource, frames: int, height: int, width: int, fps: float | None = None) -> str:
+        size = f"{frames}x{height}x{width}-crop" + (f"@{fps:g}fps" if fps else "")
         if source.frames is not None:
             array = source.frames
             return _digest("video", self.model_id, size, str(array.shape), str(array.dtype), array.tobytes())
@@ -77,24 +80,31 @@ class FeatureCache:
 
     def text_embeddings(self, spec, prompts: Sequence[str], max_sequence_length: int, batch_size: int = 8) -> torch.Tensor:
         keys = [self.text_key(p, max_sequence_length) for p in prompts]
-        values = self._load_or_compute(
-            "embeds", keys, lambda idx: spec.encode_prompts([prompts[i] for i in idx], max_sequence_length), batch_size
-        )
+        # An offloaded T5 comes to the device once for all missing prompts, and leaves after.
+        holding = getattr(spec, "text_encoder_on_device", None)
+        with holding() if holding else contextlib.nullcontext():
+            values = self._load_or_compute(
+                "embeds", keys, lambda idx: spec.encode_prompts([prompts[i] for i in idx], max_sequence_length), batch_size
+            )
         return torch.stack(values) if values else torch.empty(0)
 
     def video_latents(
-        self, spec, sources: Sequence[VideoSource], frames: int, height: int, width: int, batch_size: int = 2
+        self, spec, sources: Sequence[VideoSource], frames: int, height: int, width: int,
+        batch_size: int | None = None, fps: float | None = None,
     ) -> torch.Tensor:
+        """Latents of each source; files are read at `fps` (None: evenly over the clip) and cropped to size.
+        batch_size: clips per encode call; None = `scale.encode_batch_size` (one for long clips)."""
+        batch_size = batch_size or encode_batch_size(frames, height, width)
         keys = []
         for source in sources:
             if source.latents is not None:
                 keys.append(None)
             else:
-                keys.append(self.video_key(source, frames, height, width))
+                keys.append(self.video_key(source, frames, height, width, fps))
         to_encode = [i for i, k in enumerate(keys) if k is not None]
 
         def compute(idx: list[int]) -> list[torch.Tensor]:
-            videos = torch.stack([load_video(sources[to_encode[j]], frames, height, width) for j in idx])
+            videos = torch.stack([load_video(sources[to_encode[j]], frames, height, width, fps) for j in idx])
             return list(spec.encode_videos(videos))
 
         encoded = self._load_or_compute("latents", [keys[i] for i in to_encode], compute, batch_size)
@@ -107,8 +117,9 @@ class FeatureCache:
         return torch.stack(out) if out else torch.empty(0)
 
 
-def load_video(source: VideoSource, frames: int, height: int, width: int) -> torch.Tensor:
-    """[T, 3, H, W] float in [0, 1] at exactly the run's size; arrays must already have it."""
+def load_video(source: VideoSource, frames: int, height: int, width: int, fps: float | None = None) -> torch.Tensor:
+    """[T, 3, H, W] float in [0, 1] at exactly the run's size; arrays must already have it, files are
+    sampled at `fps` (the model's frame rate) and scaled to cover the size, centre-cropped."""
     if source.frames is not None:
         array = source.frames
         if array.shape != (frames, height, width, 3):
@@ -116,7 +127,7 @@ def load_video(source: VideoSource, frames: int, height: int, width: int) -> tor
     else:
         from ..video_io import read_frames
 
-        array = read_frames(source.video_path, num_frames=frames, size=(height, width))
+        array = read_frames(source.video_path, num_frames=frames, size=(height, width), fps=fps, crop=True)
         if array.shape[0] != frames:
             raise ValueError(f"{source.video_path} has {array.shape[0]} frames, the run needs {frames}")
     return frames_to_tensor(array)

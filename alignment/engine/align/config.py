@@ -7,6 +7,11 @@ from dataclasses import asdict, dataclass, field, fields
 
 OBJECTIVES = ("reward_weighted", "rejection", "edit_reward")
 MIXED_PRECISIONS = ("no", "bf16")
+WEIGHT_DTYPES = ("auto", "float32", "bfloat16")
+# Learning rates from the literature: LiFT's 1e-5 for full fine-tuning; for a CogVideoX LoRA the model's
+# authors and diffusers' CogVideoX LoRA guide recommend 1e-4 to 1e-3 (a LoRA at 1e-5 barely moves).
+FULL_LEARNING_RATE = 1e-5
+LORA_LEARNING_RATE = 1e-4
 # Reward → weight schemes of objectives.sample_weights (defined here so the config needs no torch).
 WEIGHTINGS = ("lift", "softmax", "topk", "uniform", "rejection")
 
@@ -34,7 +39,8 @@ class AlignConfig:
     top_fraction: float = _f(0.25, "topk weighting: share of the best samples kept")
     good_quantile: float = _f(0.75, "scalar rewards only: reward quantile from which a sample counts as Good")
     real_weight: float = _f(1.0, "λ: weight of the plain diffusion loss on the real/reference corpus")
-    learning_rate: float = _f(1e-5, "AdamW learning rate (the paper's 1e-5 for full fine-tuning)")
+    learning_rate: float | None = _f(None, f"AdamW learning rate; None = {LORA_LEARNING_RATE:g} for a LoRA, "
+                                          f"{FULL_LEARNING_RATE:g} (the paper's) for full fine-tuning")
     betas: tuple[float, float] = _f((0.9, 0.95), "AdamW betas")
     weight_decay: float = _f(0.0, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "gradient clipping norm")
@@ -46,13 +52,19 @@ class AlignConfig:
     lora_alpha: int | None = _f(None, "LoRA alpha; None = same as the rank")
     lora_init: str | None = _f(None, "start from this diffusers-format LoRA (must be for `base`)")
     lora_targets: tuple[str, ...] = _f(("to_q", "to_k", "to_v", "to_out.0"), "modules LoRA wraps")
-    gradient_checkpointing: bool = _f(False, "recompute activations in backward: less memory, ~30% slower")
+    gradient_checkpointing: bool | None = _f(None, "recompute activations in backward: less memory, ~30% slower; "
+                                                  "None = on for real-sized models (scale.MemoryProfile)")
+    weight_dtype: str = _f("auto", "storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; "
+                                   "full fine-tuning keeps fp32 master weights of the transformer")
     mixed_precision: str = _f("bf16", "bf16 autocast on CUDA; always 'no' on CPU")
     frames: int = _f(49, "frames per video (8k+1 for CogVideoX)")
     height: int = _f(480, "pixels")
     width: int = _f(720, "pixels")
     max_sequence_length: int = _f(226, "text tokens; must match the model")
     sample_steps: int = _f(50, "denoising steps for validation/generation with our own DDIM loop")
+    guidance: float = _f(6.0, "classifier-free guidance of validation and generated samples (the generator version's)")
+    fps: float = _f(8.0, "frame rate real clips are sampled at: the model's own (CogVideoX-2B: 8)")
+    validation_batch_size: int = _f(1, "videos decoded at once when validating (peak memory of one video)")
     edit_strength: float = _f(0.6, "edit_reward: share of the sampling chain re-noised and re-denoised")
     edit_segments: int = _f(4, "edit_reward: segments, one random frame scored from each")
     edit_attenuation: float = _f(1.0, "edit_reward: λ in exp(−λ·|i − F/2|)")
@@ -63,7 +75,14 @@ class AlignConfig:
     validation_seeds: tuple[int, ...] = _f((0,), "seeds per held-out prompt (fixed so curves compare)")
     cache_dir: str | None = _f(None, "latent/embedding cache; default <output_dir>/cache")
     seed: int = _f(0, "seeds data order, noise, timesteps and LoRA init")
-    vae_tiling: bool = _f(False, "VAE tiling for encode/decode: less memory at high resolution")
+    vae_tiling: bool | None = _f(None, "VAE tiling for encode/decode: less memory at high resolution; None = by size")
+    vae_slicing: bool | None = _f(None, "VAE slicing: batch items one at a time; None = by size")
+    offload_text_encoder: bool | None = _f(None, "T5 on the CPU once the embeddings are cached; None = by size")
+    offload_critic: bool | None = _f(None, "the critic on the CPU while the generator trains; None = by size")
+
+    def __post_init__(self) -> None:
+        if self.learning_rate is None:
+            self.learning_rate = LORA_LEARNING_RATE if self.lora_rank is not None else FULL_LEARNING_RATE
 
     def validate(self) -> None:
         def need(ok: bool, reason: str) -> None:
@@ -88,6 +107,10 @@ class AlignConfig:
         need(self.lora_rank is None or self.lora_rank >= 1, "lora_rank must be at least 1 (or None for full fine-tuning)")
         need(self.lora_init is None or self.lora_rank is not None, "lora_init needs LoRA training (lora_rank set)")
         need(self.mixed_precision in MIXED_PRECISIONS, f"mixed_precision must be one of {MIXED_PRECISIONS}")
+        need(self.weight_dtype in WEIGHT_DTYPES, f"weight_dtype must be one of {WEIGHT_DTYPES}")
+        need(self.guidance >= 0, "guidance must not be negative")
+        need(self.fps > 0, "fps must be positive")
+        need(self.validation_batch_size >= 1, "validation_batch_size must be at least 1")
         need(0 < self.edit_strength <= 1, "edit_strength must lie in (0, 1]")
         need(1 <= self.edit_segments <= self.frames, f"edit_segments must lie in [1, frames={self.frames}]")
         need(self.edit_attenuation >= 0, "edit_attenuation must not be negative")

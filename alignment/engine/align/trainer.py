@@ -29,6 +29,7 @@ from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
 from .data import RealClip, ScoredSample, TrainingSet, batch_indices
 from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
+from ..scale import weight_dtype
 from .model import CogVideoXSpec
 
 RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
@@ -56,6 +57,7 @@ class AlignResult:
     cache_hits: int = 0
     cache_misses: int = 0
     timings: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)  # dtypes, flags and placement the run used
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,10 +163,12 @@ def evaluate_reward(
     transformer.eval()
     if embeds is None:
         embeds = spec.encode_prompts(list(prompts), config.max_sequence_length)
+    negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
     rewards: list[float] = []
     for seed in seeds:
-        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames, config.height, config.width, config.sample_steps)
-        videos = spec.decode(latents)
+        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames,
+                              config.height, config.width, config.sample_steps, guidance=config.guidance, negative_embeds=negative)
+        videos = spec.decode(latents, batch_size=config.validation_batch_size)
         rewards.extend(float(r) for r in reward_fn(videos, list(prompts), {"seed": seed}))
     transformer.train(was_training)
     return {"mean_reward": float(np.mean(rewards)), "rewards": rewards}
@@ -186,8 +190,10 @@ def generate_scored_samples(
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
         embeds = spec.encode_prompts([p for p, _ in chunk], config.max_sequence_length)
-        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width, config.sample_steps)
-        rewards = reward_fn(spec.decode(latents), [p for p, _ in chunk], None)
+        negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
+        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width,
+                              config.sample_steps, guidance=config.guidance, negative_embeds=negative)
+        rewards = reward_fn(spec.decode(latents, batch_size=config.validation_batch_size), [p for p, _ in chunk], None)
         for (prompt, seed), lat, reward in zip(chunk, latents, rewards):
             out.append(ScoredSample(prompt=prompt, latents=lat.cpu(), reward=float(reward), metadata={"seed": seed}))
     return out
@@ -230,7 +236,8 @@ class AlignTrainer:
     def run(self) -> AlignResult:
         self.report(0.0, "preparing", {})
         self._prepare_models()
-        self._prepare_dataset()
+        with self.accelerator.main_process_first():  # the first process fills the cache, the others read it
+            self._prepare_dataset()
         self._prepare_training()
         if self.config.resume:
             self._resume(self.config.resume)
@@ -247,6 +254,7 @@ class AlignTrainer:
             cache_hits=self.cache.hits,
             cache_misses=self.cache.misses,
             timings=self.timings,
+            memory=self.memory,
         )
 
     def _prepare_models(self) -> None:
@@ -256,22 +264,35 @@ class AlignTrainer:
         cpu = resolve_device(self.device) == "cpu"
         precision = cfg.mixed_precision if not cpu else "no"
         self.accelerator = Accelerator(mixed_precision=precision, cpu=cpu)
-        self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, vae_tiling=cfg.vae_tiling)
+        # bf16 storage on CUDA for T5, the VAE and a LoRA's frozen base; full fine-tuning keeps fp32 master
+        # weights of the transformer (bf16 autocast computes either way).
+        lora = cfg.lora_rank is not None
+        dtype = weight_dtype(cfg.weight_dtype, self.accelerator.device)
+        self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, dtype=dtype,
+                                  transformer_dtype=dtype if lora else torch.float32, vae_tiling=cfg.vae_tiling,
+                                  vae_slicing=cfg.vae_slicing, offload_text_encoder=cfg.offload_text_encoder)
         transformer = self.spec.transformer
         torch.manual_seed(cfg.seed)
-        if cfg.lora_rank is not None:
+        if lora:
             from peft import LoraConfig
 
             transformer.requires_grad_(False)
             transformer.add_adapter(
                 LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha, init_lora_weights=True, target_modules=list(cfg.lora_targets))
             )
+            for parameter in transformer.parameters():  # the adapter trains in fp32 on a bf16 base
+                if parameter.requires_grad:
+                    parameter.data = parameter.data.float()
             if cfg.lora_init:
                 self._load_adapter(transformer, lora_file(cfg.lora_init))
         else:
             transformer.requires_grad_(True)
-        if cfg.gradient_checkpointing:
+        checkpointing = self.spec.profile.gradient_checkpointing if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+        if checkpointing:
             transformer.enable_gradient_checkpointing()
+            if cfg.objective == "edit_reward":  # its reward back-propagates through the VAE decode too
+                self.spec.vae.enable_gradient_checkpointing()
+        self.memory = {**self.spec.memory_settings(), "gradient_checkpointing": bool(checkpointing)}
         transformer.train()
 
     def _prepare_dataset(self) -> None:
@@ -281,7 +302,8 @@ class AlignTrainer:
         self.cache = FeatureCache(cfg.cache_dir or self.output_dir / "cache", model_identity(cfg.base))
         prompts = [s.prompt for s in self.samples]
         embeds = self.cache.text_embeddings(self.spec, prompts, cfg.max_sequence_length)
-        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width)
+        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width,
+                                           fps=cfg.fps)
         if cfg.objective == "edit_reward":
             weights, info = torch.ones(len(self.samples)), {}
         else:
@@ -290,7 +312,8 @@ class AlignTrainer:
         real_latents = real_embeds = None
         if self.real:
             real_embeds = self.cache.text_embeddings(self.spec, [c.prompt for c in self.real], cfg.max_sequence_length)
-            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height, cfg.width)
+            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height,
+                                                    cfg.width, fps=cfg.fps)
         info = {**info, "kept": int(keep.numel()), "total": len(self.samples)}
         self.data = TrainingSet(
             prompts=[prompts[i] for i in keep],
@@ -304,6 +327,8 @@ class AlignTrainer:
         )
         if self.validation_prompts:
             self.validation_embeds = self.cache.text_embeddings(self.spec, self.validation_prompts, cfg.max_sequence_length)
+            if cfg.guidance > 1:
+                self.spec.negative_embeds(cfg.max_sequence_length)  # encoded once, now, not during training
         self.timings["cache_s"] = time.perf_counter() - started
 
     def _prepare_training(self) -> None:
@@ -361,25 +386,25 @@ class AlignTrainer:
     def _train_step(self) -> float:
         cfg, acc = self.config, self.accelerator
         indices, real_indices = self._next_indices()
-        generator = step_generator(cfg.seed, self.step, acc.process_index)
         if cfg.objective == "edit_reward":
-            loss = self._edit_loss(indices, generator)
+            loss = self._edit_loss(indices, step_generator(cfg.seed, self.step, acc.process_index))
         else:
             batch = {k: v.to(acc.device) for k, v in self.data.batch(indices, real_indices).items()}
-            loss = self._diffusion_loss(batch, generator)
+            loss = self._diffusion_loss(batch, step_generator(cfg.seed, self.step), len(real_indices))
         acc.backward(loss)
         if acc.sync_gradients:
             acc.clip_grad_norm_(self.trainable, cfg.max_grad_norm)
         self.optimizer.step()
         self.lr_scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if acc.num_processes > 1:  # the global batch's loss, the figure one process would report
+            loss = acc.reduce(loss.detach(), reduction="mean")
         return float(loss.detach())
 
-    def _diffusion_loss(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
+    def _diffusion_loss(self, batch: dict, generator: torch.Generator, num_real: int) -> torch.Tensor:
         latents = batch["latents"]
-        n = latents.shape[0]
-        timesteps = torch.randint(0, self.spec.num_train_timesteps, (n,), generator=generator)
-        noise = torch.randn(latents.shape, generator=generator).to(latents.device)
+        timesteps, noise = self._global_draws(generator, latents.shape, num_real)
+        noise = noise.to(latents.device)
         alphas = self.spec.alphas_cumprod.to(latents.device)[timesteps.to(latents.device)]
         noisy = obj.add_noise(latents, noise, alphas)
         with self.accelerator.autocast():
@@ -388,6 +413,19 @@ class AlignTrainer:
         if self.config.objective == "rejection":
             return obj.rejection(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
         return obj.reward_weighted(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
+
+    def _global_draws(self, generator: torch.Generator, shape: torch.Size, num_real: int):
+        """Timesteps and noise drawn for the whole global batch (generated rows of every process, then their
+        real rows), and this process's rows taken from them: N processes draw what one process would, so the
+        same seed and global batch give the same losses on any process count."""
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        num_generated = shape[0] - num_real
+        total = (num_generated + num_real) * world
+        timesteps = torch.randint(0, self.spec.num_train_timesteps, (total,), generator=generator)
+        noise = torch.randn((total, *shape[1:]), generator=generator)
+        rows = [*range(rank * num_generated, (rank + 1) * num_generated),
+                *range(num_generated * world + rank * num_real, num_generated * world + (rank + 1) * num_real)]
+        return timesteps[rows], noise[rows]
 
     def _edit_loss(self, indices: list[int], generator: torch.Generator) -> torch.Tensor:
         cfg, device = self.config, self.accelerator.device

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -43,10 +44,11 @@ class CriticExample:
 
 @dataclass
 class ScoreItem:
-    """One video to score: a path or frames, and its caption (prompt)."""
+    """One video to score: a path or frames, and its caption (prompt); `fps` is the frames' rate."""
 
     video: str | Path | np.ndarray
     caption: str
+    fps: float | None = None
 
 
 def check_frames_array(frames: np.ndarray) -> None:
@@ -74,22 +76,41 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(f).resize((width, height), Image.BICUBIC)) for f in frames])
 
 
-def sample_frames(video: str | Path | np.ndarray, num_frames: int, size: tuple[int, int]) -> np.ndarray:
-    """N frames at equal intervals, resized to `size` (already snapped to the model's patch grid)."""
+Size = tuple[int, int] | Callable[[int, int], tuple[int, int]]
+
+
+def _target_size(size: Size, height: int, width: int) -> tuple[int, int]:
+    return tuple(size(height, width)) if callable(size) else tuple(size)
+
+
+def sample_frames(video: str | Path | np.ndarray, num_frames: int, size: Size) -> np.ndarray:
+    """N frames at equal intervals, resized to `size`: (height, width) already snapped to the model's
+    patch grid, or a function of the video's own (height, width), e.g. `CriticMeta.frame_size_for`."""
+    return sample_frames_timed(video, num_frames, size)[0]
+
+
+def sample_frames_timed(video: str | Path | np.ndarray, num_frames: int, size: Size,
+                        source_fps: float | None = None) -> tuple[np.ndarray, float | None]:
+    """`sample_frames` and the rate of the sampled frames (N / duration), which Qwen2.5-VL takes as
+    second_per_grid_ts; None for an array whose frame rate `source_fps` is not given."""
     if isinstance(video, np.ndarray):
         check_frames_array(video)
         frames = video if video.dtype == np.uint8 else np.clip(video, 0, 255).astype(np.uint8)
-        return resize_frames(frames[sample_indices(len(frames), num_frames)], size)
-    from ..video_io import VideoProbeError, read_frames
+        target = _target_size(size, frames.shape[1], frames.shape[2])
+        rate = num_frames / len(frames) * source_fps if source_fps else None
+        return resize_frames(frames[sample_indices(len(frames), num_frames)], target), rate
+    from ..video_io import VideoProbeError, probe_video, read_frames
 
     path = Path(video)
     if not path.exists():
         raise CriticDataError(f"video file not found: {path}")
     try:
-        # read_frames decodes everything, then samples; scaling is done by ffmpeg for odd sizes.
-        return read_frames(path, num_frames=num_frames, size=tuple(size))
+        info = probe_video(path)
+        # read_frames decodes everything, then samples; scaling is done by ffmpeg.
+        frames = read_frames(path, num_frames=num_frames, size=_target_size(size, info.height, info.width))
     except VideoProbeError as error:
         raise CriticDataError(f"cannot read {path.name}: {error}") from error
+    return frames, (num_frames / info.duration if info.duration > 0 else None)
 
 
 def class_counts(examples: list[CriticExample]) -> dict[str, dict[str, int]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .questions import DIMENSIONS, QUESTIONS, RATINGS
 from .score import DEFAULT_RATING_REWARDS
-from .spec import CriticMeta
+from .spec import PROCESSOR_FILES, CriticMeta, VisionGeometry, save_processor_files
 
 
 def model_card(meta: CriticMeta, *, data_description: str, merged: bool) -> str:
@@ -22,6 +22,8 @@ def model_card(meta: CriticMeta, *, data_description: str, merged: bool) -> str:
         f"base = AutoModelForImageTextToText.from_pretrained({meta.base!r})\n"
         "model = PeftModel.from_pretrained(base, path)\ntokenizer = AutoTokenizer.from_pretrained(path)\n```"
     )
+    sizing = (f"aspect kept, {meta.min_pixels}–{meta.max_pixels} pixels per frame, as the processor sizes them"
+              if meta.max_pixels else f"resized to {meta.frame_size[0]}×{meta.frame_size[1]}")
     questions = "\n".join(f"- **{d}**: {QUESTIONS[d]}" for d in DIMENSIONS)
     rewards = ", ".join(f"{r} {DEFAULT_RATING_REWARDS[r]}" for r in RATINGS)
     return f"""---
@@ -31,7 +33,7 @@ tags: [video-critic, lift, reward-model]
 # LiFT critic
 
 A video critic in the LiFT format: given {meta.num_frames} frames sampled at equal intervals
-(resized to {meta.frame_size[0]}×{meta.frame_size[1]}), the caption and one dimension question, it answers
+({sizing}), the caption and one dimension question, it answers
 `"<Good|Normal|Bad>. <reason>"`{"" if meta.with_reasons else " (trained without reasons: the rating word alone)"}.
 
 Base model: `{meta.base}`. Format: {"merged full weights" if merged else "LoRA adapter over the base"}.
@@ -78,10 +80,15 @@ def export_critic(train_out_dir: str | Path, export_dir: str | Path, *, merged: 
         shutil.copytree(critic_dir, tmp, ignore=shutil.ignore_patterns("adapter"))
     else:
         shutil.copytree(adapter, tmp)
-        for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"):
+        for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json",
+                     *PROCESSOR_FILES):
             if (critic_dir / name).exists():
                 shutil.copy2(critic_dir / name, tmp / name)
         meta.adapter = True
+    from transformers import AutoConfig
+
+    # A critic trained before its directory kept the processor config gets one, so AutoProcessor loads it.
+    save_processor_files(tmp, meta.base, VisionGeometry.from_config(AutoConfig.from_pretrained(critic_dir)), meta)
     meta.save(tmp)
     (tmp / "README.md").write_text(model_card(meta, data_description=data_description, merged=merged))
     shutil.rmtree(export_dir, ignore_errors=True)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import ScoreItem, sample_frames
+from .data import ScoreItem, sample_frames_timed
 from .questions import DIMENSIONS, RATINGS, parse_answer, CriticDataError
 from .spec import Query, VisionGeometry, collate, load_critic, rating_token_ids
 
 DEFAULT_RATING_REWARDS = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
+GENERATED_FPS = 8.0  # frames handed over as arrays come from the generator, stored at 8 fps
 
 
 @dataclass
@@ -111,9 +112,9 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
         return []
     model, tokenizer, meta = critic or load_critic(critic_dir, device=device)
     geometry = VisionGeometry.from_config(model.config)
-    size = geometry.snap(tuple(meta.frame_size))
-    frames = [sample_frames(item.video, meta.num_frames, size) for item in items]
-    queries = [Query(f, item.caption, d) for f, item in zip(frames, items) for d in dimensions]
+    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
+    sampled = [sample_frames_timed(item.video, meta.num_frames, size, item.fps or GENERATED_FPS) for item in items]
+    queries = [Query(f, item.caption, d, fps=fps) for (f, fps), item in zip(sampled, items) for d in dimensions]
     flat = score_queries(model, tokenizer, geometry, queries, batch_size=batch_size, device=device,
                          with_reasons=with_reasons, max_new_tokens=max_new_tokens)
     scores = []
@@ -125,3 +126,28 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
             per_dim[d].reason = reason
         scores.append(VideoScore(per_dim, video_reward(per_dim)))
     return scores
+
+
+def critic_reward_fn(critic, dimensions: tuple[str, ...] = DIMENSIONS, *, device: str = "cpu", offload: bool | None = None):
+    """A reward_fn(videos, prompts, metadata) for the alignment trainer from a loaded (model, tokenizer, meta):
+    videos [B, T, 3, H, W] in [0, 1] → mean expected reward per video. offload (None: by the critic's size)
+    keeps the critic on the CPU between calls while the generator trains on the same GPU."""
+    import torch
+
+    from ..scale import MemoryProfile, module_parameters
+    from .spec import critic_on_device
+
+    model = critic[0]
+    if offload is None:
+        offload = MemoryProfile.for_size(module_parameters(model)).offload_critic
+    if offload:
+        model.to("cpu")
+
+    def reward(videos, prompts, metadata=None):
+        frames = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
+        with critic_on_device(model, device, offload):
+            scores = score_videos(None, [ScoreItem(f, p) for f, p in zip(frames, prompts)], dimensions=dimensions,
+                                  critic=critic, device=device)
+        return torch.tensor([s.reward for s in scores])
+
+    return reward

@@ -1,12 +1,16 @@
 """The critic's model specification: what a critic directory holds, how it is loaded, and how frames
-and text become Qwen2-VL inputs (`pixel_values_videos`, `video_grid_thw`, `mm_token_type_ids`).
+and text become Qwen2-VL inputs (`pixel_values_videos`, `video_grid_thw`, `mm_token_type_ids`, and
+for Qwen2.5-VL `second_per_grid_ts`).
 
 Video preprocessing is done here in numpy/torch, with the exact patch layout of transformers'
-Qwen2VLVideoProcessor (whose class needs torchvision, which we do not ship).
+Qwen2VLVideoProcessor (whose class needs torchvision, which we do not ship). Frames are sized as
+that processor sizes them (`smart_resize`: aspect kept, pixels between the processor's min and max)
+when the critic's meta carries the pixel bounds, read from the base's processor config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +23,9 @@ CRITIC_META_FILE = "lift_critic.json"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IGNORE_INDEX = -100
+# Sampled frame rate assumed when a video's is unknown (frames handed over as an array): 8 frames
+# spread over a 49-frame clip stored at 8 fps, the platform's generation default.
+DEFAULT_SAMPLED_FPS = 8 / 49 * 8
 VIDEO_TOKEN_TYPE = 2  # mm_token_type_ids: 0 text, 1 image, 2 video
 
 
@@ -33,6 +40,10 @@ class CriticMeta:
     adapter: bool = False  # True: the directory holds a peft adapter over `base`
     with_reasons: bool = True
     metrics: dict = field(default_factory=dict)
+    # Pixel bounds per frame of the base's processor: frames keep their aspect (smart_resize) within
+    # them. None: every frame is resized to frame_size (critics trained before the bounds were kept).
+    min_pixels: int | None = None
+    max_pixels: int | None = None
 
     def save(self, directory: str | Path) -> None:
         data = asdict(self)
@@ -41,12 +52,86 @@ class CriticMeta:
 
     @classmethod
     def load(cls, directory: str | Path) -> "CriticMeta":
+        """The meta of a critic directory; a plain model (no meta) gets its processor's pixel bounds."""
         path = Path(directory) / CRITIC_META_FILE
         if not path.exists():
-            return cls(base=str(directory))
+            bounds = processor_pixels(directory)
+            return cls(base=str(directory), min_pixels=bounds[0] if bounds else None,
+                       max_pixels=bounds[1] if bounds else None)
         data = json.loads(path.read_text())
         data["frame_size"] = tuple(data["frame_size"])
         return cls(**data)
+
+    def frame_size_for(self, height: int, width: int, geometry: "VisionGeometry") -> tuple[int, int]:
+        """(height, width) a frame of this size is resized to, as the model's own processor would."""
+        if self.max_pixels is None:
+            return geometry.snap(tuple(self.frame_size))
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+        return smart_resize(height, width, factor=geometry.factor, min_pixels=self.min_pixels or geometry.factor**2,
+                            max_pixels=self.max_pixels)
+
+
+PROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json", "processor_config.json")
+
+
+def _processor_file(source: str | Path, name: str) -> Path | None:
+    local = Path(source) / name
+    if local.is_file():
+        return local
+    if Path(source).exists():
+        return None
+    from transformers.utils import cached_file  # a hub id: the file from the cache or the hub
+
+    found = cached_file(str(source), name, _raise_exceptions_for_missing_entries=False)
+    return Path(found) if found else None
+
+
+def processor_pixels(source: str | Path) -> tuple[int, int] | None:
+    """(min_pixels, max_pixels) per video frame from a model's processor config, or None."""
+    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
+        try:
+            path = _processor_file(source, name)
+        except (OSError, ValueError):
+            path = None
+        if path is None:
+            continue
+        config = json.loads(path.read_text())
+        size = config.get("size") or {}
+        low = config.get("min_pixels", size.get("shortest_edge"))
+        high = config.get("max_pixels", size.get("longest_edge"))
+        if low and high:
+            return int(low), int(high)
+    return None
+
+
+def save_processor_files(directory: str | Path, base: str | Path, geometry: "VisionGeometry", meta: CriticMeta) -> None:
+    """Give a critic directory its processor config, so `AutoProcessor.from_pretrained` loads it:
+    the base's own files when it has them, else a Qwen2-VL image processor config from the geometry."""
+    directory = Path(directory)
+    copied = False
+    for name in PROCESSOR_FILES:
+        if (directory / name).exists():
+            copied = True
+            continue
+        try:
+            found = _processor_file(base, name)
+        except (OSError, ValueError):
+            found = None
+        if found is not None:
+            (directory / name).write_bytes(found.read_bytes())
+            copied = True
+    if copied:
+        return
+    from transformers import Qwen2VLImageProcessorPil
+
+    pixels = meta.frame_size[0] * meta.frame_size[1]
+    low, high = meta.min_pixels or pixels, meta.max_pixels or pixels
+    Qwen2VLImageProcessorPil(
+        patch_size=geometry.patch_size, temporal_patch_size=geometry.temporal_patch_size,
+        merge_size=geometry.merge_size, size={"shortest_edge": low, "longest_edge": high},
+        image_mean=list(CLIP_MEAN), image_std=list(CLIP_STD),
+    ).save_pretrained(directory)
 
 
 @dataclass(frozen=True)
@@ -54,11 +139,13 @@ class VisionGeometry:
     patch_size: int
     temporal_patch_size: int
     merge_size: int
+    timed: bool = False  # Qwen2.5-VL: the model takes second_per_grid_ts (seconds per temporal patch)
 
     @classmethod
     def from_config(cls, config) -> "VisionGeometry":
         vision = config.vision_config
-        return cls(int(vision.patch_size), int(vision.temporal_patch_size), int(vision.spatial_merge_size))
+        timed = getattr(vision, "tokens_per_second", None) is not None and config.model_type != "qwen2_vl"
+        return cls(int(vision.patch_size), int(vision.temporal_patch_size), int(vision.spatial_merge_size), timed)
 
     @property
     def factor(self) -> int:
@@ -106,6 +193,7 @@ class Query:
     dimension: str
     rating: str | None = None
     reason: str | None = None
+    fps: float | None = None  # rate of the sampled frames; None: DEFAULT_SAMPLED_FPS
 
 
 def encode_query(tokenizer, query: Query, geometry: VisionGeometry, with_reason: bool, with_answer: bool):
@@ -144,6 +232,9 @@ def collate(tokenizer, queries: list[Query], geometry: VisionGeometry, *, with_r
         "video_grid_thw": torch.tensor(grids, dtype=torch.long),
         "mm_token_type_ids": (input_ids == video_token_id).long() * VIDEO_TOKEN_TYPE,
     }
+    if geometry.timed:  # as Qwen2.5-VL's processor: temporal_patch_size / sampled fps, per video
+        batch["second_per_grid_ts"] = torch.tensor(
+            [geometry.temporal_patch_size / (q.fps or DEFAULT_SAMPLED_FPS) for q in queries], dtype=torch.float32)
     if with_answer:
         batch["labels"] = labels
     return batch
@@ -163,17 +254,49 @@ def load_tokenizer(path: str | Path):
     return AutoTokenizer.from_pretrained(str(path))
 
 
-def load_critic(critic_dir: str | Path, device: str = "cpu", dtype=None):
-    """(model, tokenizer, meta) from a critic directory: full model, or peft adapter over meta.base."""
+def critic_dtype(name_or_dtype, device: str):
+    """'auto' (or None) = bfloat16 on CUDA, the dtype VLMs are published in; float32 on the CPU."""
+    from ..scale import weight_dtype
+
+    if name_or_dtype is None or isinstance(name_or_dtype, str):
+        return weight_dtype(name_or_dtype or "auto", device)
+    return name_or_dtype
+
+
+def merge_lora(model):
+    """The LoRA folded into the base weights in place (peft's merge_and_unload): no second copy of the
+    model in memory. The adapter is gone afterwards: save it first."""
+    return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
+@contextlib.contextmanager
+def critic_on_device(model, device: str, offload: bool):
+    """The critic on `device` for the block and, when offloading, back on the CPU after it: while the
+    generator trains, a 2–7B critic would otherwise hold 4–14 GB of the same GPU between reward calls."""
+    model.to(device)
+    try:
+        yield model
+    finally:
+        if offload and str(device) != "cpu":
+            model.to("cpu")
+            import torch
+
+            torch.cuda.empty_cache()
+
+
+def load_critic(critic_dir: str | Path, device: str = "cpu", dtype="auto"):
+    """(model, tokenizer, meta) from a critic directory: full model, or peft adapter over meta.base.
+    dtype 'auto' loads bf16 weights on CUDA and fp32 on the CPU."""
     from transformers import AutoModelForImageTextToText
 
     critic_dir = Path(critic_dir)
     meta = CriticMeta.load(critic_dir)
+    dtype = critic_dtype(dtype, device)
     if meta.adapter:
         from peft import PeftModel
 
         base = AutoModelForImageTextToText.from_pretrained(meta.base, dtype=dtype)
-        model = PeftModel.from_pretrained(base, str(critic_dir)).merge_and_unload()
+        model = merge_lora(PeftModel.from_pretrained(base, str(critic_dir)))
     else:
         model = AutoModelForImageTextToText.from_pretrained(str(critic_dir), dtype=dtype)
     return model.to(device).eval(), load_tokenizer(critic_dir), meta

@@ -24,10 +24,12 @@ from ..training.checkpoints import (atomic_directory, checkpoint_step, latest_ch
                                     load_checkpoint, load_trainable_state, save_checkpoint, trainable_state)
 from ..training.device import resolve_device
 from .config import CriticTrainConfig
-from .data import CriticExample, class_counts, sample_frames
+from .data import CriticExample, class_counts, sample_frames_timed
 from .loss import answer_loss, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
-from .spec import CriticMeta, Query, VisionGeometry, collate, load_tokenizer, rating_token_ids
+from .score import GENERATED_FPS
+from .spec import (CriticMeta, Query, VisionGeometry, collate, critic_dtype, load_tokenizer, merge_lora, rating_token_ids,
+                   save_processor_files)
 
 ProgressFn = Callable[[float, str, dict], None]
 LLM_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
@@ -84,7 +86,7 @@ def _checkpoints(out_dir: Path) -> list[tuple[int, Path]]:
     return [(checkpoint_step(path), path) for path in list_checkpoints(out_dir)]
 
 
-def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str) -> list[Query]:
+def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str, geometry: VisionGeometry) -> list[Query]:
     """Sample every video's frames once (compute once), shared between its dimension queries."""
     if not examples:
         raise CriticDataError(f"the {name} split is empty")
@@ -94,8 +96,10 @@ def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str) -> 
         example.validate()
         key = id(example.video) if not isinstance(example.video, (str, Path)) else str(example.video)
         if key not in cache:
-            cache[key] = sample_frames(example.video, meta.num_frames, meta.frame_size)
-        queries.append(Query(cache[key], example.caption, example.dimension, example.rating, example.reason))
+            cache[key] = sample_frames_timed(example.video, meta.num_frames,
+                                             lambda h, w: meta.frame_size_for(h, w, geometry), GENERATED_FPS)
+        frames, fps = cache[key]
+        queries.append(Query(frames, example.caption, example.dimension, example.rating, example.reason, fps=fps))
     return queries
 
 
@@ -191,7 +195,9 @@ class CriticTrainer:
 
         config = self.config
         base_meta = CriticMeta.load(config.base)
-        model = AutoModelForImageTextToText.from_pretrained(config.base, dtype=torch.float32)
+        # A LoRA trains fp32 adapters on a base stored in bf16 on CUDA; full fine-tuning keeps fp32 master weights.
+        dtype = critic_dtype("auto", self.device) if config.finetune == "lora" else torch.float32
+        model = AutoModelForImageTextToText.from_pretrained(config.base, dtype=dtype)
         tokenizer = load_tokenizer(config.base)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -205,20 +211,25 @@ class CriticTrainer:
             lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                               target_modules=LLM_LORA_TARGETS, bias="none")
             model = get_peft_model(model, lora)
+            for parameter in model.parameters():
+                if parameter.requires_grad:
+                    parameter.data = parameter.data.float()
         if self.device == "cuda" and config.gradient_checkpointing:
             model.gradient_checkpointing_enable()
             model.enable_input_require_grads()
         model.to(self.device)
         self.model, self.tokenizer = model, tokenizer
+        # Frames sized as the base's processor sizes them, unless a fixed frame_size is asked for.
+        bounds = (base_meta.min_pixels, base_meta.max_pixels) if config.frame_size is None else (None, None)
         self.meta = CriticMeta(num_frames=num_frames, frame_size=frame_size, base=config.base, origin="trained",
-                               with_reasons=config.with_reasons)
+                               with_reasons=config.with_reasons, min_pixels=bounds[0], max_pixels=bounds[1])
 
     def _prepare_data(self) -> None:
         import torch
 
         config = self.config
-        self.train_queries = queries_from(self.train_examples, self.meta, "train")
-        self.val_queries = queries_from(self.val_examples, self.meta, "validation")
+        self.train_queries = queries_from(self.train_examples, self.meta, "train", self.geometry)
+        self.val_queries = queries_from(self.val_examples, self.meta, "validation", self.geometry)
         weights = example_weights(self.train_queries, config.balance)
         self.sampler_weights = weights if config.balance == "sampler" else None
         self.loss_weights = torch.tensor(weights, dtype=torch.float32) if config.balance == "weights" else None
@@ -278,19 +289,17 @@ class CriticTrainer:
 
     def _save(self) -> Path:
         """Best weights into out_dir/critic/: a full (LoRA merged) transformers directory + critic meta."""
-        import copy
-
         model, state = self.model, self.state
         if self.best_state is not None:
             load_trainable_state(model, self.best_state)
         critic_dir = self.out_dir / "critic"
         with atomic_directory(critic_dir) as tmp:
-            to_save = model
             if hasattr(model, "peft_config"):
                 model.save_pretrained(tmp / "adapter")
-                to_save = copy.deepcopy(model).merge_and_unload()
-            to_save.save_pretrained(tmp)
+            merged = merge_lora(model)  # in place: training is over, no second copy in memory
+            merged.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
+            save_processor_files(tmp, self.meta.base, VisionGeometry.from_config(merged.config), self.meta)
             self.meta.metrics = {"validation": state["best"] or {}, "best_step": state["best_step"]}
             self.meta.adapter = False
             self.meta.save(tmp)
