@@ -833,17 +833,21 @@ export interface components {
                 edit_segments?: unknown;
                 /** @description edit_reward: share of the sampling chain re-noised and re-denoised */
                 edit_strength?: unknown;
+                /** @description frame rate real clips are sampled at: the model's own (CogVideoX-2B: 8) */
+                fps?: unknown;
                 /** @description frames per video (8k+1 for CogVideoX) */
                 frames?: unknown;
                 /** @description scalar rewards only: reward quantile from which a sample counts as Good */
                 good_quantile?: unknown;
-                /** @description recompute activations in backward: less memory, ~30% slower */
+                /** @description recompute activations in backward: less memory, ~30% slower; None = on for real-sized models (scale.MemoryProfile) */
                 gradient_checkpointing?: unknown;
+                /** @description classifier-free guidance of validation and generated samples (the generator version's) */
+                guidance?: unknown;
                 /** @description pixels */
                 height?: unknown;
                 /** @description checkpoints kept; older ones are deleted */
                 keep_checkpoints?: unknown;
-                /** @description AdamW learning rate (the paper's 1e-5 for full fine-tuning) */
+                /** @description AdamW learning rate; None = 0.0001 for a LoRA, 1e-05 (the paper's) for full fine-tuning */
                 learning_rate?: unknown;
                 /** @description LoRA alpha; None = same as the rank */
                 lora_alpha?: unknown;
@@ -859,6 +863,10 @@ export interface components {
                 min_ess_fraction?: unknown;
                 /** @description bf16 autocast on CUDA; always 'no' on CPU */
                 mixed_precision?: unknown;
+                /** @description the critic on the CPU while the generator trains; None = by size */
+                offload_critic?: unknown;
+                /** @description T5 on the CPU once the embeddings are cached; None = by size */
+                offload_text_encoder?: unknown;
                 /** @description real clips per step (per process) when λ > 0 */
                 real_batch_size?: unknown;
                 /** @description λ: weight of the plain diffusion loss on the real/reference corpus */
@@ -873,14 +881,20 @@ export interface components {
                 temperature?: unknown;
                 /** @description topk weighting: share of the best samples kept */
                 top_fraction?: unknown;
-                /** @description VAE tiling for encode/decode: less memory at high resolution */
+                /** @description VAE slicing: batch items one at a time; None = by size */
+                vae_slicing?: unknown;
+                /** @description VAE tiling for encode/decode: less memory at high resolution; None = by size */
                 vae_tiling?: unknown;
+                /** @description videos decoded at once when validating (peak memory of one video) */
+                validation_batch_size?: unknown;
                 /** @description generate on held-out prompts and score them every N steps (0 = only at the end) */
                 validation_every?: unknown;
                 /** @description linear learning-rate warm-up steps, then constant */
                 warmup_steps?: unknown;
                 /** @description AdamW weight decay */
                 weight_decay?: unknown;
+                /** @description storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; full fine-tuning keeps fp32 master weights of the transformer */
+                weight_dtype?: unknown;
                 /** @description reward → weight for reward_weighted: one of ('lift', 'softmax', 'topk', 'uniform') */
                 weighting?: unknown;
                 /** @description pixels */
@@ -1073,9 +1087,9 @@ export interface components {
                 scheduler?: unknown;
                 /** @description denoising steps */
                 steps?: unknown;
-                /** @description decode batch items one at a time */
+                /** @description decode batch items one at a time; None = on for real-sized models */
                 vae_slicing?: unknown;
-                /** @description decode in tiles: less memory at high resolution */
+                /** @description decode in tiles: less memory at high resolution; None = on for real-sized models (scale.MemoryProfile) */
                 vae_tiling?: unknown;
                 /** @description pixels */
                 width?: unknown;
