@@ -30,7 +30,10 @@ from .render import world_constants as world
 RATING_FOR_LEVEL = ((0.5, "Good"), (1.5, "Normal"), (math.inf, "Bad"))
 
 # Level 1 and level 2 of each measure, in its own units (see each measure).
-NOISE_LEVELS = (world.NOISE_SIGMA["mild"], world.NOISE_SIGMA["severe"])  # grain σ in 0..255
+# Grain σ of the luma (0..255): the renderer's per-channel σ seen through the luma weights. Luma, because
+# a stored video's yuv420p halves the chroma and with it a third of the grain; the luma keeps it.
+LUMA_GAIN = float(np.linalg.norm([0.299, 0.587, 0.114]))
+NOISE_LEVELS = (LUMA_GAIN * world.NOISE_SIGMA["mild"], LUMA_GAIN * world.NOISE_SIGMA["severe"])
 # Edge σ / smaller side as `edge_blur` measures the world at 48×48 (medians over renders): 0.5 px for a
 # clean render (its anti-aliased edges), 1.2 and 2.1 px for the mild and severe blur (σ 1.1 and 2.2).
 BLUR_LEVELS = (0.5 / 48, 1.2 / 48, 2.1 / 48)
@@ -382,7 +385,7 @@ def edge_blur(frames: np.ndarray, background: np.ndarray, colour: np.ndarray) ->
 def picture_levels(frames: np.ndarray, smooth: np.ndarray, background, colour) -> dict[str, float]:
     """Grain, tiles and edge spread. Grain and tiles also spread edges, so blur is read only without them."""
     size = min(frames.shape[1:3])
-    sigma = noise_sigma(frames)
+    sigma = noise_sigma(luma(frames)[..., None])
     block, _ = blockiness(luma(frames).mean(axis=0), size // 6)
     tiles = block > 2
     blur = 0.0 if tiles or sigma >= NOISE_LEVELS[0] / 2 else edge_blur(frames, background, colour) / size
@@ -406,7 +409,7 @@ def judge(frames: np.ndarray, prompt: str | SceneSpec) -> Verdict:
     raw = frames.astype(np.float64)
     frames_count, height, width = raw.shape[:3]
     size = min(height, width)
-    sigma = noise_sigma(raw)
+    sigma = noise_sigma(luma(raw)[..., None])
     # Grain is smoothed before anything is segmented, gently: a median would erase the marker dots.
     smooth = raw if sigma < NOISE_LEVELS[0] / 4 else gaussian_blur(raw, 0.6 if sigma < NOISE_LEVELS[1] * 0.75 else 1.0)
     colour, background, contrast = _colour_and_background(smooth)
@@ -436,6 +439,8 @@ def judge(frames: np.ndarray, prompt: str | SceneSpec) -> Verdict:
 
     measures.update(objects=int(np.median(counts)), counts="".join(str(min(c, 9)) for c in counts),
                     colour=[round(c) for c in colour], colour_distance=round(off_colour, 1),
-                    shown_motion=motion, **facts, shake=round(jitter, 4), irregular_steps=irregular)
+                    shown_motion=motion, **facts, shake=round(jitter, 4), irregular_steps=irregular,
+                    colour_level=level_of(off_colour, COLOUR_LEVELS), count_level=2.0 * wrong_count_share,
+                    motion_level=motion_level, shake_level=jitter_level, timing_level=timing_level)
     levels = {"semantic": semantic, "motion": motion_smoothness, "fidelity": fidelity}
     return Verdict({d: rating_of(v) for d, v in levels.items()}, {d: round(v, 3) for d, v in levels.items()}, measures)

@@ -58,7 +58,7 @@ def semantic_reason(spec: SceneSpec, defects: Defects) -> str:
     return f"{_the_objects(spec).capitalize()} {_motion_phrase(motion)} instead of {spec.motion}."
 
 
-_MOTION_REASONS = {
+MOTION_REASONS = {
     ("jitter", "mild"): "{objects} shake slightly from frame to frame.",
     ("jitter", "severe"): "{objects} jump erratically from frame to frame.",
     ("stutter", "mild"): "The motion hitches once: a frame is repeated.",
@@ -84,7 +84,7 @@ def motion_reason(spec: SceneSpec, defects: Defects) -> str:
         if defects.objects_stand_still:
             return "Nothing moves, so there is no motion to break: it is steady."
         return f"{objects.capitalize()} move smoothly and naturally."
-    template = _MOTION_REASONS[(defect.kind, defect.severity)]
+    template = MOTION_REASONS[(defect.kind, defect.severity)]
     return template.format(objects=objects.capitalize(), objects_lower=objects)
 
 

@@ -11,6 +11,7 @@ and the defects, so the oracle can describe the video without looking at it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -162,6 +163,43 @@ def visible_counts(spec: SceneSpec, defects: Defects, num_frames: int) -> np.nda
     return np.where(np.arange(num_frames) < num_frames // 2, first_half, second_half)
 
 
+def _sample_points(top: int, left: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The SUPERSAMPLE² sample points of each pixel of a height×width window at (top, left)."""
+    offsets = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE
+    rows = (np.arange(top, top + height)[:, None] + offsets[None, :]).reshape(-1)
+    columns = (np.arange(left, left + width)[:, None] + offsets[None, :]).reshape(-1)
+    return np.meshgrid(rows, columns, indexing="ij")
+
+
+def _share(inside: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Sample grid → per-pixel coverage in [0, 1]."""
+    return inside.reshape(height, SUPERSAMPLE, width, SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def shape_shares(spec: SceneSpec, counts, centres, angles, radius: float, height: int, width: int):
+    """Per frame, per object: (body coverage, dot coverage or None) [H, W] each, anti-aliased. Only the
+    window around each object is sampled (a shape never reaches past its radius)."""
+    reach = int(np.ceil(radius)) + 1
+    for t, visible in enumerate(counts):
+        objects = []
+        for i in range(visible):
+            cy, cx = centres[t, i]
+            top, left = max(0, int(cy) - reach), max(0, int(cx) - reach)
+            bottom, right = min(height, int(cy) + reach + 1), min(width, int(cx) + reach + 1)
+            body, dot = np.zeros((height, width)), None
+            if bottom > top and right > left:
+                yy, xx = _sample_points(top, left, bottom - top, right - left)
+                dy, dx = yy - cy, xx - cx
+                inside = shape_mask(spec.shape, dy, dx, radius, angles[t, i])
+                body[top:bottom, left:right] = _share(inside, bottom - top, right - left)
+                if spec.shape in MARKED_SHAPES:
+                    dot = np.zeros((height, width))
+                    dot[top:bottom, left:right] = _share(inside & marker_mask(dy, dx, radius, angles[t, i]),
+                                                         bottom - top, right - left)
+            objects.append((body, dot))
+        yield objects
+
+
 def paint(
     spec: SceneSpec,
     colour: tuple[int, int, int],
@@ -171,30 +209,22 @@ def paint(
     radius: float,
     height: int,
     width: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Shapes on the scene's background, anti-aliased: each pixel is covered by the share of its
     SUPERSAMPLE² sample points inside the shape, so an object's centre moves by fractions of a pixel
-    (with hard edges a square's centre snapped to half pixels, and a steady glide looked uneven)."""
+    (with hard edges a square's centre snapped to half pixels, and a steady glide looked uneven).
+    Returns the frames [T, H, W, 3] and the objects' coverage [T, H, W]."""
     frames = np.empty((len(counts), height, width, 3), dtype=np.float64)
     frames[:] = SCENES[spec.scene]
-    offsets = (np.arange(SUPERSAMPLE) + 0.5) / SUPERSAMPLE
-    rows = (np.arange(height)[:, None] + offsets[None, :]).reshape(-1)
-    columns = (np.arange(width)[:, None] + offsets[None, :]).reshape(-1)
-    yy, xx = np.meshgrid(rows, columns, indexing="ij")  # the sample points
-    marker_colour = np.array(colour) * MARKER_SHADE
-
-    def share(inside: np.ndarray) -> np.ndarray:  # sample grid → per-pixel coverage
-        return inside.reshape(height, SUPERSAMPLE, width, SUPERSAMPLE).mean(axis=(1, 3))[..., None]
-
-    for t, visible in enumerate(counts):
-        for i in range(visible):
-            dy, dx = yy - centres[t, i, 0], xx - centres[t, i, 1]
-            inside = shape_mask(spec.shape, dy, dx, radius, angles[t, i])
-            frames[t] += share(inside) * (np.array(colour) - frames[t])
-            if spec.shape in MARKED_SHAPES:
-                dot = marker_mask(dy, dx, radius, angles[t, i])
-                frames[t] += share(dot & inside) * (marker_colour - frames[t])
-    return frames
+    cover = np.zeros((len(counts), height, width))
+    body, marker = np.array(colour, dtype=np.float64), np.array(colour) * MARKER_SHADE
+    for t, objects in enumerate(shape_shares(spec, counts, centres, angles, radius, height, width)):
+        for inside, dot in objects:
+            frames[t] += inside[..., None] * (body - frames[t])
+            cover[t] = np.maximum(cover[t], inside)
+            if dot is not None:
+                frames[t] += dot[..., None] * (marker - frames[t])
+    return frames, cover
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +280,57 @@ def damaged(frames: np.ndarray, fidelity: Defect, rng: np.random.Generator) -> n
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where everything is in each frame: what `render` paints and `describe` tells."""
+
+    counts: np.ndarray  # [T] objects shown
+    centres: np.ndarray  # [T, n, 2] (y, x) pixels, jitter included
+    angles: np.ndarray  # [T, n] radians
+    radius: float
+    tau: np.ndarray  # [T] the instant of the smooth motion each frame shows
+    shake: np.ndarray  # [T] mean distance (pixels) the jitter moves the objects off their path
+
+
+def layout(spec: SceneSpec, defects: Defects, *, frames: int, size: tuple[int, int], seed: int) -> Layout:
+    height, width = size
+    counts = visible_counts(spec, defects, frames)
+    layout_count = int(counts.max())
+    tau = time_map(frames, defects.motion)
+    smooth, angles = object_tracks(shown_motion(spec, defects), layout_count, tau, height, width, spec.shape)
+    centres = jittered(smooth, defects.motion, height, width, np.random.default_rng([seed, 0]))
+    shake = np.linalg.norm(centres - smooth, axis=-1).mean(axis=1)
+    return Layout(counts, centres, angles, object_radius(height, width, layout_count), tau, shake)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A render with what the renderer knows densely about it (for pretraining: critic/pretrain)."""
+
+    frames: np.ndarray  # uint8 [T, H, W, 3], as `render` returns
+    undamaged: np.ndarray  # float [T, H, W, 3]: the same picture before its fidelity defect
+    coverage: np.ndarray  # float [T, H, W] in [0, 1]: how much of each pixel the objects cover
+    layout: Layout
+
+
+def render_with_truth(spec: SceneSpec, defects: Defects | None = None, *, frames: int = 16,
+                      size: tuple[int, int] = (64, 64), seed: int = 0) -> Rendered:
+    """`render`, keeping the undamaged picture and the objects' coverage it painted on the way."""
+    defects = defects or Defects.clean()
+    spec.validate()
+    defects.validate()
+    height, width = size
+    if frames < MIN_FRAMES:
+        raise ValueError(f"frames must be at least {MIN_FRAMES}, got {frames}")
+    if min(height, width) < 16:
+        raise ValueError(f"size must be at least 16x16, got {size}")
+    placed = layout(spec, defects, frames=frames, size=size, seed=seed)
+    _, colour = shown_colour(spec, defects)
+    painted, cover = paint(spec, colour, placed.counts, placed.centres, placed.angles, placed.radius, height, width)
+    video = damaged(painted, defects.fidelity, np.random.default_rng([seed, 1]))
+    return Rendered(np.clip(np.round(video), 0, 255).astype(np.uint8), painted, cover, placed)
+
+
 def render(
     spec: SceneSpec,
     defects: Defects | None = None,
@@ -259,26 +340,7 @@ def render(
     seed: int = 0,
 ) -> np.ndarray:
     """Render uint8 [frames, height, width, 3]; size is (height, width). Same inputs, same pixels."""
-    defects = defects or Defects.clean()
-    spec.validate()
-    defects.validate()
-    height, width = size
-    if frames < MIN_FRAMES:
-        raise ValueError(f"frames must be at least {MIN_FRAMES}, got {frames}")
-    if min(height, width) < 16:
-        raise ValueError(f"size must be at least 16x16, got {size}")
-    jitter_rng, noise_rng = (np.random.default_rng([seed, stream]) for stream in (0, 1))
-
-    counts = visible_counts(spec, defects, frames)
-    layout_count = int(counts.max())
-    tau = time_map(frames, defects.motion)
-    centres, angles = object_tracks(shown_motion(spec, defects), layout_count, tau, height, width, spec.shape)
-    centres = jittered(centres, defects.motion, height, width, jitter_rng)
-    _, colour = shown_colour(spec, defects)
-    radius = object_radius(height, width, layout_count)
-    video = paint(spec, colour, counts, centres, angles, radius, height, width)
-    video = damaged(video, defects.fidelity, noise_rng)
-    return np.clip(np.round(video), 0, 255).astype(np.uint8)
+    return render_with_truth(spec, defects, frames=frames, size=size, seed=seed).frames
 
 
 class world_constants:  # noqa: N801 (a namespace, read as `world.BOUNCES` by the judge)
