@@ -18,6 +18,20 @@ QUESTIONS: dict[str, str] = {
     "fidelity": "Please identify the fidelity issues in this video, such as blur, artifacts, deformed limbs.",
 }
 
+# What the tiny critic is asked while it is pretrained to see the synthetic world (critic/pretrain.py):
+# one question per fact the renderer knows (synthetic/describe.py) and whether the video shows a caption. None of them is a LiFT question, and no answer is a rating.
+WORLD_QUESTIONS = {
+    "count": "How many objects are there?",
+    "colour": "What colour are the objects?",
+    "shape": "What shape are the objects?",
+    "motion": "How do the objects move?",
+    "scene": "Where are the objects?",
+    "timing": "How are the moments of the clip spaced?",
+    "shake": "How much do the objects shake?",
+    "picture": "How does the picture look?",
+}
+MATCH_QUESTION = "Does the video show {caption}?"
+
 # Qwen2-VL chat markup: the video placeholder is expanded to one <|video_pad|> per merged patch.
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 VISION_START, VISION_END = "<|vision_start|>", "<|vision_end|>"
@@ -59,12 +73,17 @@ def answer_text(rating: str, reason: str | None, with_reason: bool = True) -> st
     return f"{rating}. {reason}"
 
 
-def prompt_text(caption: str, dimension: str, num_video_tokens: int) -> str:
-    """The full prompt up to where the answer starts (Qwen2-VL chat format)."""
+def chat_prompt(user: str, num_video_tokens: int) -> str:
+    """A user turn (the video, then `user`) up to where the answer starts (Qwen2-VL chat format)."""
     if num_video_tokens < 1:
         raise ValueError(f"num_video_tokens must be at least 1, got {num_video_tokens}")
     video = f"{VISION_START}{VIDEO_PAD * num_video_tokens}{VISION_END}"
-    return f"{IM_START}user\n{video}{user_text(caption, dimension)}{IM_END}\n{IM_START}assistant\n"
+    return f"{IM_START}user\n{video}{user}{IM_END}\n{IM_START}assistant\n"
+
+
+def prompt_text(caption: str, dimension: str, num_video_tokens: int) -> str:
+    """The full rating prompt up to where the answer starts."""
+    return chat_prompt(user_text(caption, dimension), num_video_tokens)
 
 
 def parse_answer(text: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .questions import IM_END, RATINGS, answer_text, prompt_text
+from .questions import IM_END, RATINGS, answer_text, chat_prompt, user_text
 
 CRITIC_META_FILE = "lift_critic.json"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -196,34 +196,55 @@ class Query:
     fps: float | None = None  # rate of the sampled frames; None: DEFAULT_SAMPLED_FPS
 
 
-def encode_query(tokenizer, query: Query, geometry: VisionGeometry, with_reason: bool, with_answer: bool):
+@dataclass
+class Turn:
+    """One video with a question and (for training) its answer: the unit the model is fed."""
+
+    frames: np.ndarray  # uint8 [T, H, W, 3]
+    user: str
+    answer: str | None = None
+    fps: float | None = None  # rate of the sampled frames (Qwen2.5-VL's time inputs); None: DEFAULT_SAMPLED_FPS
+
+
+def query_turn(query: Query, *, with_reason: bool, with_answer: bool) -> Turn:
+    answer = answer_text(query.rating, query.reason, with_reason) if with_answer else None
+    return Turn(query.frames, user_text(query.caption, query.dimension), answer, query.fps)
+
+
+def encode_turn(tokenizer, turn: Turn, geometry: VisionGeometry):
     """(input_ids, labels) lists: labels are IGNORE_INDEX on the prompt, the answer ids after it."""
-    tokens = geometry.num_video_tokens(len(query.frames), query.frames.shape[1:3])
-    prompt_ids = tokenizer(prompt_text(query.caption, query.dimension, tokens), add_special_tokens=False)["input_ids"]
-    if not with_answer:
+    tokens = geometry.num_video_tokens(len(turn.frames), turn.frames.shape[1:3])
+    prompt_ids = tokenizer(chat_prompt(turn.user, tokens), add_special_tokens=False)["input_ids"]
+    if turn.answer is None:
         return prompt_ids, [IGNORE_INDEX] * len(prompt_ids)
-    answer = answer_text(query.rating, query.reason, with_reason) + IM_END
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(turn.answer + IM_END, add_special_tokens=False)["input_ids"]
     return prompt_ids + answer_ids, [IGNORE_INDEX] * len(prompt_ids) + answer_ids
 
 
 def collate(tokenizer, queries: list[Query], geometry: VisionGeometry, *, with_reason: bool, with_answer: bool,
             padding_side: str = "right") -> dict:
-    """A padded batch for Qwen2VLForConditionalGeneration (labels included when with_answer)."""
+    """A padded batch of rating queries for Qwen2VLForConditionalGeneration (labels when with_answer)."""
+    turns = [query_turn(q, with_reason=with_reason, with_answer=with_answer) for q in queries]
+    return collate_turns(tokenizer, turns, geometry, padding_side=padding_side)
+
+
+def collate_turns(tokenizer, turns: list[Turn], geometry: VisionGeometry, *, padding_side: str = "right") -> dict:
+    """A padded batch of turns; labels are included when every turn has an answer."""
     import torch
 
-    encoded = [encode_query(tokenizer, q, geometry, with_reason, with_answer) for q in queries]
+    encoded = [encode_turn(tokenizer, t, geometry) for t in turns]
+    with_answer = all(t.answer is not None for t in turns)
     length = max(len(ids) for ids, _ in encoded)
     pad = tokenizer.pad_token_id
-    input_ids = torch.full((len(queries), length), pad, dtype=torch.long)
-    labels = torch.full((len(queries), length), IGNORE_INDEX, dtype=torch.long)
-    attention = torch.zeros((len(queries), length), dtype=torch.long)
+    input_ids = torch.full((len(turns), length), pad, dtype=torch.long)
+    labels = torch.full((len(turns), length), IGNORE_INDEX, dtype=torch.long)
+    attention = torch.zeros((len(turns), length), dtype=torch.long)
     for row, (ids, labs) in enumerate(encoded):
         span = slice(0, len(ids)) if padding_side == "right" else slice(length - len(ids), length)
         input_ids[row, span] = torch.tensor(ids)
         labels[row, span] = torch.tensor(labs)
         attention[row, span] = 1
-    patches, grids = zip(*(patchify(q.frames, geometry) for q in queries))
+    patches, grids = zip(*(patchify(t.frames, geometry) for t in turns))
     video_token_id = tokenizer.convert_tokens_to_ids("<|video_pad|>")
     batch = {
         "input_ids": input_ids,
@@ -234,7 +255,7 @@ def collate(tokenizer, queries: list[Query], geometry: VisionGeometry, *, with_r
     }
     if geometry.timed:  # as Qwen2.5-VL's processor: temporal_patch_size / sampled fps, per video
         batch["second_per_grid_ts"] = torch.tensor(
-            [geometry.temporal_patch_size / (q.fps or DEFAULT_SAMPLED_FPS) for q in queries], dtype=torch.float32)
+            [geometry.temporal_patch_size / (t.fps or DEFAULT_SAMPLED_FPS) for t in turns], dtype=torch.float32)
     if with_answer:
         batch["labels"] = labels
     return batch

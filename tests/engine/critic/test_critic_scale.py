@@ -1,6 +1,8 @@
 """The critic's real-size settings: bf16 loading, an in-place LoRA merge, processor-style frame
 sizes, Qwen2.5-VL's time input and an exported processor config; Qwen2-VL-2B from its published config."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -72,11 +74,12 @@ def test_exported_critic_has_a_processor_config(tiny_critic_dir, tmp_path):
     assert not (trained / "preprocessor_config.json").exists()
     out = export_critic(tmp_path / "run", tmp_path / "export")
     assert (out / "preprocessor_config.json").is_file()
-    assert AutoImageProcessor.from_pretrained(out).patch_size == 7
+    patch = json.loads((tiny_critic_dir / "config.json").read_text())["vision_config"]["patch_size"]
+    assert AutoImageProcessor.from_pretrained(out).patch_size == patch
     if is_torchvision_available():  # AutoProcessor's Qwen2-VL video processor needs torchvision (GPU workers have it)
         from transformers import AutoProcessor
 
-        assert AutoProcessor.from_pretrained(out).image_processor.patch_size == 7
+        assert AutoProcessor.from_pretrained(out).image_processor.patch_size == patch
 
 
 def test_critic_waits_on_the_cpu_between_reward_calls():
