@@ -181,11 +181,10 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-NEXT_PARAMETER = OpenApiParameter(
-    "next", bool, OpenApiParameter.QUERY, required=False,
-    description=("1: also lease the next task and answer with both (SubmitWithNextOutput), one round trip "
-                 "instead of submit + next-task. A replay answers with the same annotation and next lease."),
-)
+NEXT_HELP = ("also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of "
+             "submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "
+             "\"next\": true in the body (the browser's way: its submit URL stays the same).")
+NEXT_PARAMETER = OpenApiParameter("next", bool, OpenApiParameter.QUERY, required=False, description=f"1: {NEXT_HELP}")
 NEXT_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 
@@ -201,6 +200,7 @@ class SubmitApi(APIView):
     class InputSerializer(serializers.Serializer):
         ratings = serializers.JSONField()
         time_spent_ms = serializers.IntegerField(min_value=0, max_value=submissions.MAX_TIME_SPENT_MS, default=0)
+        next = serializers.BooleanField(default=False, help_text=f"true: {NEXT_HELP}")
 
     @extend_schema(
         request=InputSerializer, parameters=[IDEMPOTENCY_HEADER, NEXT_PARAMETER],
@@ -220,7 +220,7 @@ class SubmitApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         args = dict(assignment=assignment, annotator=request.user, idempotency_key=key, **data.validated_data)
-        if with_next:
+        if args.pop("next") or with_next:
             result = submissions.annotation_submit_and_next(**args)
             body = SubmitWithNextOutput({"annotation": result.annotation, "next": result.next,
                                          "next_state": result.next_state}).data

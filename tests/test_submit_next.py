@@ -90,6 +90,16 @@ def test_a_bad_next_option_is_a_400_that_writes_nothing(leased, query):
     assert Annotation.objects.count() == 0
 
 
+def test_the_option_in_the_body_works_as_the_query_and_is_checked(leased):
+    client, first = leased
+    url = f"/api/assignments/{first['id']}/submit/"
+    bad = client.post(url, {"ratings": GOOD_RATINGS, "next": "maybe"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert bad.status_code == 400 and "next" in bad.json()["fields"]
+    response = client.post(url, {"ratings": GOOD_RATINGS, "next": True}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 201 and response.json()["next_state"] == "leased"
+    assert response.json()["next"]["id"] != first["id"]
+
+
 def test_next_0_and_no_option_answer_the_plain_annotation(leased):
     client, first = leased
     response = submit_next(client, first["id"], query="?next=0")

@@ -40,7 +40,8 @@ export interface DimensionRating {
   rationale: string;
 }
 
-export type SubmitBody = Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>;
+// What is rated (kept in the draft and sent again on a retry); `next` is how it is sent, set by submitAndNext.
+export type SubmitBody = Omit<Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>, 'next'>;
 export type Annotation = Refine<Schemas['AnnotationOutput'], { ratings: Record<string, DimensionRating> }>;
 /** A submit that also leased the next task (?next=1). `unknown`: the server answered a plain annotation
  *  (one that does not know the option), so the caller asks next-task itself. */
@@ -265,8 +266,9 @@ export const api = {
   /** Submit and lease the next task in one round trip. A retry with the same key answers the same
    *  annotation and the same next lease. */
   async submitAndNext(assignmentId: number, body: SubmitBody, idempotencyKey: string): Promise<SubmitWithNext> {
+    // The option in the body: the URL stays the submit URL (proxies, logs and network rules see one URL).
     const { data } = await request<SubmitWithNext | Annotation>(
-      'POST', `/api/assignments/${assignmentId}/submit/?next=1`, body, { headers: { 'Idempotency-Key': idempotencyKey } },
+      'POST', `/api/assignments/${assignmentId}/submit/`, { ...body, next: true }, { headers: { 'Idempotency-Key': idempotencyKey } },
     );
     if (data && 'annotation' in data) return data;
     return { annotation: data as Annotation, next: null, next_state: 'unknown' };

@@ -1438,6 +1438,11 @@ export interface components {
          */
         SourceEnum: "schedule" | "manual";
         SubmitApiInputRequest: {
+            /**
+             * @description true: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same).
+             * @default false
+             */
+            next: boolean;
             ratings: unknown;
             /** @default 0 */
             time_spent_ms: number;
@@ -1723,7 +1728,7 @@ export interface operations {
     assignments_submit_create: {
         parameters: {
             query?: {
-                /** @description 1: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task. A replay answers with the same annotation and next lease. */
+                /** @description 1: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same). */
                 next?: boolean;
             };
             header: {

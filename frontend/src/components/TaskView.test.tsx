@@ -8,7 +8,7 @@ import { TaskView } from './TaskView';
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 
 interface Server {
-  calls: { url: string; init: RequestInit; query: string }[];
+  calls: { url: string; init: RequestInit }[];
   submit: Handler;
   next: () => Assignment | null;
 }
@@ -19,10 +19,8 @@ function mockServer(c: Campaign = campaign(), a: Assignment | null = assignment(
     next: () => a,
     submit: () => json(201, { id: 1, assignment: a?.id, ratings: {}, time_spent_ms: 1, created_at: 'now' }),
   };
-  setFetch(async (fullUrl, init = {}) => {
-    // Calls are recorded by path; the query (submit's ?next=1) is kept beside it.
-    const [url, query = ''] = fullUrl.split('?');
-    server.calls.push({ url, init, query });
+  setFetch(async (url, init = {}) => {
+    server.calls.push({ url, init });
     if (url === '/api/auth/csrf/') return json(200, {});
     if (url === `/api/campaigns/${c.id}/`) return json(200, c);
     if (url === `/api/campaigns/${c.id}/next-task/`) {
@@ -290,7 +288,7 @@ describe('TaskView', () => {
       await key('Enter', { ctrlKey: true });
       await waitFor(() => expect(screen.getByTestId('task-view').dataset.assignmentId).toBe('43'));
       const submits = server.calls.filter((c) => c.url === '/api/assignments/42/submit/');
-      expect(submits.map((c) => c.query)).toEqual(['next=1']);
+      expect(submits.map((c) => JSON.parse(String(c.init.body)).next)).toEqual([true]);
       expect(nextTaskCalls(server)).toBe(asked);
       expect(window.localStorage.getItem(draftKey(42))).toBeNull();
       expect(screen.getByTestId('task-notice').textContent).toContain('Saved');
