@@ -1,6 +1,7 @@
 """Thin API views for campaigns and their work: campaigns, members, items, next-task, and an assignment's
 submit, skip and extend. Each validates input, calls one service or selector, and serialises the result."""
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema,
+                                   extend_schema_field)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -180,26 +181,54 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
+NEXT_HELP = ("also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of "
+             "submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "
+             "\"next\": true in the body (the browser's way: its submit URL stays the same).")
+NEXT_PARAMETER = OpenApiParameter("next", bool, OpenApiParameter.QUERY, required=False, description=f"1: {NEXT_HELP}")
+NEXT_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+class SubmitWithNextOutput(serializers.Serializer):
+    annotation = AnnotationOutput()
+    next = AssignmentOutput(allow_null=True, help_text="The next lease; null when next_state is not leased.")
+    next_state = serializers.ChoiceField(
+        choices=Annotation.NextState.choices,
+        help_text="leased; nothing_left (as next-task's 204); campaign_paused (as next-task's 409).")
+
+
 class SubmitApi(APIView):
     class InputSerializer(serializers.Serializer):
         ratings = serializers.JSONField()
         time_spent_ms = serializers.IntegerField(min_value=0, max_value=submissions.MAX_TIME_SPENT_MS, default=0)
+        next = serializers.BooleanField(default=False, help_text=f"true: {NEXT_HELP}")
 
-    @extend_schema(request=InputSerializer, parameters=[IDEMPOTENCY_HEADER],
-                   responses={200: AnnotationOutput, 201: AnnotationOutput})
+    @extend_schema(
+        request=InputSerializer, parameters=[IDEMPOTENCY_HEADER, NEXT_PARAMETER],
+        responses={code: PolymorphicProxySerializer(
+            component_name="SubmitResult", serializers=[AnnotationOutput, SubmitWithNextOutput],
+            resource_type_field_name=None) for code in (200, 201)},
+    )
     def post(self, request, assignment_id: int):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key or len(key) > 128 or not key.isprintable():
             raise ApplicationError("Send an Idempotency-Key header (1-128 printable characters, e.g. a UUID).",
                                    code="idempotency_key_required")
+        with_next = NEXT_VALUES.get(request.query_params.get("next", "").strip().lower())
+        if with_next is None:
+            raise ApplicationError("next must be 1 or 0.", code="invalid_next", fields={"next": "not 1 or 0"})
         assignment = selectors.assignment_get_for_user(assignment_id=assignment_id, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        annotation, created = submissions.annotation_submit(
-            assignment=assignment, annotator=request.user, idempotency_key=key, **data.validated_data
-        )
-        return Response(AnnotationOutput(annotation).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        args = dict(assignment=assignment, annotator=request.user, idempotency_key=key, **data.validated_data)
+        if args.pop("next") or with_next:
+            result = submissions.annotation_submit_and_next(**args)
+            body = SubmitWithNextOutput({"annotation": result.annotation, "next": result.next,
+                                         "next_state": result.next_state}).data
+            created = result.created
+        else:
+            annotation, created = submissions.annotation_submit(**args)
+            body = AnnotationOutput(annotation).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class SkipApi(APIView):

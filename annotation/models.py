@@ -193,6 +193,17 @@ class Annotation(models.Model):
     corrected_ratings = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    class NextState(models.TextChoices):
+        LEASED = "leased"
+        NOTHING_LEFT = "nothing_left"
+        CAMPAIGN_PAUSED = "campaign_paused"
+
+    # What a submit that asked for the next task (?next=1) answered about it, so that its replay answers
+    # the same; blank when the submit did not ask. db_default: rows written by bulk loads, database tools or
+    # the previous release during a rolling deploy start blank too.
+    next_state = models.CharField(max_length=16, choices=NextState.choices, blank=True, default="", db_default="")
+    next_assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["annotator", "idempotency_key"], name="annotation_idempotency_key_once"),

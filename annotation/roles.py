@@ -1,5 +1,6 @@
 """Roles are Django groups: annotator, reviewer, admin (superusers count as admins)."""
 from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef
 
 ANNOTATOR, REVIEWER, ADMIN = "annotator", "reviewer", "admin"
 ROLES = (ANNOTATOR, REVIEWER, ADMIN)
@@ -31,3 +32,17 @@ def role_grant(*, user, role: str) -> None:
     group, _ = Group.objects.get_or_create(name=role)
     user.groups.add(group)
     user.__dict__.pop("_lift_roles", None)
+
+
+def role_flags(user_ref: str = "pk") -> dict:
+    """Query annotations that read a user's roles in the statement that loads the user (`user_ref` names
+    the user's id in that query): one query per request instead of a second one for the groups."""
+    return {f"_has_role_{role}": Exists(Group.objects.filter(user=OuterRef(user_ref), name=role)) for role in ROLES}
+
+
+def roles_remember(user, row) -> None:
+    """Caches on `user` the roles a row loaded with role_flags() carries (user_roles then asks no query)."""
+    names = {role for role in ROLES if getattr(row, f"_has_role_{role}")}
+    if user.is_superuser:
+        names.add(ADMIN)
+    user._lift_roles = [role for role in ROLES if role in names]

@@ -1,13 +1,18 @@
 """Annotation API under load: N synthetic annotators loop next-task → submit against gunicorn + PostgreSQL.
 
     python bench/annotation_api.py                 # 32 annotators, throughput and latency, invariants
+    python bench/annotation_api.py --combined      # the same with one call per task: submit?next=1
+    python bench/annotation_api.py --both --json bench/results/annotation_api.json   # both, one after the other
+    python bench/annotation_api.py --think-ms 2000 # annotators who pause between tasks (an open, realistic load)
     python bench/annotation_api.py --scaling       # next-task and submit p50 with 10k and with 1M annotations
 
 Prints figures and checks the invariants (rows = acknowledged submits, no duplicates, no item beyond k).
 """
 import argparse
+import json
 import os
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -45,28 +50,67 @@ def seed(n_annotators: int, n_items: int, overlap: int):
     return campaign, tokens
 
 
-def annotator_loop(base, campaign_id, token, deadline, out):
+def _session(token: str) -> requests.Session:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
+    return session
+
+
+def _timed(out: list, call):
+    t0 = time.perf_counter()
+    response = call()
+    out.append(time.perf_counter() - t0)
+    return response
+
+
+def _submit(session, base, assignment_id: int, out: list, query: str = ""):
+    return _timed(out, lambda: session.post(f"{base}/api/assignments/{assignment_id}/submit/{query}",
+                                            json={"ratings": RATINGS, "time_spent_ms": 1000},
+                                            headers={"Idempotency-Key": str(uuid.uuid4())}))
+
+
+def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0):
+    """Two calls per task: next-task, then submit."""
+    session = _session(token)
     while time.time() < deadline:
-        t0 = time.perf_counter()
-        lease = session.post(f"{base}/api/campaigns/{campaign_id}/next-task/")
-        out["next"].append(time.perf_counter() - t0)
+        lease = _timed(out["next"], lambda: session.post(f"{base}/api/campaigns/{campaign_id}/next-task/"))
         if lease.status_code == 204:
             return
         if lease.status_code != 200:
             out["errors"][f"next-task {lease.status_code}"] += 1
             continue
-        assignment = lease.json()["id"]
-        t0 = time.perf_counter()
-        done = session.post(f"{base}/api/assignments/{assignment}/submit/",
-                            json={"ratings": RATINGS, "time_spent_ms": 1000},
-                            headers={"Idempotency-Key": str(uuid.uuid4())})
-        out["submit"].append(time.perf_counter() - t0)
+        time.sleep(think_s)
+        done = _submit(session, base, lease.json()["id"], out["submit"])
         if done.status_code in (200, 201):
             out["acknowledged"].append(done.json()["id"])
         else:
             out["errors"][f"submit {done.status_code}"] += 1
+
+
+def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0):
+    """One call per task: submit?next=1 answers with the next lease (next-task only to start)."""
+    session = _session(token)
+    lease = None
+    while time.time() < deadline:
+        if lease is None:
+            answer = _timed(out["next"], lambda: session.post(f"{base}/api/campaigns/{campaign_id}/next-task/"))
+            if answer.status_code == 204:
+                return
+            if answer.status_code != 200:
+                out["errors"][f"next-task {answer.status_code}"] += 1
+                continue
+            lease = answer.json()
+        time.sleep(think_s)
+        done = _submit(session, base, lease["id"], out["submit_next"], query="?next=1")
+        if done.status_code not in (200, 201):
+            out["errors"][f"submit?next=1 {done.status_code}"] += 1
+            lease = None
+            continue
+        body = done.json()
+        out["acknowledged"].append(body["annotation"]["id"])
+        if body["next_state"] == "nothing_left":
+            return
+        lease = body["next"]
 
 
 def check_invariants(campaign, acknowledged):
@@ -86,30 +130,61 @@ def check_invariants(campaign, acknowledged):
     }
 
 
-def throughput(args):
-    url = fresh_database("lift_bench")
+def throughput(args, combined: bool) -> dict:
+    if "django.db" in sys.modules:  # a run before this one: let go of its database, which is dropped now
+        from django.db import connections
+
+        connections.close_all()
+    url = fresh_database(args.db)
     setup_django(url)
     campaign, tokens = seed(args.annotators, args.items, args.overlap)
-    out = {"next": [], "submit": [], "acknowledged": [], "errors": Counter()}
+    out = {"next": [], "submit": [], "submit_next": [], "acknowledged": [], "errors": Counter()}
+    loop = combined_loop if combined else annotator_loop
     with gunicorn(url, workers=args.workers, threads=args.threads) as (base, _):
+        load_before = os.getloadavg()
         deadline = time.time() + args.seconds
-        threads = [threading.Thread(target=annotator_loop, args=(base, campaign.pk, t, deadline, out)) for t in tokens]
+        threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000))
+                   for t in tokens]
         started = time.time()
         [t.start() for t in threads]
         [t.join() for t in threads]
         elapsed = time.time() - started
+        load_after = os.getloadavg()
     inv = check_invariants(campaign, out["acknowledged"])
-    ms = lambda xs, q: 1000 * percentile(xs, q)  # noqa: E731
+    ms = lambda xs, q: round(1000 * percentile(xs, q), 1)  # noqa: E731
+    mode = "combined (submit?next=1)" if combined else "two calls (next-task, submit)"
     print(f"machine: {machine_description()}")
-    print(f"{args.annotators} annotators, {elapsed:.1f} s, gunicorn {args.workers}x{args.threads} gthread")
+    print(f"{mode}: {args.annotators} annotators, think {args.think_ms} ms, {elapsed:.1f} s, "
+          f"gunicorn {args.workers}x{args.threads} gthread; load average {load_before} before, {load_after} after")
     print(f"round-trips/s: {len(out['acknowledged']) / elapsed:.1f}")
-    for name in ("next", "submit"):
-        print(f"{name}: p50 {ms(out[name], 50):.1f} ms  p95 {ms(out[name], 95):.1f} ms  p99 {ms(out[name], 99):.1f} ms")
+    latency = {}
+    for name in ("next", "submit", "submit_next"):
+        if out[name]:
+            latency[name] = {"calls": len(out[name]), "p50_ms": ms(out[name], 50), "p95_ms": ms(out[name], 95),
+                             "p99_ms": ms(out[name], 99)}
+            print(f"{name}: {latency[name]}")
     print(f"errors: {dict(out['errors'])}")
     print(f"invariants: {inv}")
     ok = inv["lost"] == 0 and inv["duplicate_pairs"] == 0 and inv["items_beyond_overlap"] == 0 and inv["rows"] == inv["acknowledged"]
-    print("INVARIANTS OK" if ok else "INVARIANTS BROKEN")
-    return 0 if ok else 1
+    print("INVARIANTS OK" if ok else "INVARIANTS BROKEN", flush=True)
+    return {"mode": "combined" if combined else "two_calls", "annotators": args.annotators, "think_ms": args.think_ms,
+            "seconds": round(elapsed, 1), "items": args.items, "overlap": args.overlap,
+            "gunicorn": f"{args.workers}x{args.threads} gthread", "round_trips_per_s": round(len(out["acknowledged"]) / elapsed, 1),
+            "latency": latency, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
+            "loadavg_before": load_before, "loadavg_after": load_after}
+
+
+def throughput_runs(args) -> int:
+    modes = [False, True] if args.both else [args.combined]
+    runs = [throughput(args, combined) for combined in modes]
+    if args.json:
+        record = {"measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine_description(),
+                  "runs": runs}
+        with open(args.json, "w") as fh:
+            json.dump(record, fh, indent=2)
+            fh.write("\n")
+        print(f"wrote {args.json}")
+    return 0 if all(run["invariants_ok"] for run in runs) else 1
 
 
 def open_work(campaign, n_items: int) -> str:
@@ -148,14 +223,14 @@ def scaling(args):
     in that campaign and the database; the annotations are bulk-loaded as snapshot_bench does."""
     from snapshot_bench import populate
 
-    url = fresh_database("lift_bench")
+    url = fresh_database(args.db)
     setup_django(url)
     from annotation.models import Campaign
 
     figures = {}
     for size in (10_000, args.large):
         started = time.time()
-        campaign = Campaign.objects.get(pk=populate("lift_bench", size))
+        campaign = Campaign.objects.get(pk=populate(args.db, size))
         token = open_work(campaign, args.rounds + 50)
         print(f"loaded {size:,} annotations in {time.time() - started:.0f} s", flush=True)
         figures[size] = round_trip_p50(url, campaign.pk, token, args.rounds)
@@ -176,8 +251,13 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--combined", action="store_true", help="one call per task: submit?next=1")
+    parser.add_argument("--both", action="store_true", help="two calls per task, then the combined call")
+    parser.add_argument("--think-ms", type=float, default=0, help="an annotator's pause on each task")
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--db", default="lift_bench", help="the throw-away database (dropped and created afresh)")
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--large", type=int, default=1_000_000, help="annotations in the large case of --scaling")
     parser.add_argument("--rounds", type=int, default=200, help="next-task + submit round trips per size (--scaling)")
     args = parser.parse_args()
-    raise SystemExit(scaling(args) if args.scaling else throughput(args))
+    raise SystemExit(scaling(args) if args.scaling else throughput_runs(args))

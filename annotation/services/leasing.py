@@ -18,9 +18,31 @@ def _release_slot(item_id: int) -> None:
     CampaignItem.objects.filter(pk=item_id).update(slots_taken=F("slots_taken") - 1, is_open=True)
 
 
+# Expired leases give their slots back in one statement (one round trip whatever their number): the
+# leases are claimed with SKIP LOCKED, so concurrent reclaims never count one twice.
+_RECLAIM_SQL = f"""
+WITH expired AS (
+    SELECT id FROM {Assignment._meta.db_table}
+    WHERE campaign_id = %(campaign)s AND state = 'leased' AND expires_at <= %(now)s
+    ORDER BY id LIMIT {RECLAIM_BATCH} FOR UPDATE SKIP LOCKED
+), freed AS (
+    UPDATE {Assignment._meta.db_table} a SET state = 'expired', updated_at = %(now)s
+    FROM expired WHERE a.id = expired.id RETURNING a.item_id
+)
+UPDATE {CampaignItem._meta.db_table} i SET slots_taken = i.slots_taken - f.n, is_open = TRUE
+FROM (SELECT item_id, count(*) AS n FROM freed GROUP BY item_id) f WHERE i.id = f.item_id
+"""
+
+
 def leases_reclaim_expired(*, campaign: Campaign, now=None) -> int:
-    """Expired leases give their slot back to the pool. Safe to run concurrently (SKIP LOCKED)."""
+    """Expired leases give their slot back to the pool; returns how many items got slots back.
+    Safe to run concurrently (SKIP LOCKED)."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        # One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
+        with connection.cursor() as cursor:
+            cursor.execute(_RECLAIM_SQL, {"campaign": campaign.pk, "now": now})
+            return cursor.rowcount
     with transaction.atomic():
         expired = list(
             Assignment.objects.select_for_update(skip_locked=True)
@@ -35,24 +57,37 @@ def leases_reclaim_expired(*, campaign: Campaign, now=None) -> int:
     return len(expired)
 
 
+def _with_lease_relations(assignments):
+    # Everything AssignmentOutput reads, in the one statement (no lazy loads while serialising).
+    return assignments.select_related("campaign", "annotator", "item__video__prompt")
+
+
 def _live_lease(*, campaign: Campaign, annotator, now) -> Assignment | None:
     return (
-        Assignment.objects.select_related("item__video__prompt")
+        _with_lease_relations(Assignment.objects)
         .filter(campaign=campaign, annotator=annotator, state=Assignment.State.LEASED, expires_at__gt=now)
         .first()
     )
 
 
-def campaign_next_task(*, campaign: Campaign, annotator) -> Assignment | None:
+def assignment_with_relations(assignment_id: int) -> Assignment:
+    return _with_lease_relations(Assignment.objects).get(pk=assignment_id)
+
+
+def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = False) -> Assignment | None:
     """Lease one item to the annotator, or return the live lease they already hold; None when done.
 
     Items come by priority, then fewest annotations; never one the annotator already submitted or
-    skipped, never beyond the campaign's overlap (annotations plus live leases).
+    skipped, never beyond the campaign's overlap (annotations plus live leases). `after_submit`: the
+    caller has just closed the annotator's live lease, so the quick look for one is skipped (the lease
+    transaction still finds one that a parallel call left).
     """
     now = timezone.now()
-    existing = _live_lease(campaign=campaign, annotator=annotator, now=now)
+    existing = None if after_submit else _live_lease(campaign=campaign, annotator=annotator, now=now)
     if existing:
         return existing
+    # Its own transaction, before the lease's: the item rows it updates are not held locked while this
+    # call waits for others' leases (two such waits could otherwise deadlock near a campaign's end).
     leases_reclaim_expired(campaign=campaign, now=now)
     try:
         return _lease_new_item(campaign=campaign, annotator=annotator, now=now)
@@ -69,24 +104,35 @@ def _open_items(*, campaign: Campaign, annotator, skip_locked: bool):
     )
     return (
         CampaignItem.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("video__prompt")  # the new lease is answered without reading the item again
         .filter(campaign=campaign, is_open=True)
         .filter(~Exists(finished))
         .order_by("-priority", "annotations_done", "id")
     )
 
 
-def _serialize_annotator(*, campaign: Campaign, annotator) -> None:
-    # One annotator's parallel next-task calls (double clicks, retries, tabs) queue behind each other, so the
-    # second sees the first's lease instead of racing it. SQLite's IMMEDIATE transactions serialize anyway.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [campaign.pk, annotator.pk])
+# One round trip on PostgreSQL: one annotator's parallel next-task calls (double clicks, retries, tabs)
+# queue behind each other on the advisory lock, so the second sees the first's lease instead of racing it;
+# the answer is the live lease a call ahead of this one left (its id, or no row).
+_LOCK_AND_FIND_LIVE_SQL = f"""
+SELECT pg_advisory_xact_lock(%(campaign)s, %(annotator)s);
+SELECT id FROM {Assignment._meta.db_table}
+WHERE campaign_id = %(campaign)s AND annotator_id = %(annotator)s AND state = 'leased' AND expires_at > %(now)s
+"""
+
+
+def _lock_and_find_live(*, campaign: Campaign, annotator, now) -> Assignment | None:
+    if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions serialize anyway
+        return _live_lease(campaign=campaign, annotator=annotator, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_FIND_LIVE_SQL, {"campaign": campaign.pk, "annotator": annotator.pk, "now": now})
+        row = cursor.fetchone()
+    return assignment_with_relations(row[0]) if row else None
 
 
 @transaction.atomic
 def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
-    _serialize_annotator(campaign=campaign, annotator=annotator)
-    existing = _live_lease(campaign=campaign, annotator=annotator, now=now)
+    existing = _lock_and_find_live(campaign=campaign, annotator=annotator, now=now)
     if existing:
         return existing
     candidates = _open_items(campaign=campaign, annotator=annotator, skip_locked=True)
@@ -104,16 +150,15 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
         is_open=Case(When(slots_taken__lt=campaign.overlap - 1, then=True), default=False),
     )
     expires_at = now + timedelta(seconds=campaign.lease_seconds)
-    assignment, created = Assignment.objects.get_or_create(
-        item=item,
-        annotator=annotator,
-        defaults={"campaign": campaign, "leased_at": now, "expires_at": expires_at},
+    # One statement instead of get_or_create's look-up, savepoint and insert: the annotator's own expired
+    # lease on this item (the only row that can already be there) comes back to life.
+    (assignment,) = Assignment.objects.bulk_create(
+        [Assignment(campaign=campaign, item=item, annotator=annotator, state=Assignment.State.LEASED,
+                    leased_at=now, expires_at=expires_at, updated_at=now)],
+        update_conflicts=True, unique_fields=["item", "annotator"],
+        update_fields=["state", "leased_at", "expires_at", "updated_at"],
     )
-    if not created:  # the annotator's own expired lease on this item comes back to life
-        assignment.state = Assignment.State.LEASED
-        assignment.leased_at, assignment.expires_at = now, expires_at
-        assignment.save(update_fields=["state", "leased_at", "expires_at", "updated_at"])
-    return Assignment.objects.select_related("item__video__prompt").get(pk=assignment.pk)
+    return assignment
 
 
 def _lock_live_assignment(*, assignment: Assignment, now) -> Assignment:

@@ -1,6 +1,7 @@
 """Submitting an annotation: validated against the campaign's schema, exactly once per idempotency key."""
 import hashlib
 import json
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -9,6 +10,7 @@ from django.utils import timezone
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Annotation, Assignment, Campaign, CampaignItem
+from . import leasing
 
 RATIONALE_MAX = 2000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -78,41 +80,85 @@ def annotation_submit(
             fields={"time_spent_ms": "out of range"},
         )
     request_hash = _request_hash(ratings, time_spent_ms)
-    previous = _replayed(annotator=annotator, idempotency_key=idempotency_key, request_hash=request_hash)
-    if previous is not None:
-        return previous, False
-    cleaned = ratings_validate(campaign=assignment.campaign, ratings=ratings)
+    replayed = lambda: _replayed(annotator=annotator, idempotency_key=idempotency_key, request_hash=request_hash)  # noqa: E731
+    # The first submit with a key does no look-up for an earlier one: a replay shows itself by the lease no
+    # longer being live or by the key's unique index, and only then is the earlier annotation read.
     try:
+        cleaned = ratings_validate(campaign=assignment.campaign, ratings=ratings)
         return _create(assignment=assignment, annotator=annotator, ratings=cleaned, time_spent_ms=time_spent_ms,
                        idempotency_key=idempotency_key, request_hash=request_hash), True
-    except IntegrityError:
-        # The same key raced in from a parallel retry: the winner's row is the answer.
-        previous = _replayed(annotator=annotator, idempotency_key=idempotency_key, request_hash=request_hash)
+    except (ApplicationError, IntegrityError):
+        # A replay (or the same key raced in from a parallel retry): the first one's row is the answer,
+        # whatever became of the lease since; a key reused with another body is refused (422).
+        previous = replayed()
         if previous is None:
             raise
         return previous, False
 
 
+def _not_live(assignment: Assignment, now) -> Conflict:
+    """Why a submit found its lease closed (read only on this error path)."""
+    state, expires_at = Assignment.objects.filter(pk=assignment.pk).values_list("state", "expires_at").get()
+    if state == Assignment.State.SUBMITTED:
+        return Conflict("This task was already submitted.", code="already_submitted")
+    if state != Assignment.State.LEASED:
+        return Conflict(f"This task is no longer yours to work on (it is {state}).", code="lease_not_live")
+    return Conflict("Your lease on this task expired before the submit arrived; ask for a new task.", code="lease_expired")
+
+
 @transaction.atomic
 def _create(*, assignment, annotator, ratings, time_spent_ms, idempotency_key, request_hash) -> Annotation:
-    locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
-    if locked.state == Assignment.State.SUBMITTED:
-        raise Conflict("This task was already submitted.", code="already_submitted")
-    if locked.state != Assignment.State.LEASED:
-        raise Conflict(f"This task is no longer yours to work on (it is {locked.state}).", code="lease_not_live")
-    if locked.expires_at <= timezone.now():
-        raise Conflict("Your lease on this task expired before the submit arrived; ask for a new task.", code="lease_expired")
+    now = timezone.now()
+    # The lease closes in one conditional statement (it waits for a concurrent submit or skip of the same
+    # lease, then re-checks the condition) instead of a locking read and a write.
+    closed = Assignment.objects.filter(pk=assignment.pk, state=Assignment.State.LEASED, expires_at__gt=now).update(
+        state=Assignment.State.SUBMITTED, updated_at=now)
+    if not closed:
+        raise _not_live(assignment, now)
     annotation = Annotation.objects.create(
-        assignment=locked,
-        campaign_id=locked.campaign_id,
-        item_id=locked.item_id,
+        assignment=assignment,
+        campaign_id=assignment.campaign_id,
+        item_id=assignment.item_id,
         annotator=annotator,
         ratings=ratings,
         time_spent_ms=time_spent_ms,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
-    locked.state = Assignment.State.SUBMITTED
-    locked.save(update_fields=["state", "updated_at"])
-    CampaignItem.objects.filter(pk=locked.item_id).update(annotations_done=F("annotations_done") + 1)
+    CampaignItem.objects.filter(pk=assignment.item_id).update(annotations_done=F("annotations_done") + 1)
     return annotation
+
+
+@dataclass(frozen=True)
+class SubmitWithNext:
+    annotation: Annotation
+    created: bool
+    next: Assignment | None
+    next_state: str  # Annotation.NextState: leased, nothing_left, campaign_paused
+
+
+def annotation_submit_and_next(
+    *, assignment: Assignment, annotator, ratings, time_spent_ms: int, idempotency_key: str
+) -> SubmitWithNext:
+    """Submit, then lease the annotator's next task in the same call. The answer about the next task is
+    recorded on the annotation, so a replay (same key and body) returns the same annotation and the same
+    next lease (in its state now), never a second one."""
+    annotation, created = annotation_submit(assignment=assignment, annotator=annotator, ratings=ratings,
+                                            time_spent_ms=time_spent_ms, idempotency_key=idempotency_key)
+    if not annotation.next_state:
+        campaign = assignment.campaign
+        if not campaign.is_active:
+            lease, state = None, Annotation.NextState.CAMPAIGN_PAUSED
+        else:
+            # Leased in a transaction of its own: the submit has committed, so a failure here never loses it
+            # (a replay then leases). One live lease per annotator and campaign makes a racing replay get
+            # this same lease.
+            lease = leasing.campaign_next_task(campaign=campaign, annotator=annotator, after_submit=True)
+            state = Annotation.NextState.LEASED if lease else Annotation.NextState.NOTHING_LEFT
+        recorded = Annotation.objects.filter(pk=annotation.pk, next_state="").update(
+            next_assignment=lease, next_state=state)
+        if recorded:
+            return SubmitWithNext(annotation, created, lease, state)
+        annotation.refresh_from_db(fields=["next_assignment", "next_state"])  # a parallel replay recorded first
+    lease = leasing.assignment_with_relations(annotation.next_assignment_id) if annotation.next_assignment_id else None
+    return SubmitWithNext(annotation, created, lease, annotation.next_state)

@@ -57,7 +57,21 @@ const send = (res, status, body) => {
   res.end(body === undefined ? '' : JSON.stringify(body));
 };
 
-createServer((req, res) => {
+/** The JSON body of a request ({} when there is none or it is not JSON). */
+const body = (req) =>
+  new Promise((resolve) => {
+    let text = '';
+    req.on('data', (chunk) => (text += chunk));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(text || '{}'));
+      } catch {
+        resolve({});
+      }
+    });
+  });
+
+createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
   const p = url.pathname;
   if (p === '/api/auth/csrf/') {
@@ -71,7 +85,11 @@ createServer((req, res) => {
   if (p === '/api/campaigns/1/next-task/') return send(res, 200, (current ??= makeTask()));
   if (/submit\/$/.test(p) || /skip\/$/.test(p)) {
     current = null;
-    return send(res, /submit/.test(p) ? 201 : 200, { id: 1, assignment: 1, ratings: {}, time_spent_ms: 0, created_at: new Date().toISOString() });
+    const annotation = { id: 1, assignment: 1, ratings: {}, time_spent_ms: 0, created_at: new Date().toISOString() };
+    // submit?next=1 answers with the next lease as the real server does.
+    if (/submit/.test(p) && (url.searchParams.get('next') === '1' || (await body(req)).next === true))
+      return send(res, 201, { annotation, next: (current = makeTask()), next_state: 'leased' });
+    return send(res, /submit/.test(p) ? 201 : 200, annotation);
   }
   if (/extend\/$/.test(p)) return send(res, 200, { expires_at: new Date(Date.now() + campaign.lease_seconds * 1000).toISOString() });
   if (p.startsWith('/media/')) {

@@ -40,8 +40,14 @@ export interface DimensionRating {
   rationale: string;
 }
 
-export type SubmitBody = Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>;
+// What is rated (kept in the draft and sent again on a retry); `next` is how it is sent, set by submitAndNext.
+export type SubmitBody = Omit<Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>, 'next'>;
 export type Annotation = Refine<Schemas['AnnotationOutput'], { ratings: Record<string, DimensionRating> }>;
+/** A submit that also leased the next task (?next=1). `unknown`: the server answered a plain annotation
+ *  (one that does not know the option), so the caller asks next-task itself. */
+export type SubmitWithNext = Omit<Refine<Schemas['SubmitWithNextOutput'], { annotation: Annotation }>, 'next_state'> & {
+  next_state: Schemas['NextStateEnum'] | 'unknown';
+};
 
 /** An HTTP error answer from the API, carrying the body's detail/code/fields. */
 export class ApiError extends Error {
@@ -256,6 +262,16 @@ export const api = {
       headers: { 'Idempotency-Key': idempotencyKey },
     });
     return data as Annotation;
+  },
+  /** Submit and lease the next task in one round trip. A retry with the same key answers the same
+   *  annotation and the same next lease. */
+  async submitAndNext(assignmentId: number, body: SubmitBody, idempotencyKey: string): Promise<SubmitWithNext> {
+    // The option in the body: the URL stays the submit URL (proxies, logs and network rules see one URL).
+    const { data } = await request<SubmitWithNext | Annotation>(
+      'POST', `/api/assignments/${assignmentId}/submit/`, { ...body, next: true }, { headers: { 'Idempotency-Key': idempotencyKey } },
+    );
+    if (data && 'annotation' in data) return data;
+    return { annotation: data as Annotation, next: null, next_state: 'unknown' };
   },
   async skip(assignmentId: number, reason: string): Promise<void> {
     await request('POST', `/api/assignments/${assignmentId}/skip/`, { reason });

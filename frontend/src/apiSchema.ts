@@ -1193,6 +1193,13 @@ export interface components {
             parent: number | null;
         };
         /**
+         * @description * `leased` - Leased
+         *     * `nothing_left` - Nothing Left
+         *     * `campaign_paused` - Campaign Paused
+         * @enum {string}
+         */
+        NextStateEnum: "leased" | "nothing_left" | "campaign_paused";
+        /**
          * @description * `started` - Started
          *     * `skipped` - Skipped
          * @enum {string}
@@ -1431,9 +1438,28 @@ export interface components {
          */
         SourceEnum: "schedule" | "manual";
         SubmitApiInputRequest: {
+            /**
+             * @description true: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same).
+             * @default false
+             */
+            next: boolean;
             ratings: unknown;
             /** @default 0 */
             time_spent_ms: number;
+        };
+        SubmitResult: components["schemas"]["AnnotationOutput"] | components["schemas"]["SubmitWithNextOutput"];
+        SubmitWithNextOutput: {
+            annotation: components["schemas"]["AnnotationOutput"];
+            /** @description The next lease; null when next_state is not leased. */
+            next: components["schemas"]["AssignmentOutput"] | null;
+            /**
+             * @description leased; nothing_left (as next-task's 204); campaign_paused (as next-task's 409).
+             *
+             *     * `leased` - Leased
+             *     * `nothing_left` - Nothing Left
+             *     * `campaign_paused` - Campaign Paused
+             */
+            next_state: components["schemas"]["NextStateEnum"];
         };
         /**
          * @description * `priority` - By item priority, then fewest annotations
@@ -1701,7 +1727,10 @@ export interface operations {
     };
     assignments_submit_create: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same). */
+                next?: boolean;
+            };
             header: {
                 /** @description A fresh key per submission (a UUID); a retry reuses it and creates nothing new. */
                 "Idempotency-Key": string;
@@ -1723,7 +1752,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnnotationOutput"];
+                    "application/json": components["schemas"]["SubmitResult"];
                 };
             };
             201: {
@@ -1731,7 +1760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AnnotationOutput"];
+                    "application/json": components["schemas"]["SubmitResult"];
                 };
             };
         };

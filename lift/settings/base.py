@@ -131,7 +131,7 @@ MEDIA_ACCEL_PREFIX = os.environ.get("LIFT_MEDIA_ACCEL_PREFIX", "/protected-media
 REST_FRAMEWORK = {
     # Token first: unauthenticated requests then get 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.authentication.TokenWithRolesAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

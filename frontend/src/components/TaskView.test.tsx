@@ -272,4 +272,58 @@ describe('TaskView', () => {
     await key('Escape');
     expect(drawer.hidden).toBe(true);
   });
+
+  describe('submit with the next task in one round trip', () => {
+    const saved = { id: 9, assignment: 42, ratings: {}, time_spent_ms: 1, created_at: 'now' };
+    const nextTaskCalls = (server: Server) => server.calls.filter((c) => c.url.endsWith('/next-task/')).length;
+
+    it('moves to the lease the submit answered with, without a next-task call', async () => {
+      const server = mockServer();
+      server.submit = () =>
+        json(201, { annotation: saved, next: assignment({ id: 43, video: { ...assignment().video, id: 5 } }), next_state: 'leased' });
+      render(<TaskView campaignId={7} />);
+      await ready();
+      const asked = nextTaskCalls(server);
+      await fillAll();
+      await key('Enter', { ctrlKey: true });
+      await waitFor(() => expect(screen.getByTestId('task-view').dataset.assignmentId).toBe('43'));
+      const submits = server.calls.filter((c) => c.url === '/api/assignments/42/submit/');
+      expect(submits.map((c) => JSON.parse(String(c.init.body)).next)).toEqual([true]);
+      expect(nextTaskCalls(server)).toBe(asked);
+      expect(window.localStorage.getItem(draftKey(42))).toBeNull();
+      expect(screen.getByTestId('task-notice').textContent).toContain('Saved');
+    });
+
+    it('shows the empty state when nothing is left', async () => {
+      const server = mockServer();
+      server.submit = () => json(201, { annotation: saved, next: null, next_state: 'nothing_left' });
+      render(<TaskView campaignId={7} />);
+      await ready();
+      const asked = nextTaskCalls(server);
+      await fillAll();
+      await key('Enter', { ctrlKey: true });
+      await screen.findByTestId('empty-state');
+      expect(nextTaskCalls(server)).toBe(asked);
+    });
+
+    it('asks next-task when the answer has no live lease (paused campaign, or a replay whose lease closed)', async () => {
+      for (const answer of [
+        { annotation: saved, next: null, next_state: 'campaign_paused' },
+        { annotation: saved, next: assignment({ id: 43, state: 'submitted' }), next_state: 'leased' },
+      ]) {
+        const server = mockServer();
+        server.submit = () => json(200, answer);
+        let n = 0;
+        server.next = () => (n++ === 0 ? assignment() : assignment({ id: 44 }));
+        const view = render(<TaskView campaignId={7} />);
+        await ready();
+        await fillAll();
+        await key('Enter', { ctrlKey: true });
+        await waitFor(() => expect(screen.getByTestId('task-view').dataset.assignmentId).toBe('44'));
+        expect(nextTaskCalls(server)).toBe(2);
+        view.unmount();
+        window.localStorage.clear();
+      }
+    });
+  });
 });

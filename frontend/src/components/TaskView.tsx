@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, describeError, fieldMessages, type Assignment, type Campaign } from '../api';
+import { api, ApiError, describeError, fieldMessages, type Assignment, type Campaign, type SubmitWithNext } from '../api';
 import {
   clearDraft,
   emptyDraft,
@@ -103,12 +103,21 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   const runSubmit = useCallback(
     async (a: Assignment, c: Campaign, pending: PendingSubmit) => {
       setFormMessage(null);
-      const outcome = await send(() => api.submit(a.id, pending.body, pending.key));
+      // One round trip: the answer carries the next lease, so the next video shows without a next-task call.
+      let result: SubmitWithNext | null = null;
+      const outcome = await send(async () => {
+        result = await api.submitAndNext(a.id, pending.body, pending.key);
+      });
       if (outcome.kind === 'saved') {
         clearDraft(a.id);
         if (!outcome.live) return;
         setNotice('Saved. Here is the next task.');
-        void loadTask(c, a.id);
+        const r = result as SubmitWithNext | null;
+        if (r?.next_state === 'leased' && r.next?.state === 'leased') showTask(c, r.next, a.id);
+        else if (r?.next_state === 'nothing_left') showTask(c, null, a.id);
+        // A paused campaign, a replay whose next lease has closed since, or a server without the option:
+        // next-task answers (and explains) as before.
+        else void loadTask(c, a.id);
         return;
       }
       if (outcome.kind === 'stopped') return;
@@ -165,27 +174,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
       setCampaign(camp);
       const a = await api.nextTask(campaignId);
       if (!mounted.current) return;
-      if (previousId !== undefined && (!a || a.id !== previousId)) {
-        const old = loadDraft(previousId);
-        if (old && !old.pending) clearDraft(previousId);
-      }
-      if (!a) {
-        setAssignment(null);
-        setDraft(null);
-        setPhase({ kind: 'empty' });
-        return;
-      }
-      const keys = camp.schema.dimensions.map((d) => d.key);
-      const d = restoreDraft(loadDraft(a.id), emptyDraft(a.id, camp.id, keys));
-      restartLeaseClock(d.timeSpentMs);
-      setAssignment(a);
-      setExpiresAt(Date.parse(a.expires_at));
-      setDraft(d);
-      setFocusedDim(0);
-      setSubmitState((s) => (s.kind === 'saved' ? s : { kind: 'idle' }));
-      setPhase({ kind: 'task' });
-      if (d.pending) void runSubmit(a, camp, d.pending);
-      void flushOrphans(camp.id, a.id);
+      showTask(camp, a, previousId);
     } catch (err) {
       if (!mounted.current) return;
       if (err instanceof ApiError && err.isAuth) return; // the app shows sign-in
@@ -193,6 +182,34 @@ export function TaskView({ campaignId, retryDelays }: Props) {
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [campaignId]);
+
+  /** Shows a leased task (or the empty state for null), from next-task or from a submit's answer. */
+  function showTask(camp: Campaign, a: Assignment | null, previousId?: number) {
+    if (previousId !== undefined && (!a || a.id !== previousId)) {
+      const old = loadDraft(previousId);
+      if (old && !old.pending) clearDraft(previousId);
+    }
+    setExpired(false);
+    setErrors({});
+    setSkipOpen(false);
+    if (!a) {
+      setAssignment(null);
+      setDraft(null);
+      setPhase({ kind: 'empty' });
+      return;
+    }
+    const keys = camp.schema.dimensions.map((d) => d.key);
+    const d = restoreDraft(loadDraft(a.id), emptyDraft(a.id, camp.id, keys));
+    restartLeaseClock(d.timeSpentMs);
+    setAssignment(a);
+    setExpiresAt(Date.parse(a.expires_at));
+    setDraft(d);
+    setFocusedDim(0);
+    setSubmitState((s) => (s.kind === 'saved' ? s : { kind: 'idle' }));
+    setPhase({ kind: 'task' });
+    if (d.pending) void runSubmit(a, camp, d.pending);
+    void flushOrphans(camp.id, a.id);
+  }
 
   /** Submits left pending by an earlier session for other assignments: one quiet try each. */
   async function flushOrphans(cid: number, currentId: number) {
