@@ -1,0 +1,123 @@
+"""Diffusion-DPO: the loss on hand-made numbers, and dpo runs on the tiny CogVideoX (reference = adapter off)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from alignment.engine.align import AlignConfigError, PreferencePair, ScoredSample, VideoSource, align, latest_checkpoint
+from alignment.engine.align import objectives as obj
+from alignment.engine.synthetic import colour_reward_fn
+
+from .conftest import world_clip
+
+
+def test_at_policy_equal_reference_the_loss_is_log_2_and_the_margin_0():
+    losses = torch.tensor([0.3, 0.7, 1.1])
+    other = torch.tensor([0.5, 0.2, 0.9])
+    assert obj.dpo_margin(losses, other, losses, other, beta=500.0).tolist() == [0.0, 0.0, 0.0]
+    assert obj.dpo_loss(obj.dpo_margin(losses, other, losses, other, beta=500.0)).item() == pytest.approx(math.log(2))
+
+
+def test_improving_the_winner_relative_to_the_reference_lowers_the_loss():
+    reference_w, reference_l = torch.tensor([0.50]), torch.tensor([0.50])
+
+    def loss(policy_w, policy_l):
+        return obj.dpo_loss(obj.dpo_margin(policy_w, policy_l, reference_w, reference_l, beta=100.0))
+
+    at_init = loss(reference_w, reference_l)
+    better_winner = loss(torch.tensor([0.49]), reference_l)
+    worse_loser = loss(reference_w, torch.tensor([0.51]))
+    worse_winner = loss(torch.tensor([0.51]), reference_l)
+    assert better_winner < at_init and worse_loser < at_init and worse_winner > at_init
+    # By hand: margin = −β/2·((0.49 − 0.5) − 0) = 0.5, loss = −log σ(0.5) = log(1 + e^−0.5).
+    assert better_winner.item() == pytest.approx(math.log1p(math.exp(-0.5)), rel=1e-5)
+
+
+def test_the_loss_stays_finite_for_huge_margins_and_its_gradient_points_the_right_way():
+    policy_w = torch.tensor([0.2, 0.9], requires_grad=True)
+    policy_l = torch.tensor([0.9, 0.2], requires_grad=True)
+    reference = torch.tensor([0.5, 0.5])
+    loss = obj.dpo_loss(obj.dpo_margin(policy_w, policy_l, reference, reference, beta=1e6))
+    loss.backward()
+    assert torch.isfinite(loss) and loss.item() > 1e4  # pair 2 is ranked the wrong way by a huge margin
+    assert policy_w.grad[1] > 0 and policy_l.grad[1] < 0  # descent lowers the winner's loss, raises the loser's
+
+
+# ---------------------------------------------------------------------------------------------
+# On the tiny CogVideoX
+
+
+@pytest.fixture(scope="module")
+def pairs(world_prompts):
+    # The clean render of a prompt is preferred to a defective one of the same prompt.
+    return [
+        PreferencePair(prompt=p, preferred=VideoSource(frames=world_clip(p, i)), rejected=VideoSource(frames=world_clip(p, i + 50, clean=False)))
+        for i, p in enumerate(world_prompts[:4])
+    ]
+
+
+def _dpo(tiny_config, **overrides):
+    return tiny_config(objective="dpo", real_weight=0.0, **overrides)
+
+
+def test_dpo_trains_logs_and_writes_a_lora(tiny_config, pairs):
+    from safetensors.torch import load_file
+
+    logged = []
+    result = align(_dpo(tiny_config, steps=4, learning_rate=1e-2), [], pairs=pairs,
+                   on_progress=lambda f, phase, m: logged.append(m) if phase == "training" else None)
+    assert len(result.losses) == 4 and all(np.isfinite(result.losses))
+    assert [m["step"] for m in logged] == [1, 2, 3, 4] and all("reward_margin" in m for m in logged)
+    # Step 1 runs before any update: a zero-initialised LoRA is the reference exactly, so margin 0 and loss log 2.
+    assert logged[0]["reward_margin"] == 0.0 and result.losses[0] == pytest.approx(math.log(2), abs=1e-6)
+    # Once the adapter has moved the policy differs from its reference (the adapter really is switched off there).
+    assert any(m["reward_margin"] != 0.0 for m in logged[1:])
+    weights = load_file(str(result.final_dir / "pytorch_lora_weights.safetensors"))
+    assert any(v.abs().sum() > 0 for k, v in weights.items() if "lora_B" in k)  # the adapter was re-enabled and trained
+    assert result.weight_info == {"pairs": 4}
+
+
+def test_the_reference_is_the_base_without_the_adapter(tiny_config, pairs, tiny_lora_dir):
+    # Starting from a non-zero LoRA, the policy (base + LoRA) already differs from the reference (base alone)
+    # before the first update; a reference that kept the adapter on would give margin 0 here.
+    logged = []
+    align(_dpo(tiny_config, steps=1, lora_init=str(tiny_lora_dir)), [], pairs=pairs,
+          on_progress=lambda f, phase, m: logged.append(m) if phase == "training" else None)
+    assert logged[0]["reward_margin"] != 0.0
+
+
+def test_a_resumed_dpo_run_matches_an_uninterrupted_one(tiny_config, pairs, tmp_path):
+    full = align(_dpo(tiny_config, output_dir=str(tmp_path / "full"), steps=4, checkpoint_every=2), [], pairs=pairs)
+    part = tmp_path / "part"
+    align(_dpo(tiny_config, output_dir=str(part), steps=2, checkpoint_every=2), [], pairs=pairs)
+    assert latest_checkpoint(part).name == "checkpoint-2"
+    resumed = align(_dpo(tiny_config, output_dir=str(part), steps=4, checkpoint_every=2, resume="latest"), [], pairs=pairs)
+    assert resumed.losses == pytest.approx(full.losses, abs=0, rel=0)
+
+
+@pytest.mark.parametrize(
+    "overrides, kind, match",
+    [
+        (dict(lora_rank=None), "pairs", "dpo needs LoRA training"),
+        (dict(), "none", "dpo needs preference pairs"),
+        (dict(), "samples", "pairs only"),
+        (dict(dpo_beta=0.0), "pairs", "dpo_beta must be positive"),
+        (dict(objective="reward_weighted"), "pairs_and_samples", "only used by objective 'dpo'"),
+    ],
+)
+def test_bad_dpo_input_is_refused_before_any_work(tiny_config, pairs, overrides, kind, match, tmp_path):
+    sample = ScoredSample(prompt="a red circle", frames=pairs[0].preferred.frames, reward=0.5)
+    samples = [sample] if kind in ("samples", "pairs_and_samples") else []
+    config = tiny_config(**{"objective": "dpo", "real_weight": 0.0, **overrides})
+    with pytest.raises(AlignConfigError, match=match):
+        align(config, samples, pairs=[] if kind == "none" else pairs, reward_fn=colour_reward_fn)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_pair_with_two_video_sources_on_one_side_is_refused(tiny_config, pairs):
+    frames = pairs[0].preferred.frames
+    broken = PreferencePair(prompt="a red circle", preferred=VideoSource(frames=frames, video_path="x.mp4"), rejected=VideoSource(frames=frames))
+    with pytest.raises(AlignConfigError, match="pair 0 \\(preferred\\) needs exactly one"):
+        align(_dpo(tiny_config), [], pairs=[broken])
