@@ -17,6 +17,7 @@ _WHERE = {
     "RealClip": "data",
     "ScoredSample": "data",
     "VideoSource": "data",
+    "pairs_from_scores": "data",
     "AlignOutOfMemory": "trainer",
     "AlignResult": "trainer",
     "AlignTrainer": "trainer",

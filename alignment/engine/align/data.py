@@ -11,7 +11,7 @@ data position saved in a checkpoint is one integer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -74,6 +74,24 @@ class PreferencePair:
     def check(self, what: str) -> None:
         self.preferred.check(f"{what} (preferred)")
         self.rejected.check(f"{what} (rejected)")
+
+
+def pairs_from_scores(samples: Sequence[ScoredSample], min_gap: float = 0.0) -> list[PreferencePair]:
+    """Pairs from the generator's own samples ranked by a critic: per prompt, the highest-reward sample against the
+    lowest (Diffusion-DPO / VideoDPO style best-vs-worst), kept when the rewards differ by more than `min_gap`.
+    Prompts in first-seen order; equal rewards make no pair (no preference to learn)."""
+    by_prompt: dict[str, list[ScoredSample]] = {}
+    for sample in samples:
+        if sample.reward is None:
+            raise ValueError(f"sample for {sample.prompt!r} has no reward: score the samples first")
+        by_prompt.setdefault(sample.prompt, []).append(sample)
+    pairs = []
+    for prompt, group in by_prompt.items():
+        best, worst = max(group, key=lambda s: s.reward), min(group, key=lambda s: s.reward)
+        if best.reward - worst.reward > min_gap:
+            pairs.append(PreferencePair(prompt, best.source, worst.source,
+                                        {"preferred_reward": best.reward, "rejected_reward": worst.reward}))
+    return pairs
 
 
 def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:

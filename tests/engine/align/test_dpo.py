@@ -121,3 +121,51 @@ def test_a_pair_with_two_video_sources_on_one_side_is_refused(tiny_config, pairs
     broken = PreferencePair(prompt="a red circle", preferred=VideoSource(frames=frames, video_path="x.mp4"), rejected=VideoSource(frames=frames))
     with pytest.raises(AlignConfigError, match="pair 0 \\(preferred\\) needs exactly one"):
         align(_dpo(tiny_config), [], pairs=[broken])
+
+
+def test_pairs_from_scores_take_the_best_and_worst_sample_of_each_prompt():
+    from alignment.engine.align import pairs_from_scores
+
+    latents = [torch.full((1,), float(i)) for i in range(5)]
+    samples = [
+        ScoredSample(prompt="a", latents=latents[0], reward=0.2),
+        ScoredSample(prompt="b", latents=latents[1], reward=0.5),
+        ScoredSample(prompt="a", latents=latents[2], reward=0.9),
+        ScoredSample(prompt="a", latents=latents[3], reward=0.4),
+        ScoredSample(prompt="b", latents=latents[4], reward=0.5),  # a tie: no preference, no pair
+    ]
+    pairs = pairs_from_scores(samples)
+    assert [(p.prompt, p.preferred.latents.item(), p.rejected.latents.item()) for p in pairs] == [("a", 2.0, 0.0)]
+    assert pairs_from_scores(samples, min_gap=0.8) == []
+    with pytest.raises(ValueError, match="no reward"):
+        pairs_from_scores([ScoredSample(prompt="a", latents=latents[0])])
+
+
+def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp_path):
+    # The child path the align job uses (spec → run_training) on 2 processes × 1 pair against one process × 2 pairs:
+    # noise and timesteps are drawn for the global batch, so the losses agree up to float32 rounding, which the
+    # margin multiplies by β/2 = 250 (hence 1e-4, not the 1e-5 of the other objectives).
+    from alignment.engine.align import AlignConfig
+    from alignment.engine.launch import run_child, training_command, write_spec
+    from alignment.engine.video_io import encode_video
+
+    from .conftest import TINY
+
+    rows = []
+    for i, pair in enumerate(pairs):
+        paths = [tmp_path / f"{i}-{side}.mp4" for side in ("w", "l")]
+        for path, source in zip(paths, (pair.preferred, pair.rejected)):
+            encode_video(source.frames, path, fps=8)
+        rows.append({"prompt": pair.prompt, "preferred": {"video_path": str(paths[0])}, "rejected": {"video_path": str(paths[1])}})
+
+    def config(out, batch_size):
+        return dict(base=tiny_base, output_dir=str(out), objective="dpo", steps=3, batch_size=batch_size, real_weight=0.0,
+                    lora_rank=4, learning_rate=1e-2, checkpoint_every=0, seed=3, **TINY)
+
+    one = align(AlignConfig.from_dict(config(tmp_path / "one", 2)), [], pairs=[
+        PreferencePair(r["prompt"], VideoSource(**r["preferred"]), VideoSource(**r["rejected"])) for r in rows])
+    spec = write_spec(tmp_path / "two" / "spec.json", {"kind": "align", "config": config(tmp_path / "two", 1), "pairs": rows})
+    two = run_child(training_command(spec, 2), env={"ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"})
+    assert len(two["losses"]) == 3 and two["weight_info"] == {"pairs": 4}
+    np.testing.assert_allclose(two["losses"], one.losses, rtol=1e-4)
+    assert abs(one.losses[-1] - one.losses[0]) > 1e-3  # the policy moved off its reference: the steps compare something
