@@ -8,7 +8,9 @@ through one forward pass, so the two scores of a pair come from the same weights
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +18,9 @@ import torch
 
 from .preference import RAO_KUPPER_THETA, outcome_index, preference_loss
 from .spec import Turn, VisionGeometry, collate_turns, load_tokenizer
+
+HEAD_FILE = "preference_head.safetensors"
+META_FILE = "preference_critic.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class PairwiseCritic(torch.nn.Module):
 
     def __init__(self, vlm, tokenizer, dimensions: Sequence[str]):
         super().__init__()
+        self._vlm = [vlm]  # kept unregistered (the language-model head is not trained) for save_pretrained
         self.backbone = vlm.model
         self.tokenizer = tokenizer
         self.geometry = VisionGeometry.from_config(vlm.config)
@@ -43,10 +49,33 @@ class PairwiseCritic(torch.nn.Module):
         torch.nn.init.zeros_(self.head.bias)
 
     @classmethod
-    def from_pretrained(cls, path: str, dimensions: Sequence[str], dtype=torch.float32) -> "PairwiseCritic":
+    def from_pretrained(cls, path: str | Path, dimensions: Sequence[str] | None = None, dtype=torch.float32) -> "PairwiseCritic":
+        """A VLM directory (a fresh zero-bias head over `dimensions`) or one `save` wrote (its head and dimensions)."""
+        from safetensors.torch import load_file
         from transformers import AutoModelForImageTextToText
 
-        return cls(AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype), load_tokenizer(path), dimensions)
+        path = Path(path)
+        saved = path / META_FILE
+        if saved.is_file():
+            dimensions = json.loads(saved.read_text())["dimensions"]
+        if not dimensions:
+            raise ValueError(f"{path} is not a saved preference critic: name the dimensions of a fresh head")
+        critic = cls(AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype), load_tokenizer(path), dimensions)
+        if saved.is_file():
+            critic.head.load_state_dict(load_file(str(path / HEAD_FILE)))
+        return critic
+
+    def save(self, directory: str | Path) -> Path:
+        """The VLM (save_pretrained), tokenizer, head weights and dimensions: `from_pretrained(directory)` loads it."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._vlm[0].save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(directory / HEAD_FILE))
+        (directory / META_FILE).write_text(json.dumps({"dimensions": list(self.dimensions)}, indent=1))
+        return directory
 
     def forward(self, frames: Sequence[np.ndarray], captions: Sequence[str]) -> torch.Tensor:
         batch = collate_turns(self.tokenizer, [Turn(f, c) for f, c in zip(frames, captions)], self.geometry)

@@ -39,7 +39,7 @@ def test_targets_mask_the_dimensions_a_pair_was_not_judged_on():
     assert mask.tolist() == [[False, True]] and labels[0, 1].item() == OUTCOMES.index("tie")
 
 
-def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir, one_thread):
+def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir, one_thread, tmp_path):
     rng = np.random.default_rng(0)
     train, held_out = _brightness_pairs(64, rng), _brightness_pairs(32, rng)
     torch.manual_seed(0)
@@ -52,8 +52,17 @@ def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir
         accuracy = accuracy_without_ties(score_a[:, i], score_b[:, i], [p.labels[dimension] for p in held_out])
         assert accuracy >= 0.9, (dimension, accuracy)
 
+    # Saved and loaded, it scores the same (backbone, head and dimensions all came back).
+    loaded = PairwiseCritic.from_pretrained(critic.save(tmp_path / "saved"))
+    again_a, again_b = score_pairs(loaded, held_out[:4])
+    assert loaded.dimensions == ("fidelity", "motion")
+    np.testing.assert_allclose(again_a, score_a[:4], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again_b, score_b[:4], rtol=1e-5, atol=1e-6)
+
 
 def test_training_without_pairs_is_refused(tiny_critic_dir):
+    with pytest.raises(ValueError, match="name the dimensions"):
+        PairwiseCritic.from_pretrained(str(tiny_critic_dir))
     critic = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity"])
     with pytest.raises(ValueError, match="no pairs"):
         train_pairwise(critic, [], steps=1)
