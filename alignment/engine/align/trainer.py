@@ -2,6 +2,10 @@
 
     check inputs → _prepare_models → _prepare_dataset (cache) → _prepare_training → resume → _train → _save_final
 
+The `dpo` objective trains on preference pairs instead of scored samples; its frozen reference is the same
+transformer with the LoRA switched off (`adapter_disabled`), and each step logs the implicit reward margin and
+the share of pairs the policy ranks right (`preference_accuracy`) beside the loss.
+
 Every refusal happens in `check_inputs`, before any weight is read. All randomness of a step
 (timesteps, noise, edit frames) is drawn from a generator seeded by (seed, step, process), and the
 data order is a pure function of (seed, position), so a run resumed from `checkpoint-{step}/`
@@ -476,8 +480,10 @@ class AlignTrainer:
         with torch.no_grad(), adapter_disabled(self.accelerator.unwrap_model(self.transformer)) as base:
             reference = self._per_sample_loss(base, latents, embeds, timesteps, noise).chunk(2)
         margin = obj.dpo_margin(policy[0], policy[1], reference[0], reference[1], self.config.dpo_beta)
-        accuracy = (margin.detach() > 0).float().mean()
-        self.step_metrics = {"reward_margin": float(margin.detach().mean()), "preference_accuracy": float(accuracy)}
+        figures = torch.stack([margin.detach().mean(), (margin.detach() > 0).float().mean()])
+        if self.accelerator.num_processes > 1:  # the global batch's figures, as for the loss
+            figures = self.accelerator.reduce(figures, reduction="mean")
+        self.step_metrics = {"reward_margin": float(figures[0]), "preference_accuracy": float(figures[1])}
         return obj.dpo_loss(margin)
 
     def _global_draws(self, generator: torch.Generator, shape: torch.Size, num_real: int):

@@ -162,10 +162,14 @@ def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp
         return dict(base=tiny_base, output_dir=str(out), objective="dpo", steps=3, batch_size=batch_size, real_weight=0.0,
                     lora_rank=4, learning_rate=1e-2, checkpoint_every=0, seed=3, **TINY)
 
+    margins_one, margins_two = [], []
     one = align(AlignConfig.from_dict(config(tmp_path / "one", 2)), [], pairs=[
-        PreferencePair(r["prompt"], VideoSource(**r["preferred"]), VideoSource(**r["rejected"])) for r in rows])
+        PreferencePair(r["prompt"], VideoSource(**r["preferred"]), VideoSource(**r["rejected"])) for r in rows],
+        on_progress=lambda f, phase, m: margins_one.append(m["reward_margin"]) if phase == "training" else None)
     spec = write_spec(tmp_path / "two" / "spec.json", {"kind": "align", "config": config(tmp_path / "two", 1), "pairs": rows})
-    two = run_child(training_command(spec, 2), env={"ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"})
+    two = run_child(training_command(spec, 2), env={"ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"},
+                    on_event=lambda e: margins_two.append(e["metrics"]["reward_margin"]) if e["phase"] == "training" else None)
     assert len(two["losses"]) == 3 and two["weight_info"] == {"pairs": 4}
     np.testing.assert_allclose(two["losses"], one.losses, rtol=1e-4)
+    np.testing.assert_allclose(margins_two, margins_one, rtol=1e-3, atol=1e-5)  # averaged over both ranks' pairs
     assert abs(one.losses[-1] - one.losses[0]) > 1e-3  # the policy moved off its reference: the steps compare something
