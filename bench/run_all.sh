@@ -20,6 +20,7 @@ BENCHES=(
   "score_job_bench.py"
   "align_bench.py"
   "gpu_bench.py --skip-without-cuda"
+  "efficacy_bench.py"
   "loop_bench.py"
   "load_faults.py"
 )

@@ -28,6 +28,16 @@ def _media_root(request, tmp_path):
     settings.MEDIA_ROOT.mkdir()
 
 
+@pytest.fixture
+def models_dir(tmp_path, settings, monkeypatch):
+    """Where jobs find and write models (checkpoints, adapters, the pretrained tiny models installed on first
+    use), for this process and for workers it starts."""
+    folder = tmp_path / "models"
+    settings.LIFT = {**settings.LIFT, "MODELS_DIR": folder}
+    monkeypatch.setenv("LIFT_MODELS_DIR", str(folder))
+    return folder
+
+
 def token_client(user):
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient

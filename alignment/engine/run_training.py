@@ -4,7 +4,7 @@ SPEC.json (written by the worker, `launch.write_spec`):
     {"kind": "align", "config": {AlignConfig fields}, "samples": [{"prompt", "video_path", "reward",
      "ratings", "metadata"}], "real": [{"prompt", "video_path"}], "validation_prompts": [...],
      "pairs": [{"prompt", "preferred": {"video_path"}, "rejected": {"video_path"}, "metadata"}] (objective dpo),
-     "reward": {"kind": "synthetic_colour"} | {"kind": "critic", "critic_dir", "dimensions", "offload"}}
+     "reward": a reward spec (engine/rewards.py)}
 
 Every rank runs the same trainer; accelerate joins them (NCCL on GPUs, gloo on the CPU) and gives each its
 share of the global batch. Rank 0 alone writes checkpoints, curves and artifacts (the trainer guards each
@@ -19,18 +19,9 @@ from pathlib import Path
 
 
 def _reward_fn(spec: dict, device: str):
-    reward = spec.get("reward") or {}
-    if reward.get("kind") == "synthetic_colour":
-        from .synthetic import colour_reward_fn
+    from .rewards import reward_from_spec
 
-        return colour_reward_fn
-    if reward.get("kind") == "critic":
-        from .critic.score import critic_reward_fn
-        from .critic.spec import load_critic
-
-        critic = load_critic(reward["critic_dir"], device=device)
-        return critic_reward_fn(critic, tuple(reward["dimensions"]), device=device, offload=reward.get("offload"))
-    return None
+    return reward_from_spec(spec.get("reward"), device)
 
 
 def run_align(spec: dict) -> dict:

@@ -171,3 +171,32 @@ def build_tiny_causal_lm(out_dir: str | Path, seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def build_tiny_clip(out_dir: str | Path, seed: int = 0) -> Path:
+    """Save a tiny random CLIP (model, word-level tokenizer, image processor): the shape of an image-text
+    reward model such as HPSv2, for edit_reward's wiring tests."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, PreTrainedTokenizerFast
+
+    out_dir = Path(out_dir)
+    specials = ["<pad>", "<unk>", "<s>", "</s>"]
+    vocab = {token: index for index, token in enumerate([*specials, *vocabulary_words()])}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>",
+                                        bos_token="<s>", eos_token="</s>", model_max_length=32)
+    torch.manual_seed(seed)
+    model = CLIPModel(CLIPConfig(
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=32, pad_token_id=0, bos_token_id=2,
+                         eos_token_id=3),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=16,
+    ))
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(out_dir)
+    return out_dir

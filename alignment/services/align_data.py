@@ -124,14 +124,47 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
         for entry in entries:
             counts[entry["rating"]] = counts.get(entry["rating"], 0) + 1
         dimensions[dim] = {"mean_reward": _mean([e["reward"] for e in entries]), "ratings": counts}
-    videos = list(Video.objects.filter(pk__in=video_ids).order_by("pk"))
+    videos = list(Video.objects.filter(pk__in=video_ids).select_related("prompt").order_by("pk"))
     stats: dict[str, list[float]] = {}
+    judged = _WorldJudgement()
     with local_video_files(videos) as paths:
         for video in videos:
-            for name, value in video_stats(read_frames(paths[video.pk])).items():
+            frames = read_frames(paths[video.pk])
+            for name, value in video_stats(frames).items():
                 stats.setdefault(name, []).append(value)
+            judged.add(video, frames)
     return {"mean_reward": _mean([r["reward"] for r in rewards.values()]), "dimensions": dimensions,
-            "video_stats": {name: _mean(values) for name, values in stats.items()}, "videos": sorted(rewards)}
+            "video_stats": {name: _mean(values) for name, values in stats.items()}, "videos": sorted(rewards),
+            "judged": judged.summary()}
+
+
+class _WorldJudgement:
+    """The pixel judge's view of held-out videos of the synthetic world: an independent measure of a
+    generator (the critic being what it was aligned to). None unless every prompt is of the world."""
+
+    def __init__(self):
+        self.ratings: list[dict[str, str]] = []
+        self.foreign = False
+
+    def add(self, video: Video, frames) -> None:
+        from ..engine.synthetic import PromptParseError, judge, parse_prompt
+        from .judging import video_world_prompt
+
+        try:
+            self.ratings.append(judge(frames, parse_prompt(video_world_prompt(video))).ratings)
+        except PromptParseError:
+            self.foreign = True
+
+    def summary(self) -> dict | None:
+        if self.foreign or not self.ratings:
+            return None
+        from ..engine.synthetic.judge import RATING_REWARD as value
+
+        dims = list(self.ratings[0])
+        per_dim = {d: {"mean_reward": _mean([value[r[d]] for r in self.ratings]),
+                       "ratings": {level: sum(r[d] == level for r in self.ratings) for level in value}} for d in dims}
+        return {"mean_reward": _mean([sum(value[r[d]] for d in dims) / len(dims) for r in self.ratings]),
+                "dimensions": per_dim}
 
 
 def heldout_change(before: dict, after: dict) -> dict:
@@ -139,8 +172,10 @@ def heldout_change(before: dict, after: dict) -> dict:
     def diff(a, b):
         return None if a is None or b is None else b - a
 
+    judged = (before.get("judged") or {}).get("mean_reward"), (after.get("judged") or {}).get("mean_reward")
     return {
         "mean_reward": diff(before["mean_reward"], after["mean_reward"]),
+        "judged_mean_reward": diff(*judged),
         "dimensions": {d: diff(before["dimensions"][d]["mean_reward"], after["dimensions"].get(d, {}).get("mean_reward"))
                        for d in before["dimensions"]},
         "video_stats": {k: diff(v, after["video_stats"].get(k)) for k, v in before["video_stats"].items()},

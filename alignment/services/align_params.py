@@ -2,6 +2,7 @@
 real corpus, held-out prompts and the engine's settings, each refused with the reason before a job row
 exists. `align_params_validate` returns the canonical params the job runs with."""
 import json
+from pathlib import Path
 
 from annotation.models import Prompt, Video
 from annotation.services.prompts import prompts_combine_check
@@ -19,8 +20,9 @@ PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "setti
 JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds"}
 # Training size and text length follow the generator's settings unless the request overrides them.
 SIZE_SETTINGS = ("frames", "height", "width", "max_sequence_length")
-# Differentiable rewards edit_reward can maximise (the critic is not differentiable in pixels).
-EDIT_REWARD_MODELS = ("synthetic_colour",)
+# Differentiable rewards edit_reward can maximise: the job's critic (its expected reward taken through the
+# decoded frames), the synthetic world's colour reward, or {"image_text": "<hub id or path>"} (CLIP-style).
+EDIT_REWARD_MODELS = ("critic", "synthetic_colour")
 MAX_CANDIDATES = 100_000
 
 
@@ -160,9 +162,16 @@ def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_mo
 def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None:
     from ..engine.synthetic import PromptParseError, parse_prompt
 
+    if isinstance(reward_model, dict) and set(reward_model) == {"image_text"} and isinstance(reward_model["image_text"], str):
+        path = reward_model["image_text"]
+        if path.startswith(("/", ".")) and not Path(path).is_dir():
+            raise ApplicationError(f"reward_model.image_text {path} is not a directory.", fields={"reward_model": "not found"})
+        return
     if reward_model not in EDIT_REWARD_MODELS:
-        raise ApplicationError(f"edit_reward needs a differentiable reward_model: one of {EDIT_REWARD_MODELS}.",
-                               fields={"reward_model": "required"})
+        raise ApplicationError(f"edit_reward needs a differentiable reward_model: one of {EDIT_REWARD_MODELS} or "
+                               '{"image_text": "<hub id or path>"}.', fields={"reward_model": "required"})
+    if reward_model == "critic":
+        return
     if "prompt_ids" not in heldout:
         raise ApplicationError("synthetic_colour scores synthetic-world prompts: give heldout.prompt_ids.",
                                fields={"heldout": "not scorable"})

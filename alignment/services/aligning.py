@@ -117,17 +117,35 @@ def _set_artifacts(*, job: Job, out: Path, heldout: dict | None = None) -> None:
     job_artifacts_set(job=job, artifacts=artifacts)
 
 
-def _reward_fn(*, params: dict, critic: ModelVersion):
-    """The reward the engine maximises (edit_reward) or tracks on held-out prompts (the curve)."""
-    if params["objective"] == "edit_reward":
-        from ..engine.synthetic import colour_reward_fn
+def _reward_hacking(change: dict) -> bool | None:
+    """The critic's held-out reward rose while the judge's did not (None where there is no judge)."""
+    if change.get("judged_mean_reward") is None or change.get("mean_reward") is None:
+        return None
+    return change["mean_reward"] > 0 and change["judged_mean_reward"] <= 0
 
-        return colour_reward_fn
-    from ..engine.critic.score import critic_reward_fn
+
+def _reward_spec(*, params: dict, critic: ModelVersion) -> dict:
+    """What the engine maximises (edit_reward: the reward_model) or tracks on held-out prompts (the critic)."""
+    from .scoring import critic_directory
+
+    critic_spec = {"critic_dir": critic_directory(critic), "dimensions": critic_dimensions(critic)}
+    if params["objective"] != "edit_reward":
+        return {"kind": "critic", **critic_spec, "offload": params["settings"].get("offload_critic")}
+    model = params.get("reward_model")
+    if model == "critic":
+        return {"kind": "critic_edit", **critic_spec}
+    if isinstance(model, dict):
+        return {"kind": "image_text", "id_or_path": model["image_text"]}
+    return {"kind": "synthetic_colour"}
+
+
+def _reward_fn(*, params: dict, critic: ModelVersion):
+    from ..engine.rewards import reward_from_spec
     from .scoring import critic_loaded, scoring_device
 
-    return critic_reward_fn(critic_loaded(critic), tuple(critic_dimensions(critic)), device=scoring_device(),
-                            offload=params["settings"].get("offload_critic"))
+    spec = _reward_spec(params=params, critic=critic)
+    loaded = critic_loaded(critic) if spec["kind"].startswith("critic") else None
+    return reward_from_spec(spec, scoring_device(), critic=loaded)
 
 
 def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, out: Path, report):
@@ -145,15 +163,13 @@ def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, o
         processes = train_processes()
         if processes > 1:  # a torchrun child process group, one rank per GPU
             from ..engine.align import check_inputs
-            from .scoring import critic_directory, release_loaded_critic
+            from .scoring import release_loaded_critic
 
             check_inputs(config, samples, real, lambda *a: None, heldout_captions)  # refusals before any launch
             release_loaded_critic()  # the ranks load their own; the GPU memory is theirs
-            reward = ({"kind": "synthetic_colour"} if params["objective"] == "edit_reward" else
-                      {"kind": "critic", "critic_dir": critic_directory(critic), "dimensions": critic_dimensions(critic),
-                       "offload": params["settings"].get("offload_critic")})
             return align_in_child(job=job, config=config, samples=samples, real=real, validation_prompts=heldout_captions,
-                                  reward=reward, on_progress=on_progress, processes=processes)
+                                  reward=_reward_spec(params=params, critic=critic), on_progress=on_progress,
+                                  processes=processes)
         return align(config, samples, real, reward_fn=_reward_fn(params=params, critic=critic),
                      validation_prompts=heldout_captions, on_progress=on_progress)
     except AlignConfigError as exc:
@@ -274,10 +290,16 @@ def align_run(*, job: Job, report) -> dict:
         "heldout_reward_change": change["mean_reward"], "heldout_before": before, "heldout_after": after,
         "heldout_change": change, "heldout_prompt_ids": heldout_ids, "heldout_seeds": heldout["seeds"],
         "training": training,
+        # The pixel judge on the same held-out videos (synthetic world only): the critic's reward rising while
+        # this does not is the generator learning the critic's blind spots, not the world.
+        "heldout_judged_before": (before.get("judged") or {}).get("mean_reward"),
+        "heldout_judged_after": (after.get("judged") or {}).get("mean_reward"),
+        "reward_hacking": _reward_hacking(change),
     }
     ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
     _set_artifacts(job=job, out=out, heldout={"before": before, "after": after})
     report(metrics={"heldout_reward_after": after["mean_reward"], "version": version.pk}, force=True)
     return {"version_id": version.pk, "adapter_path": version.adapter_path, "base": new_base,
             "heldout_reward_before": before["mean_reward"], "heldout_reward_after": after["mean_reward"],
+            "heldout_judged_before": metrics["heldout_judged_before"], "heldout_judged_after": metrics["heldout_judged_after"],
             "improved": (after["mean_reward"] or 0) > (before["mean_reward"] or 0), "data": counts}

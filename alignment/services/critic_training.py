@@ -23,7 +23,7 @@ HYPERPARAMETERS = {
     "steps": ("max_steps", int), "lr": ("learning_rate", float), "frames": ("num_frames", int),
     "batch_size": ("batch_size", int), "seed": ("seed", int), "eval_every": ("eval_every", int),
     "patience": ("patience", int), "checkpoint_every": ("checkpoint_every", int), "lora_rank": ("lora_rank", int),
-    "balance": ("balance", str), "device": ("device", str),
+    "balance": ("balance", str), "device": ("device", str), "rating_weight": ("rating_weight", float),
 }
 DEFAULTS = {"finetune": "lora", "with_reasons": True, "steps": 200, "lr": 3e-4, "batch_size": 8, "seed": 0,
             "eval_every": 50, "checkpoint_every": 25}
@@ -31,7 +31,17 @@ CURVE_REPORT_SECONDS = 2.0
 
 
 def default_backbone() -> str:
-    return str(settings.LIFT["MODELS_DIR"] / "critic-tiny")
+    """The tiny critic pretrained on the synthetic world (installed from the repository on first use)."""
+    return str(settings.LIFT["MODELS_DIR"] / "tiny-critic")
+
+
+def backbone_recipe(backbone: str) -> dict:
+    """The hyperparameters a base was made to be fine-tuned with (its critic meta's recipe), if any."""
+    from ..engine.critic.spec import CriticMeta
+
+    if backbone == default_backbone():
+        _ensure_backbone(backbone)
+    return CriticMeta.load(backbone).recipe if Path(backbone).is_dir() else {}
 
 
 def job_dir(job: Job) -> Path:
@@ -45,7 +55,8 @@ def train_critic_params_help() -> dict[str, str]:
     config_help = CriticTrainConfig.help()
     return {
         "snapshot": "A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test.",
-        "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic, built on first use).",
+        "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic pretrained on the synthetic "
+                    "world, installed on first use; its recipe sets the other defaults).",
         "name": "The critic version's name (default: 'critic job <id>').",
         "without_reasons": "Train on the rating word alone (the same as with_reasons false).",
         **{name: config_help[field] for name, (field, _) in HYPERPARAMETERS.items() if field},
@@ -87,17 +98,17 @@ def train_critic_params_validate(*, params: dict) -> dict:
     unknown = set(params) - set(HYPERPARAMETERS) - {"snapshot", "backbone", "name"}
     if unknown:
         raise ApplicationError(f"Unknown train_critic params: {', '.join(sorted(unknown))}.", fields={"params": sorted(unknown)})
-    clean = {**DEFAULTS}
-    for name, (_, kind) in HYPERPARAMETERS.items():
-        if name in params:
-            clean[name] = _typed(name, params[name], kind)
-    if clean.pop("without_reasons", False):
-        clean["with_reasons"] = False
     backbone = params.get("backbone") or default_backbone()
     if not isinstance(backbone, str):
         raise ApplicationError("backbone must be a hub id or a path.", fields={"backbone": "invalid"})
     if backbone != default_backbone() and backbone.startswith(("/", ".")) and not Path(backbone).is_dir():
         raise ApplicationError(f"backbone {backbone} is not a directory.", fields={"backbone": "not found"})
+    clean = {**DEFAULTS, **backbone_recipe(backbone)}
+    for name, (_, kind) in HYPERPARAMETERS.items():
+        if name in params:
+            clean[name] = _typed(name, params[name], kind)
+    if clean.pop("without_reasons", False):
+        clean["with_reasons"] = False
     clean["backbone"] = backbone
     if params.get("name") is not None:
         clean["name"] = str(params["name"])[:200]
@@ -111,9 +122,9 @@ def train_critic_params_validate(*, params: dict) -> dict:
 
 def _ensure_backbone(backbone: str) -> None:
     if backbone == default_backbone() and not (Path(backbone) / "config.json").exists():
-        from ..engine.critic.tiny import build_tiny_critic
+        from ..engine.pretrain import install_shipped
 
-        build_tiny_critic(backbone)  # the default: the tiny critic of build_tiny_models, built on first use
+        install_shipped(Path(backbone).parent)  # the default: the pretrained tiny critic, installed on first use
 
 
 class _TrainProgress:

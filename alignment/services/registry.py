@@ -46,14 +46,16 @@ def _critic_refusal(version: ModelVersion, active: ModelVersion) -> str | None:
 
 def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> str | None:
     """Why promoting `version` over `active` is refused, or None when it is an improvement."""
-    if active is None or active.pk == version.pk:
+    if active is not None and active.pk == version.pk:
         return None
-    metrics, active_metrics = version.metrics or {}, active.metrics or {}
     if version.kind == ModelVersion.Kind.CRITIC:
-        return _critic_refusal(version, active)
+        return _critic_refusal(version, active) if active else None
+    # An aligned generator carries its own comparison (its parent's held-out reward and its own), so it
+    # is refused when worse than its parent even where no generator is active yet.
+    metrics = version.metrics or {}
     before, after = metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")
     if before is None or after is None:
-        return "This generator has no held-out reward before and after alignment."
+        return None if active is None else "This generator has no held-out reward before and after alignment."
     if after <= before:
         return f"Held-out reward did not improve ({before:.4f} before, {after:.4f} after)."
     return None

@@ -1473,7 +1473,7 @@ export interface components {
         };
         /** @description Train a critic on a snapshot's splits (LoRA or full), evaluate it on the test split, register it. */
         TrainCriticJobParams: {
-            /** @description Hub id or path of the model to fine-tune (default: the tiny critic, built on first use). */
+            /** @description Hub id or path of the model to fine-tune (default: the tiny critic pretrained on the synthetic world, installed on first use; its recipe sets the other defaults). */
             backbone?: unknown;
             /** @description Skewed labels: "weights" (inverse class frequency per dimension), "sampler" (balanced sampling), or "none". */
             balance?: unknown;
@@ -1497,6 +1497,8 @@ export interface components {
             name?: unknown;
             /** @description Stop after this many validations without improvement (0: never). */
             patience?: unknown;
+            /** @description Loss weight of the rating word against one reason token (with reasons the answer is ~15 tokens; 1 lets the reason drown the rating). */
+            rating_weight?: unknown;
             /** @description Seed of the data order and the LoRA initialisation. */
             seed?: unknown;
             /** @description A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test. */

@@ -16,15 +16,6 @@ FAST_SETTINGS = {"steps": 4, "batch_size": 2, "real_batch_size": 1, "lora_rank":
 
 
 @pytest.fixture
-def models_dir(tmp_path, settings, monkeypatch):
-    """Where align jobs write checkpoints and adapters, for this process and for workers it starts."""
-    folder = tmp_path / "models"
-    settings.LIFT = {**settings.LIFT, "MODELS_DIR": folder}
-    monkeypatch.setenv("LIFT_MODELS_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def generator(db, tiny_cogvideox_dir):
     from alignment.services.registry import version_register
 

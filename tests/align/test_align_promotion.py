@@ -45,3 +45,12 @@ def test_promotion_needs_a_better_heldout_reward_or_a_forced_reason_and_rolls_ba
     assert ModelVersion.objects.get(is_active=True, kind="generator") == generator
     assert list(PromotionEvent.objects.order_by("pk").values_list("version__name", flat=True)) == [
         generator.name, "worse", "better", generator.name]
+
+
+def test_a_worse_aligned_generator_is_refused_even_before_any_generator_is_active(admin, generator):
+    """Its metrics compare it with its parent, so no active version is needed to see it is worse."""
+    worse = _aligned(generator, "worse", before=0.40, after=0.38)
+    refused = _promote(admin, worse)
+    assert refused.status_code == 409 and "did not improve" in refused.json()["detail"]
+    assert not ModelVersion.objects.filter(kind="generator", is_active=True).exists()
+    assert _promote(admin, generator).status_code == 200  # a registered base without metrics is promotable

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from alignment.models import Job, ModelVersion
-from tests.align.conftest import TINY_GENERATOR, models_dir  # noqa: F401 (a fixture)
+from tests.align.conftest import TINY_GENERATOR
 from tests.critic.conftest import jobs_dir, tiny_critic_dir, truth_ratings, world_videos  # noqa: F401 (fixtures)
 from tests.engine.conftest import tiny_cogvideox_dir  # noqa: F401 (a fixture)
 from tests.factories import CampaignFactory, ItemFactory, UserFactory, add_member

@@ -4,7 +4,7 @@ promoted if better → the next round in the campaign. Few steps and tiny videos
 import pytest
 
 from alignment.models import Job, ModelVersion
-from tests.align.conftest import FAST_SETTINGS, TINY_GENERATOR, models_dir, tiny_cogvideox_dir  # noqa: F401
+from tests.align.conftest import FAST_SETTINGS, TINY_GENERATOR, tiny_cogvideox_dir  # noqa: F401
 from tests.critic.conftest import jobs_dir, tiny_critic_dir, truth_ratings, world_videos  # noqa: F401
 from tests.loop.conftest import wait_job
 

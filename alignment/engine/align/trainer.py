@@ -507,6 +507,9 @@ class AlignTrainer:
         with self.accelerator.autocast():
             edited = self.spec.edit(self.transformer, latents, embeds, cfg.sample_steps, cfg.edit_strength, generator)
         videos = self.spec.decode(edited)  # [B, T, 3, H, W]
+        if getattr(self.reward_fn, "whole_video", False):
+            # A video reward (the critic) judges the whole clip, motion included: no segment sampling.
+            return 1.0 - self.reward_fn(videos, prompts, None).mean()
         num_frames = videos.shape[1]
         chosen = torch.stack([obj.segment_frame_indices(num_frames, cfg.edit_segments, generator) for _ in indices])
         frames = torch.stack([videos[b, chosen[b]] for b in range(len(indices))])  # [B, K, 3, H, W]

@@ -36,7 +36,7 @@ class CriticMeta:
     num_frames: int = 8
     frame_size: tuple[int, int] = (224, 224)
     base: str = ""  # base model id or path the critic was trained from
-    origin: str = "hub"  # "tiny" | "hub" | "trained"
+    origin: str = "hub"  # "tiny" | "pretrained" | "hub" | "trained"
     adapter: bool = False  # True: the directory holds a peft adapter over `base`
     with_reasons: bool = True
     metrics: dict = field(default_factory=dict)
@@ -44,6 +44,8 @@ class CriticMeta:
     # them. None: every frame is resized to frame_size (critics trained before the bounds were kept).
     min_pixels: int | None = None
     max_pixels: int | None = None
+    # The fine-tuning a base was made for, in the train_critic job's parameter names (its defaults on it).
+    recipe: dict = field(default_factory=dict)
 
     def save(self, directory: str | Path) -> None:
         data = asdict(self)
@@ -168,15 +170,22 @@ def patchify(frames: np.ndarray, geometry: VisionGeometry, mean=CLIP_MEAN, std=C
     """
     import torch
 
+    return patchify_tensor(torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0), geometry, mean, std)
+
+
+def patchify_tensor(frames, geometry: VisionGeometry, mean=CLIP_MEAN, std=CLIP_STD):
+    """`patchify` of float frames [T, H, W, 3] in [0, 1], differentiably (a reward's gradient reaches the frames)."""
+    import torch
+
     t, h, w, c = frames.shape
     p, tp, m = geometry.patch_size, geometry.temporal_patch_size, geometry.merge_size
     if h % (p * m) or w % (p * m):
         raise ValueError(f"frame size {h}x{w} is not a multiple of patch*merge={p * m}")
     if pad := -t % tp:
-        frames = np.concatenate([frames, np.repeat(frames[-1:], pad, axis=0)])
+        frames = torch.cat([frames, frames[-1:].expand(pad, h, w, c)])
         t += pad
-    x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0)
-    x = (x - torch.tensor(mean)) / torch.tensor(std)
+    x = (frames - torch.tensor(mean, dtype=frames.dtype, device=frames.device)) / torch.tensor(
+        std, dtype=frames.dtype, device=frames.device)
     x = x.permute(0, 3, 1, 2)  # T, C, H, W
     gt, gh, gw = t // tp, h // p, w // p
     x = x.reshape(gt, tp, c, gh // m, m, p, gw // m, m, p)
@@ -228,8 +237,10 @@ def collate(tokenizer, queries: list[Query], geometry: VisionGeometry, *, with_r
     return collate_turns(tokenizer, turns, geometry, padding_side=padding_side)
 
 
-def collate_turns(tokenizer, turns: list[Turn], geometry: VisionGeometry, *, padding_side: str = "right") -> dict:
-    """A padded batch of turns; labels are included when every turn has an answer."""
+def collate_turns(tokenizer, turns: list[Turn], geometry: VisionGeometry, *, padding_side: str = "right",
+                  patches: list | None = None) -> dict:
+    """A padded batch of turns; labels are included when every turn has an answer. `patches` (per turn,
+    as patchify_tensor makes them) replaces patchifying the turns' frames: a differentiable reward's."""
     import torch
 
     encoded = [encode_turn(tokenizer, t, geometry) for t in turns]
@@ -244,7 +255,7 @@ def collate_turns(tokenizer, turns: list[Turn], geometry: VisionGeometry, *, pad
         input_ids[row, span] = torch.tensor(ids)
         labels[row, span] = torch.tensor(labs)
         attention[row, span] = 1
-    patches, grids = zip(*(patchify(t.frames, geometry) for t in turns))
+    patches, grids = zip(*(patches or [patchify(t.frames, geometry) for t in turns]))
     video_token_id = tokenizer.convert_tokens_to_ids("<|video_pad|>")
     batch = {
         "input_ids": input_ids,

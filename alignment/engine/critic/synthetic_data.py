@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..synthetic import oracle_judge, render, sample_defects, sample_prompt
+from ..synthetic import CLIP_FRAMES, CLIP_SIZE, oracle_judge, render, sample_defects, sample_prompt
 from .data import CriticExample
 from .questions import DIMENSIONS, RATINGS
 
@@ -16,7 +16,7 @@ def noisy_rating(rating: str, noise: float, rng: np.random.Generator) -> str:
     return rating
 
 
-def synthetic_videos(num_videos: int, seed: int, *, frames: int = 8, size=(56, 56), p_clean: float = 0.4):
+def synthetic_videos(num_videos: int, seed: int, *, frames: int = CLIP_FRAMES, size=CLIP_SIZE, p_clean: float = 0.4):
     """[(frames, caption, {dimension: Judgement})] rendered with random defects (oracle truth)."""
     rng = np.random.default_rng(seed)
     videos = []

@@ -69,6 +69,9 @@ def rating_of(level: float) -> str:
     return next(rating for bound, rating in RATING_FOR_LEVEL if level < bound)
 
 
+RATING_REWARD = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}  # LiFT's mapping of a rating to a reward
+
+
 @dataclass
 class Verdict:
     """Ratings per dimension, the level behind each, and every measure (for reports and debugging)."""
@@ -80,8 +83,7 @@ class Verdict:
     @property
     def reward(self) -> float:
         """LiFT's scalar reward of the ratings: mean of Good 0.9 / Normal 0.2 / Bad 0.05."""
-        values = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
-        return sum(values[r] for r in self.ratings.values()) / len(self.ratings)
+        return sum(RATING_REWARD[r] for r in self.ratings.values()) / len(self.ratings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ DEMO_USERS = {"annotator": "annotate-demo", "reviewer": "review-demo", "admin": 
 
 
 class Command(BaseCommand):
-    help = "Demo users, a demo campaign, and generate jobs that fill it (synthetic world + tiny CogVideoX)."
+    help = ("Demo users, a demo campaign, and generate jobs that fill it (the synthetic world, and the tiny CogVideoX "
+            "pretrained on it).")
 
     def add_arguments(self, parser):
         parser.add_argument("--videos", type=int, default=12, help="synthetic-world videos to generate")
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         import numpy as np
 
         from alignment.engine.synthetic import sample_prompt
-        from alignment.engine.tiny import build_tiny_cogvideox
+        from alignment.engine.pretrain import GENERATOR, install_shipped
         from alignment.services.generation import generation_launch
         from alignment.services.registry import version_register
         from annotation.models import Campaign, Prompt
@@ -47,12 +48,10 @@ class Command(BaseCommand):
                    for t in texts]
         world = version_register(kind="generator", name="synthetic world", base="synthetic://world",
                                  config={"frames": 32, "height": 128, "width": 128, "fps": 8, "steps": 1})
-        tiny_dir = settings.LIFT["MODELS_DIR"] / "cogvideox-tiny"
-        if not (tiny_dir / "model_index.json").exists():
-            build_tiny_cogvideox(tiny_dir)
-        tiny = version_register(kind="generator", name="tiny cogvideox (random weights)", base=str(tiny_dir),
-                                config={"frames": 9, "height": 64, "width": 64, "fps": 8, "steps": 4, "guidance": 1.0,
-                                        "max_sequence_length": 16})
+        tiny_dir = install_shipped(settings.LIFT["MODELS_DIR"])[GENERATOR]
+        tiny = version_register(kind="generator", name="tiny cogvideox (pretrained on the synthetic world)",
+                                base=str(tiny_dir), config={"frames": 9, "height": 48, "width": 48, "fps": 8, "steps": 20,
+                                                            "guidance": 4.0, "max_sequence_length": 16})
         jobs = [generation_launch(generator_version=world.pk, prompt_ids=[p.pk for p in prompts], seeds=[0],
                                   campaign=campaign.pk, created_by=users["admin"])[0],
                 generation_launch(generator_version=tiny.pk, prompt_ids=[p.pk for p in prompts[:2]], seeds=[0],

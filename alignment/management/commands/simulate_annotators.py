@@ -10,7 +10,8 @@ SPAM_REASON = "ok"
 
 class Command(BaseCommand):
     help = ("Synthetic annotators that drive the real HTTP API (next-task → submit), answering from the "
-            "synthetic world's truth with noise, bias or as spammers.")
+            "synthetic world's truth with noise, bias or as spammers: the renderer's record of a world video, "
+            "the pixel judge's reading of any other video of the world (a generator's).")
 
     def add_arguments(self, parser):
         parser.add_argument("--campaign", type=int, required=True)
@@ -80,7 +81,9 @@ class Command(BaseCommand):
         from annotation.models import Video
         from annotation.schema import RATING_LEVELS
 
-        truth = (Video.objects.get(pk=video_id).generation_params.get("synthetic_truth") or {}).get("judgements", {})
+        from alignment.services.judging import video_truth
+
+        truth = video_truth(Video.objects.get(pk=video_id)) or {}
         ratings = {}
         for dim in ("semantic", "motion", "fidelity"):
             if spammer:

@@ -59,7 +59,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "overrides.width": "pixels"
   },
   "train_critic": {
-    "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic, built on first use).",
+    "backbone": "Hub id or path of the model to fine-tune (default: the tiny critic pretrained on the synthetic world, installed on first use; its recipe sets the other defaults).",
     "balance": "Skewed labels: \"weights\" (inverse class frequency per dimension), \"sampler\" (balanced sampling), or \"none\".",
     "batch_size": "Queries per optimiser step.",
     "checkpoint_every": "Write checkpoint-{step}/ every this many steps (0: never).",
@@ -71,6 +71,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "lr": "Peak AdamW learning rate.",
     "name": "The critic version's name (default: 'critic job <id>').",
     "patience": "Stop after this many validations without improvement (0: never).",
+    "rating_weight": "Loss weight of the rating word against one reason token (with reasons the answer is ~15 tokens; 1 lets the reason drown the rating).",
     "seed": "Seed of the data order and the LoRA initialisation.",
     "snapshot": "A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test.",
     "steps": "Optimiser steps (upper bound; early stopping may end sooner).",

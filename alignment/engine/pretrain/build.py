@@ -1,0 +1,56 @@
+"""Building the pretrained tiny models from scratch, with a model card each (see the package's docstring)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from . import BUILD_COMMAND, CRITIC, GENERATOR, weights_digest
+from .critic import PretrainConfig, pretrain_critic
+from .generator import GeneratorPretrainConfig, pretrain_generator
+
+ProgressFn = Callable[[float, str, dict], None]
+
+CRITIC_WHAT = ("A tiny Qwen2-VL (Qwen2VLForConditionalGeneration) taught to answer questions about world videos "
+               "(never a rating): the starting point of the tiny world's critics.")
+GENERATOR_WHAT = ("A tiny CogVideoX (CogVideoXPipeline) taught to make world videos, defects and all: the starting "
+                  "point of the tiny world's alignment.")
+
+
+def _card(name: str, what: str, config: dict, metrics: dict, directory: Path) -> None:
+    lines = [
+        f"# {name}", "", what, "",
+        "Built from scratch on the synthetic world (alignment/engine/synthetic) by", "",
+        f"    {BUILD_COMMAND}", "",
+        f"Python {sys.version.split()[0]} on {platform.machine()}, {time.strftime('%Y-%m-%d')}.",
+        f"Weights sha256 (all safetensors): `{weights_digest(directory)}`", "",
+        "## Settings", "", "```json", json.dumps(config, indent=1), "```", "",
+        "## Measured at build time", "", "```json", json.dumps(metrics, indent=1), "```", "",
+    ]
+    (directory / "README.md").write_text("\n".join(lines))
+
+
+def build_pretrained(out_dir: str | Path, *, critic: PretrainConfig | None = None,
+                     generator: GeneratorPretrainConfig | None = None, on_progress: ProgressFn | None = None) -> dict:
+    """Pretrain both tiny models from scratch into out_dir/{tiny-critic,tiny-cogvideox}; returns their figures."""
+    from ..critic.tiny import build_tiny_critic
+
+    critic, generator = critic or PretrainConfig(), generator or GeneratorPretrainConfig()
+    report = on_progress or (lambda fraction, phase, metrics: None)
+    out_dir = Path(out_dir)
+    base = build_tiny_critic(out_dir / ".tiny-critic-random", seed=critic.seed)
+    critic_metrics = pretrain_critic(base, out_dir / CRITIC, critic, on_progress=lambda f, p, m: report(f, f"critic {p}", m))
+    shutil.rmtree(base, ignore_errors=True)
+    _card(CRITIC, CRITIC_WHAT, asdict(critic), critic_metrics, out_dir / CRITIC)
+    generator_metrics = pretrain_generator(out_dir / GENERATOR, generator,
+                                           on_progress=lambda f, p, m: report(f, f"generator {p}", m))
+    _card(GENERATOR, GENERATOR_WHAT, asdict(generator), generator_metrics, out_dir / GENERATOR)
+    return {CRITIC: critic_metrics, GENERATOR: generator_metrics}
+
+

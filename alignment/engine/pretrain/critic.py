@@ -1,0 +1,254 @@
+"""Pretraining the tiny critic to see the synthetic world, as a real critic starts from a vision-language
+model that has seen the real one.
+
+The model is asked about world renders and taught the renderer's answers (synthetic/describe.py):
+questions about one fact each (count, colour, shape, motion, scene, how the clip's instants are spaced,
+how much the objects shake, what damaged the picture), half of them after a caption; whether the video
+shows a caption (the prompt, or the prompt with one attribute changed: video-text matching, as
+vision-language models are pretrained); and LiFT's three questions after the prompt, answered with the
+facts each is about (what differs from the prompt, how the objects move, how the picture looks). Short
+answers put the fact in the first answer token, where a rating will later be read. It never sees a
+rating: learning those is left to `train_critic`.
+
+Deterministic on the CPU: the videos, the batch order and the initialisation follow from the seed,
+and torch runs on `num_threads` threads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..critic.loss import answer_loss, lr_factor
+from ..critic.questions import DIMENSIONS, MATCH_QUESTION, WORLD_QUESTIONS, user_text
+from ..critic.spec import CriticMeta, Turn, VisionGeometry, collate_turns, load_tokenizer
+from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, SceneSpec, sample_defects, sample_prompt
+from ..synthetic.defects import shown_colour, shown_count, shown_motion
+from ..synthetic.describe import facts
+from ..synthetic.grammar import COLOURS, COUNTS, MOTIONS
+from ..synthetic.render import Rendered, render_with_truth
+
+ProgressFn = Callable[[float, str, dict], None]
+
+# How to fine-tune this critic on ratings (the train_critic job's defaults on it): all weights, as the
+# tiny model is small; a learning rate and length measured in bench/critic_bench.py.
+RATING_RECIPE = {"finetune": "full", "lr": 1e-3, "batch_size": 32, "steps": 300, "rating_weight": 5.0}
+
+# How often each question is asked, in WORLD_QUESTIONS order, then the caption match, then LiFT's three
+# questions (answered with what the renderer knows, never with a rating).
+QUESTION_SHARE = np.array([0.07, 0.07, 0.04, 0.07, 0.04, 0.07, 0.07, 0.07, 0.2, 0.1, 0.1, 0.1])
+
+
+def _issue_turns(frames, spec: SceneSpec, defects: Defects, told: dict) -> list[Turn]:
+    """LiFT's questions after the prompt, answered with the facts each is about: whether the video shows
+    the prompt, how the objects move, how the picture looks. A vision-language model learns to describe
+    such issues before anyone asks it for a rating; without these turns the new questions' wording had to
+    be routed to the video during rating fine-tuning, and 800 steps on 600 rated videos did not do it."""
+    shown = _match_turn(frames, spec, defects, np.random.default_rng(0), caption=spec).answer
+    answers = {"semantic": shown, "motion": f"{told['motion']}, {told['timing']}, {told['shake']}",
+               "fidelity": told["picture"]}
+    return [Turn(frames, user_text(spec.to_text(), dim), answers[dim]) for dim in DIMENSIONS]
+
+
+@dataclass
+class PretrainConfig:
+    videos: int = field(default=6000, metadata={"help": "world renders to learn from (each seen steps·batch/videos times)"})
+    eval_videos: int = field(default=256, metadata={"help": "held-out renders for the description accuracy"})
+    steps: int = field(default=5000, metadata={"help": "optimiser steps"})
+    batch_size: int = field(default=32, metadata={"help": "videos per step"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "peak AdamW learning rate (warm-up, then cosine)"})
+    occupancy_weight: float = field(default=10.0, metadata={
+        "help": "weight of the dense targets: linear probes (dropped after pretraining) read from each merged video "
+                "token how much of each of its patches the objects cover in each frame and how much damage changed "
+                "it, and from the clip's tokens the instant and shake of each frame. They teach the vision tower "
+                "what the words are about; question answering alone left shape, count and motion at chance for "
+                "1500 steps and the picture's damage at the majority answer"})
+    warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
+    p_clean: float = field(default=0.4, metadata={"help": "share of clean dimensions in the renders (sample_defects)"})
+    seed: int = field(default=0, metadata={"help": "seeds the renders, their order and the model's initialisation"})
+    num_threads: int = field(default=1, metadata={"help": "torch CPU threads (1 keeps the build bit-for-bit repeatable)"})
+
+
+def _caption(spec: SceneSpec, rng: np.random.Generator) -> SceneSpec:
+    """The prompt, or the prompt with its colour, count or motion changed (three times in four)."""
+    change = rng.choice(["none", "colour", "count", "motion"])
+    if change == "colour":
+        return replace(spec, colour=str(rng.choice([c for c in COLOURS if c != spec.colour])))
+    if change == "count":
+        return replace(spec, count=int(rng.choice([n for n in COUNTS.values() if n != spec.count])))
+    if change == "motion":
+        return replace(spec, motion=str(rng.choice([m for m in MOTIONS if m != spec.motion])))
+    return spec
+
+
+def _match_turn(frames, spec: SceneSpec, defects: Defects, rng: np.random.Generator,
+                caption: SceneSpec | None = None) -> Turn:
+    """Video-text matching: the prompt, or the prompt with its colour, count or motion changed, and
+    whether the video shows it ("yes", or "no" with what differs)."""
+    caption = caption or _caption(spec, rng)
+    shown_name, _ = shown_colour(spec, defects)
+    differs = [name for name, same in (
+        ("colour", shown_name == caption.colour),
+        ("count", shown_count(spec, defects) == (caption.count, caption.count)),
+        ("motion", shown_motion(spec, defects) == caption.motion),
+    ) if not same]
+    return Turn(frames, MATCH_QUESTION.format(caption=caption.to_text()), "yes" if not differs else f"no {' '.join(differs)}")
+
+
+@dataclass
+class WorldVideo:
+    """A render, every question about it with the renderer's answer, and the renderer's dense targets."""
+
+    turns: list[Turn]
+    tokens: np.ndarray  # [video tokens, k]: per merged token, coverage per patch and frame, damage per patch
+    clip: np.ndarray  # [2T]: the instant each frame shows, and how far the shake moved the objects
+
+
+def per_token(values: np.ndarray, patch: int, merge: int) -> np.ndarray:
+    """[T, H, W] → per merged video token (Qwen2-VL's order: rows, columns, then its patches), each of its
+    patches' mean in each frame: [tokens, merge² · T]."""
+    frames, height, width = values.shape
+    grid_h, grid_w = height // patch, width // patch
+    per_patch = values.reshape(frames, grid_h, patch, grid_w, patch).mean(axis=(2, 4))
+    tokens = per_patch.reshape(frames, grid_h // merge, merge, grid_w // merge, merge)
+    return tokens.transpose(1, 3, 2, 4, 0).reshape((grid_h // merge) * (grid_w // merge), merge * merge * frames)
+
+
+def dense_targets(rendered: Rendered, geometry: VisionGeometry, size: tuple[int, int]):
+    """What the renderer knows densely: where the objects are (coverage per patch and frame), how much the
+    picture damage changed each patch, and per frame the instant shown and the shake."""
+    patch, merge = geometry.patch_size, geometry.merge_size
+    cover = per_token(rendered.coverage, patch, merge)
+    damage = np.abs(rendered.frames.astype(np.float32) - rendered.undamaged).mean(axis=-1) / 64.0
+    damage = per_token(damage, patch, merge).reshape(len(cover), merge * merge, -1).mean(axis=-1)
+    clip = np.concatenate([rendered.layout.tau, 10.0 * rendered.layout.shake / min(size)])
+    return np.concatenate([cover, damage], axis=1).astype(np.float32), clip.astype(np.float32)
+
+
+def world_videos(count: int, seed: int, p_clean: float, geometry: VisionGeometry) -> list[WorldVideo]:
+    rng = np.random.default_rng([seed, 17])
+    videos = []
+    for index in range(count):
+        spec, defects = sample_prompt(rng), sample_defects(rng, p_clean)
+        rendered = render_with_truth(spec, defects, frames=CLIP_FRAMES, size=CLIP_SIZE, seed=seed * 1_000_003 + index)
+        told = facts(spec, defects)
+        # Half the questions follow a caption (the prompt or a changed one), as a rating question follows
+        # the prompt: without it the model answered from the video only right after the video, and a
+        # caption before the question made it read the caption instead (colour 0.98 → 0.03).
+        turns = [Turn(rendered.frames, f"{_caption(spec, rng).to_text()} {question}" if rng.random() < 0.5 else question,
+                      told[part]) for part, question in WORLD_QUESTIONS.items()]
+        turns.append(_match_turn(rendered.frames, spec, defects, rng))
+        turns.extend(_issue_turns(rendered.frames, spec, defects, told))
+        videos.append(WorldVideo(turns, *dense_targets(rendered, geometry, CLIP_SIZE)))
+    return videos
+
+
+def answer_accuracy(model, tokenizer, geometry, videos: list[WorldVideo], batch_size: int = 64) -> dict:
+    """Per question, the share of held-out videos whose whole answer the model gets right (teacher forced)."""
+    import torch
+
+    kinds = [*WORLD_QUESTIONS, "match", *(f"issues {d}" for d in DIMENSIONS)]
+    right: dict[str, list[bool]] = {kind: [] for kind in kinds}
+    flat = [(kind, turn) for video in videos for kind, turn in zip(kinds, video.turns)]
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(flat), batch_size):
+            chunk = flat[start : start + batch_size]
+            batch = collate_turns(tokenizer, [turn for _, turn in chunk], geometry)
+            logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+            predicted, labels = logits[:, :-1].argmax(-1), batch["labels"][:, 1:]
+            for row, (kind, _) in enumerate(chunk):
+                mask = labels[row] != -100
+                right[kind].append(bool((predicted[row][mask] == labels[row][mask]).all()))
+    model.train()
+    return {kind: round(float(np.mean(values)), 4) for kind, values in right.items()}
+
+
+def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainConfig | None = None,
+                    on_progress: ProgressFn | None = None) -> dict:
+    """Pretrain the critic in `base_dir` (a tiny random one) on world descriptions; save it to `out_dir`."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    config = config or PretrainConfig()
+    report = on_progress or (lambda fraction, phase, metrics: None)
+    torch.set_num_threads(config.num_threads)
+    torch.manual_seed(config.seed)
+    started = time.perf_counter()
+    model = AutoModelForImageTextToText.from_pretrained(str(base_dir), dtype=torch.float32)
+    tokenizer = load_tokenizer(base_dir)
+    geometry = VisionGeometry.from_config(model.config)
+    report(0.0, "rendering", {})
+    train = world_videos(config.videos, config.seed, config.p_clean, geometry)
+    held_out = world_videos(config.eval_videos, config.seed + 1, config.p_clean, geometry)
+    render_s = time.perf_counter() - started
+
+    # Linear probes of the video tokens onto the dense targets (dropped after pretraining).
+    width = model.config.vision_config.hidden_size
+    token_probe = torch.nn.Linear(width, train[0].tokens.shape[1])
+    clip_probe = torch.nn.Linear(width, train[0].clip.shape[0])
+    seen = {}
+    hook = model.model.visual.register_forward_hook(lambda module, inputs, output: seen.__setitem__("tokens", output.pooler_output))
+    probes = [*token_probe.parameters(), *clip_probe.parameters()]
+    optimizer = torch.optim.AdamW([*model.parameters(), *probes], lr=config.learning_rate, weight_decay=0.01)
+    order_rng = np.random.default_rng([config.seed, 23])
+    order: list[int] = []
+    losses = []
+    model.train()
+    for step in range(config.steps):
+        if len(order) < config.batch_size:
+            order.extend(order_rng.permutation(len(train)).tolist())
+        picked, order = order[: config.batch_size], order[config.batch_size :]
+        # One question per video, drawn afresh each time the video comes round; comparing a caption with
+        # the video is the hardest skill and the one a semantic rating needs, so it is asked most.
+        kinds = order_rng.choice(len(QUESTION_SHARE), size=len(picked), p=QUESTION_SHARE)
+        turns = [train[i].turns[int(k)] for i, k in zip(picked, kinds)]
+        batch = collate_turns(tokenizer, turns, geometry)
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * lr_factor(step, config.steps, config.warmup_steps)
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        answers = answer_loss(logits, batch["labels"])
+        tokens = seen["tokens"]
+        token_target = torch.from_numpy(np.concatenate([train[i].tokens for i in picked]))
+        clip_target = torch.from_numpy(np.stack([train[i].clip for i in picked]))
+        pooled = tokens.reshape(len(picked), -1, tokens.shape[-1]).mean(dim=1)
+        occupancy = (torch.nn.functional.mse_loss(token_probe(tokens), token_target)
+                     + torch.nn.functional.mse_loss(clip_probe(pooled), clip_target))
+        loss = answers + config.occupancy_weight * occupancy
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append([round(answers.item(), 5), round(occupancy.item(), 6)])
+        if (step + 1) % 50 == 0 or step + 1 == config.steps:
+            recent = np.mean(losses[-50:], axis=0)
+            report((step + 1) / config.steps, "pretraining", {"step": step + 1, "loss": float(recent[0]),
+                                                              "occupancy_mse": float(recent[1])})
+    hook.remove()
+    train_s = time.perf_counter() - started - render_s
+
+    accuracy = answer_accuracy(model, tokenizer, geometry, held_out)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    for name in ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json"):
+        if (Path(base_dir) / name).exists():
+            (out_dir / name).write_text((Path(base_dir) / name).read_text())
+    base_meta = CriticMeta.load(base_dir)
+    final = np.mean(losses[-50:], axis=0)
+    metrics = {"held_out_answer_accuracy": accuracy, "final_loss": float(final[0]), "final_occupancy_mse": float(final[1]),
+               "render_s": round(render_s, 1), "train_s": round(train_s, 1)}
+    CriticMeta(num_frames=base_meta.num_frames, frame_size=base_meta.frame_size, base="tiny-critic",
+               origin="pretrained", metrics=metrics, min_pixels=base_meta.min_pixels, max_pixels=base_meta.max_pixels,
+               recipe=dict(RATING_RECIPE)).save(out_dir)
+    (out_dir / "pretrain.json").write_text(json.dumps({"config": asdict(config), "metrics": metrics,
+                                                       "loss_curve": losses[::10]}, indent=1))
+    return metrics
+
+

@@ -1,0 +1,141 @@
+"""The whole loop in the synthetic world, as a user would run it: simulated annotators rate the pretrained
+tiny generator's videos over HTTP, a retrain_loop trains a critic on their ratings, scores the generator's
+own samples, aligns it and promotes what is better; then the new generator makes the next round.
+
+The truth for the generator's videos is the pixel judge (alignment/engine/synthetic/judge.py): the
+simulated annotators answer from it with noise, and it measures the held-out videos before and after.
+Shared by bench/loop_bench.py (the full size) and tests/loop/test_loop_improves.py (the CI size), which
+set Django up, give an HTTP server and call `run_chain`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+WORLD = {"frames": 9, "height": 48, "width": 48, "fps": 8, "max_sequence_length": 16, "dtype": "float32"}
+
+
+@dataclass
+class ChainSize:
+    rated_prompts: int = 25  # × rated_seeds videos rated by `overlap` annotators each
+    rated_seeds: tuple[int, ...] = (0, 1, 2, 3)
+    overlap: int = 3
+    noise: float = 0.1
+    candidate_count: int = 32  # prompts × candidate_seeds the base generates for alignment
+    candidate_seeds: tuple[int, ...] = (10, 11)
+    heldout_count: int = 32  # × heldout_seeds, fixed across rounds
+    heldout_seeds: tuple[int, ...] = (100, 101)
+    sample_steps: int = 20
+    guidance: float = 4.0
+    critic: dict = field(default_factory=dict)  # train_critic params beyond the recipe's defaults
+    align: dict = field(default_factory=lambda: {"steps": 150, "batch_size": 8, "lora_rank": 16, "learning_rate": 1e-3,
+                                                 "real_weight": 0.0, "checkpoint_every": 50})
+    rounds: int = 2
+
+
+def _bank(count: int, seed: int) -> list:
+    """World prompts in the bank (the loop draws from it)."""
+    import numpy as np
+
+    from alignment.engine.synthetic import sample_prompt
+    from annotation.services.prompts import prompt_create
+
+    rng, texts = np.random.default_rng(seed), []
+    while len(texts) < count:
+        text = sample_prompt(rng).to_text()
+        if text not in texts:
+            texts.append(text)
+    return [prompt_create(text=text, source="synthetic") for text in texts]
+
+
+def _generate(version, prompts, seeds, campaign=None) -> list[int]:
+    from alignment.models import Job
+    from alignment.services.jobs import job_create, job_run
+
+    job, _ = job_create(kind="generate", dispatch=False, params={
+        "generator_version": version.pk, "prompt_ids": [p.pk for p in prompts], "seeds": list(seeds),
+        "campaign": campaign.pk if campaign else None})
+    job = job_run(job_id=job.pk)
+    if job.status != Job.Status.SUCCEEDED:
+        raise RuntimeError(f"generate job {job.pk} {job.status}: {job.error}")
+    return job.result["video_ids"]
+
+
+def _rate(campaign, size: ChainSize, base_url: str, seed: int) -> int:
+    from django.core.management import call_command
+
+    from annotation.models import Annotation
+
+    call_command("simulate_annotators", campaign=campaign.pk, annotators=size.overlap, base_url=base_url,
+                 noise=size.noise, seed=seed, stdout=open(os.devnull, "w"))
+    return Annotation.objects.filter(campaign=campaign).count()
+
+
+def _judged(video_ids: list[int]) -> dict:
+    """The pixel judge's mean reward (mean of the three dimension rewards) and ratings of stored videos."""
+    from alignment.services.judging import video_judged
+    from annotation.models import Video
+
+    from alignment.engine.synthetic.judge import RATING_REWARD as value
+
+    verdicts = [video_judged(v) for v in Video.objects.filter(pk__in=video_ids).select_related("prompt")]
+    dims = ("semantic", "motion", "fidelity")
+    return {"mean_reward": sum(sum(value[v[d]["rating"]] for d in dims) / 3 for v in verdicts) / len(verdicts),
+            "good_share": {d: sum(v[d]["rating"] == "Good" for v in verdicts) / len(verdicts) for d in dims}}
+
+
+def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) -> dict:
+    """Round after round: rate the active generator's videos, run one retrain_loop on them. Returns per round
+    the ratings, the loop's stages and promotions, and the judge's view of the held-out videos."""
+    from alignment.loop.run import loop_run_foreground
+    from alignment.models import Job, ModelVersion
+    from alignment.selectors import active_version
+    from alignment.services.jobs import job_create
+    from alignment.services.registry import version_promote, version_register
+    from annotation.services.campaigns import campaign_create
+
+    generator = version_register(kind="generator", name="tiny world generator", base=str(pretrained["tiny-cogvideox"]),
+                                 config={**WORLD, "steps": size.sample_steps, "guidance": size.guidance})
+    version_promote(version=generator)
+    rated_bank = _bank(size.rated_prompts, seed=1)
+    _bank(size.candidate_count + size.heldout_count + 40, seed=2)  # more of the world in the bank to draw from
+    heldout = {"count": size.heldout_count, "seed": 9, "seeds": list(size.heldout_seeds)}
+    rounds = []
+    for index in range(size.rounds):
+        started = time.perf_counter()
+        active = active_version(kind=ModelVersion.Kind.GENERATOR)
+        campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
+        rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
+        ratings = _rate(campaign, size, base_url, seed=index)
+        rating_s = time.perf_counter() - started
+        params = {"source_campaign_ids": [campaign.pk], "stages": [
+                      "snapshot", "train_critic", "evaluate_critic", "promote_critic", "generate_candidates", "score",
+                      "align", "evaluate_generator", "promote_generator"],
+                  "candidates": {"count": size.candidate_count, "seed": 100 + index, "seeds": list(size.candidate_seeds)},
+                  "critic": {"name": f"critic round {index}", **size.critic},
+                  "align": {"settings": {**size.align, "guidance": size.guidance, "sample_steps": size.sample_steps},
+                            "heldout": heldout}}
+        loop, _ = job_create(kind="retrain_loop", params=params, dispatch=False)
+        started = time.perf_counter()
+        loop = loop_run_foreground(loop_id=loop.pk)
+        loop_s = time.perf_counter() - started
+        if loop.status != Job.Status.SUCCEEDED:
+            raise RuntimeError(f"loop {loop.pk} {loop.status}: {loop.error}")
+        generator_version = ModelVersion.objects.get(pk=loop.result["generator_version"]) \
+            if loop.result.get("generator_version") else None
+        critic_version = ModelVersion.objects.get(pk=loop.result["critic_version"])
+        metrics = generator_version.metrics if generator_version else {}
+        rounds.append({
+            "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
+            "judged_rated_videos": _judged(rated_ids), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
+            "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
+            "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
+            "heldout_critic_reward": [metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")],
+            "heldout_judged": [metrics.get("heldout_judged_before"), metrics.get("heldout_judged_after")],
+            "reward_hacking": metrics.get("reward_hacking"),
+            "stages": [{"name": s["name"], "outcome": s["outcome"]} for s in loop.metrics.get("stages", [])],
+        })
+    return {"size": asdict(size), "rounds": rounds}

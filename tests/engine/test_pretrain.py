@@ -1,0 +1,50 @@
+"""The pretrained tiny models of the synthetic world: shipped in the repository, loaded through the stock
+from_pretrained path, described by a model card whose digest matches the weights, and rebuilt bit for bit
+by the build (a miniature build twice here; the full one is `manage.py build_tiny_models --pretrained
+--from-scratch`)."""
+
+import re
+
+import pytest
+
+from alignment.engine.pretrain import CRITIC, GENERATOR, WEIGHTS_DIR, install_shipped, weights_digest
+
+
+def test_shipped_weights_are_small_and_their_cards_name_their_digest():
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.rglob("*") if p.is_file())
+    assert total <= 20 * 1024 * 1024, f"{total / 1e6:.1f} MB shipped"
+    for name in (CRITIC, GENERATOR):
+        card = (WEIGHTS_DIR / name / "README.md").read_text()
+        assert "build_tiny_models --pretrained --from-scratch" in card
+        assert re.search(r"sha256 \(all safetensors\): `([0-9a-f]{64})`", card).group(1) == weights_digest(WEIGHTS_DIR / name)
+
+
+def test_shipped_models_load_with_the_stock_classes(tmp_path):
+    from diffusers import CogVideoXPipeline
+    from transformers import AutoModelForImageTextToText
+
+    from alignment.engine.critic.spec import CriticMeta
+
+    installed = install_shipped(tmp_path)
+    critic = AutoModelForImageTextToText.from_pretrained(installed[CRITIC])
+    assert type(critic).__name__ == "Qwen2VLForConditionalGeneration"
+    assert CriticMeta.load(installed[CRITIC]).origin == "pretrained"
+    pipe = CogVideoXPipeline.from_pretrained(installed[GENERATOR])
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert install_shipped(tmp_path) == installed  # a second install copies nothing again
+
+
+@pytest.mark.slow
+def test_the_build_is_deterministic(tmp_path):
+    from alignment.engine.pretrain.build import build_pretrained
+    from alignment.engine.pretrain.critic import PretrainConfig
+    from alignment.engine.pretrain.generator import GeneratorPretrainConfig
+
+    critic = PretrainConfig(videos=12, eval_videos=4, steps=3, batch_size=4)
+    generator = GeneratorPretrainConfig(videos=8, vae_steps=3, vae_full_steps=1, vae_batch_size=2,
+                                        transformer_steps=2, transformer_batch_size=2)
+    digests = []
+    for run in ("a", "b"):
+        build_pretrained(tmp_path / run, critic=critic, generator=generator)
+        digests.append({name: weights_digest(tmp_path / run / name) for name in (CRITIC, GENERATOR)})
+    assert digests[0] == digests[1]
