@@ -173,3 +173,10 @@ def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp
     np.testing.assert_allclose(two["losses"], one.losses, rtol=1e-4)
     np.testing.assert_allclose(margins_two, margins_one, rtol=1e-3, atol=1e-5)  # averaged over both ranks' pairs
     assert abs(one.losses[-1] - one.losses[0]) > 1e-3  # the policy moved off its reference: the steps compare something
+
+
+def test_dpo_validates_on_held_out_prompts_like_the_other_objectives(tiny_config, pairs, world_prompts):
+    result = align(_dpo(tiny_config, steps=2, validation_every=1), [], pairs=pairs, reward_fn=colour_reward_fn,
+                   validation_prompts=world_prompts[9:11])
+    assert [v["step"] for v in result.validation] == [0, 1, 2]
+    assert all(np.isfinite(v["mean_reward"]) for v in result.validation)
