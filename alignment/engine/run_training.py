@@ -3,6 +3,7 @@
 SPEC.json (written by the worker, `launch.write_spec`):
     {"kind": "align", "config": {AlignConfig fields}, "samples": [{"prompt", "video_path", "reward",
      "ratings", "metadata"}], "real": [{"prompt", "video_path"}], "validation_prompts": [...],
+     "pairs": [{"prompt", "preferred": {"video_path"}, "rejected": {"video_path"}, "metadata"}] (objective dpo),
      "reward": a reward spec (engine/rewards.py)}
 
 Every rank runs the same trainer; accelerate joins them (NCCL on GPUs, gloo on the CPU) and gives each its
@@ -26,14 +27,17 @@ def _reward_fn(spec: dict, device: str):
 def run_align(spec: dict) -> dict:
     import torch
 
-    from .align import AlignConfig, RealClip, ScoredSample, align
+    from .align import AlignConfig, PreferencePair, RealClip, ScoredSample, VideoSource, align
     from .launch import emit
 
     local = int(__import__("os").environ.get("LOCAL_RANK", "0"))
     device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
-    samples = [ScoredSample(**row) for row in spec["samples"]]
+    samples = [ScoredSample(**row) for row in spec.get("samples", [])]
     real = [RealClip(**row) for row in spec.get("real", [])]
-    result = align(AlignConfig.from_dict(spec["config"]), samples, real, reward_fn=_reward_fn(spec, device),
+    pairs = [PreferencePair(prompt=row["prompt"], preferred=VideoSource(**row["preferred"]),
+                            rejected=VideoSource(**row["rejected"]), metadata=row.get("metadata", {}))
+             for row in spec.get("pairs", [])]
+    result = align(AlignConfig.from_dict(spec["config"]), samples, real, pairs=pairs, reward_fn=_reward_fn(spec, device),
                    validation_prompts=spec.get("validation_prompts", []),
                    on_progress=lambda fraction, phase, metrics: emit("event", {"fraction": fraction, "phase": phase,
                                                                                 "metrics": metrics}))

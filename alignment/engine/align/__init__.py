@@ -1,8 +1,9 @@
 """Aligning the video model (LiFT reward-weighted likelihood, rejection sampling, InstructVideo-style
-reward editing). No Django here: the job handler calls `align(...)` with plain data.
+reward editing, Diffusion-DPO on preference pairs). No Django here: the job handler calls `align(...)` with plain data.
 
     from alignment.engine.align import AlignConfig, ScoredSample, RealClip, align
     result = align(AlignConfig(base=..., output_dir=...), samples, real, reward_fn=..., on_progress=...)
+    result = align(AlignConfig(base=..., output_dir=..., objective="dpo"), [], pairs=[PreferencePair(...), ...])
 
 Names are imported on first use, so `config` and `compat` (no torch) serve the web process's checks.
 """
@@ -12,8 +13,11 @@ from importlib import import_module
 _WHERE = {
     "AlignConfig": "config",
     "AlignConfigError": "config",
+    "PreferencePair": "data",
     "RealClip": "data",
     "ScoredSample": "data",
+    "VideoSource": "data",
+    "pairs_from_scores": "data",
     "AlignOutOfMemory": "trainer",
     "AlignResult": "trainer",
     "AlignTrainer": "trainer",

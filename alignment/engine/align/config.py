@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-OBJECTIVES = ("reward_weighted", "rejection", "edit_reward")
+OBJECTIVES = ("reward_weighted", "rejection", "edit_reward", "dpo")
 MIXED_PRECISIONS = ("no", "bf16")
 WEIGHT_DTYPES = ("auto", "float32", "bfloat16")
 # Learning rates from the literature: LiFT's 1e-5 for full fine-tuning; for a CogVideoX LoRA the model's
 # authors and diffusers' CogVideoX LoRA guide recommend 1e-4 to 1e-3 (a LoRA at 1e-5 barely moves).
 FULL_LEARNING_RATE = 1e-5
 LORA_LEARNING_RATE = 1e-4
+# Diffusion-DPO's β (Wallace et al. 2023) is 5000 for SD1.5 and 2500 for SDXL on per-element-mean ε losses. Our
+# per-sample loss is a per-element mean too ((x̂0 − x0)²/(1 − ᾱ) equals the v-prediction MSE), so the same order
+# applies. We start a tenth below SD1.5's: the sigmoid saturates once the policy has moved the winner/loser loss
+# gap by about 4/β, i.e. 0.01 rather than 0.001, which leaves a LoRA room to learn. Not tuned on CogVideoX yet.
+DPO_BETA = 500.0
 # Reward → weight schemes of objectives.sample_weights (defined here so the config needs no torch).
 WEIGHTINGS = ("lift", "softmax", "topk", "uniform", "rejection")
 
@@ -38,7 +43,9 @@ class AlignConfig:
     min_ess_fraction: float = _f(0.25, "softmax weighting: floor on effective sample size as a fraction of n")
     top_fraction: float = _f(0.25, "topk weighting: share of the best samples kept")
     good_quantile: float = _f(0.75, "scalar rewards only: reward quantile from which a sample counts as Good")
-    real_weight: float = _f(1.0, "λ: weight of the plain diffusion loss on the real/reference corpus")
+    real_weight: float = _f(1.0, "λ: weight of the plain diffusion loss on the real/reference corpus "
+                                 "(not used by dpo, whose reference model is its regulariser)")
+    dpo_beta: float = _f(DPO_BETA, "dpo: β, the constant that scales the implicit reward (larger = closer to the reference)")
     learning_rate: float | None = _f(None, f"AdamW learning rate; None = {LORA_LEARNING_RATE:g} for a LoRA, "
                                           f"{FULL_LEARNING_RATE:g} (the paper's) for full fine-tuning")
     betas: tuple[float, float] = _f((0.9, 0.95), "AdamW betas")
@@ -106,6 +113,10 @@ class AlignConfig:
         need(self.real_batch_size >= 0 and self.warmup_steps >= 0, "real_batch_size and warmup_steps must not be negative")
         need(self.lora_rank is None or self.lora_rank >= 1, "lora_rank must be at least 1 (or None for full fine-tuning)")
         need(self.lora_init is None or self.lora_rank is not None, "lora_init needs LoRA training (lora_rank set)")
+        need(self.objective != "dpo" or self.lora_rank is not None,
+             "dpo needs LoRA training (lora_rank set): its frozen reference is the base with the adapter disabled, "
+             "which full fine-tuning does not have")
+        need(self.dpo_beta > 0, "dpo_beta must be positive")
         need(self.mixed_precision in MIXED_PRECISIONS, f"mixed_precision must be one of {MIXED_PRECISIONS}")
         need(self.weight_dtype in WEIGHT_DTYPES, f"weight_dtype must be one of {WEIGHT_DTYPES}")
         need(self.guidance >= 0, "guidance must not be negative")

@@ -2,7 +2,8 @@
 
 A generated sample carries its caption, its video (frames, a file, or latents straight from our
 sampler) and a score: a scalar `reward` and/or per-dimension `ratings` ("Good"/"Normal"/"Bad").
-Real clips carry a caption and a video. Both become cached latents and text embeddings
+Real clips carry a caption and a video. A preference pair (the `dpo` objective) carries a caption and
+two videos of it, the preferred and the rejected one. Both become cached latents and text embeddings
 (`cache.py`) before training; the batch order is a pure function of (seed, position), so the
 data position saved in a checkpoint is one integer.
 """
@@ -10,7 +11,7 @@ data position saved in a checkpoint is one integer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -61,6 +62,38 @@ class RealClip:
         return VideoSource(self.frames, self.video_path, self.latents)
 
 
+@dataclass(frozen=True)
+class PreferencePair:
+    """Two videos for one prompt, `preferred` judged better than `rejected` (ties are left out: DPO has no tie)."""
+
+    prompt: str
+    preferred: VideoSource
+    rejected: VideoSource
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def check(self, what: str) -> None:
+        self.preferred.check(f"{what} (preferred)")
+        self.rejected.check(f"{what} (rejected)")
+
+
+def pairs_from_scores(samples: Sequence[ScoredSample], min_gap: float = 0.0) -> list[PreferencePair]:
+    """Pairs from the generator's own samples ranked by a critic: per prompt, the highest-reward sample against the
+    lowest (Diffusion-DPO / VideoDPO style best-vs-worst), kept when the rewards differ by more than `min_gap`.
+    Prompts in first-seen order; equal rewards make no pair (no preference to learn)."""
+    by_prompt: dict[str, list[ScoredSample]] = {}
+    for sample in samples:
+        if sample.reward is None:
+            raise ValueError(f"sample for {sample.prompt!r} has no reward: score the samples first")
+        by_prompt.setdefault(sample.prompt, []).append(sample)
+    pairs = []
+    for prompt, group in by_prompt.items():
+        best, worst = max(group, key=lambda s: s.reward), min(group, key=lambda s: s.reward)
+        if best.reward - worst.reward > min_gap:
+            pairs.append(PreferencePair(prompt, best.source, worst.source,
+                                        {"preferred_reward": best.reward, "rejected_reward": worst.reward}))
+    return pairs
+
+
 def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
     """uint8 [T, H, W, 3] → float [T, 3, H, W] in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
@@ -95,6 +128,7 @@ class TrainingSet:
     real_latents: torch.Tensor | None  # [M, F, C, h, w]
     real_embeds: torch.Tensor | None
     weight_info: dict = field(default_factory=dict)
+    rejected_latents: torch.Tensor | None = None  # dpo: [N, F, C, h, w], pair i is (latents[i], rejected_latents[i])
 
     def batch(self, indices: list[int], real_indices: list[int]) -> dict[str, torch.Tensor]:
         """One mixed batch: generated items first, then real ones (is_real marks them)."""
@@ -107,9 +141,12 @@ class TrainingSet:
             embeds.append(self.real_embeds[real_indices])
             weights.append(torch.ones(len(real_indices)))
             is_real.append(torch.ones(len(real_indices), dtype=torch.bool))
-        return {
+        out = {
             "latents": torch.cat(latents),
             "prompt_embeds": torch.cat(embeds),
             "weights": torch.cat(weights),
             "is_real": torch.cat(is_real),
         }
+        if self.rejected_latents is not None:
+            out["rejected_latents"] = self.rejected_latents[indices]
+        return out

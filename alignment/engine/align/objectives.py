@@ -7,6 +7,12 @@ CogVideoX parametrisation (as in diffusers' `train_cogvideox_lora.py`): the tran
 v; `scheduler.get_velocity(v, x_t, t)` = √ᾱ_t·x_t − √(1−ᾱ_t)·v is the x0 estimate; the per-sample
 loss is mean((x̂0 − x0)² / (1 − ᾱ_t)). `v_to_x0` and `diffusion_loss_per_sample` write that out.
 
+Diffusion-DPO (Wallace et al. 2023) on pairs (preferred w, rejected l) sharing noise and timestep:
+  margin = −β/2 · ((ℓ_w − ℓ_ref,w) − (ℓ_l − ℓ_ref,l)),  loss = −log σ(margin)
+with ℓ the per-sample diffusion loss above of the policy and of the frozen reference. A lower loss
+on a video is a higher likelihood, hence the minus sign. At policy = reference the margin is 0 and
+the loss log 2.
+
 Sample weights (LiFT §4):
   lift       mean over dimensions of Good 0.9 / Normal 0.2 / Bad 0.05 (or a scalar reward in [0, 1])
   softmax    self-normalised exp(r/τ), τ raised until the effective sample size reaches a floor
@@ -165,6 +171,23 @@ def reward_weighted(per_sample: torch.Tensor, weights: torch.Tensor, is_real: to
 def rejection(per_sample: torch.Tensor, all_good: torch.Tensor, is_real: torch.Tensor, real_weight: float = 1.0) -> torch.Tensor:
     """Rejection sampling: plain loss on samples Good on every dimension, nothing on the rest."""
     return weighted_alignment_loss(per_sample, all_good.to(per_sample.dtype), is_real, real_weight)
+
+
+def dpo_margin(
+    policy_preferred: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    reference_preferred: torch.Tensor,
+    reference_rejected: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
+    """[B]: the implicit reward margin −β/2·((ℓ_w − ℓ_ref,w) − (ℓ_l − ℓ_ref,l)); > 0 when the policy favours the winner
+    more than the reference does."""
+    return -0.5 * beta * ((policy_preferred - reference_preferred) - (policy_rejected - reference_rejected))
+
+
+def dpo_loss(margin: torch.Tensor) -> torch.Tensor:
+    """Diffusion-DPO: mean over pairs of −log σ(margin), `margin` from `dpo_margin` (logsigmoid: no overflow)."""
+    return -torch.nn.functional.logsigmoid(margin).mean()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
     check inputs → _prepare_models → _prepare_dataset (cache) → _prepare_training → resume → _train → _save_final
 
+The `dpo` objective trains on preference pairs instead of scored samples; its frozen reference is the same
+transformer with the LoRA switched off (`adapter_disabled`), and each step logs the implicit reward margin and
+the share of pairs the policy ranks right (`preference_accuracy`) beside the loss.
+
 Every refusal happens in `check_inputs`, before any weight is read. All randomness of a step
 (timesteps, noise, edit frames) is drawn from a generator seeded by (seed, step, process), and the
 data order is a pure function of (seed, position), so a run resumed from `checkpoint-{step}/`
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -27,7 +32,7 @@ from ..training.device import resolve_device
 from . import objectives as obj
 from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
-from .data import RealClip, ScoredSample, TrainingSet, batch_indices
+from .data import PreferencePair, RealClip, ScoredSample, TrainingSet, batch_indices
 from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
 from ..scale import weight_dtype
 from .model import CogVideoXSpec
@@ -70,6 +75,7 @@ def check_inputs(
     real: Sequence[RealClip],
     reward_fn: RewardFn | None,
     validation_prompts: Sequence[str],
+    pairs: Sequence[PreferencePair] = (),
 ) -> None:
     """Raise AlignConfigError for anything that would fail later; reads config files only."""
     config.validate()
@@ -92,7 +98,19 @@ def check_inputs(
         )
     if config.lora_init:
         check_lora_matches(config.lora_init, config.base)
-    if not samples:
+    if config.objective == "dpo":
+        if not pairs:
+            raise AlignConfigError("dpo needs preference pairs (preferred, rejected) to align on")
+        if samples:
+            raise AlignConfigError("dpo learns from preference pairs, not scored samples: pass pairs only")
+        for i, pair in enumerate(pairs):
+            try:
+                pair.check(f"pair {i}")
+            except ValueError as error:
+                raise AlignConfigError(str(error)) from error
+    elif pairs:
+        raise AlignConfigError(f"preference pairs are only used by objective 'dpo', not {config.objective!r}")
+    elif not samples:
         raise AlignConfigError("no generated samples to align on")
     for i, sample in enumerate(samples):
         try:
@@ -214,11 +232,14 @@ class AlignTrainer:
         validation_prompts: Sequence[str] = (),
         on_progress: ProgressFn | None = None,
         device: str | None = None,
+        pairs: Sequence[PreferencePair] = (),
     ):
-        check_inputs(config, samples, real, reward_fn, validation_prompts)
+        check_inputs(config, samples, real, reward_fn, validation_prompts, pairs)
         self.config = config
         self.samples = list(samples)
-        self.real = list(real) if config.objective != "edit_reward" and config.real_weight > 0 else []
+        self.pairs = list(pairs)
+        # edit_reward has no real term; dpo's regulariser is its reference model, so λ is not used there either.
+        self.real = list(real) if config.objective not in ("edit_reward", "dpo") and config.real_weight > 0 else []
         self.reward_fn = reward_fn
         self.validation_prompts = list(validation_prompts)
         self.report = on_progress or (lambda fraction, phase, metrics: None)
@@ -228,6 +249,7 @@ class AlignTrainer:
         self.position = 0
         self.real_position = 0
         self.losses: list[float] = []
+        self.step_metrics: dict[str, float] = {}  # extra figures of the last step (dpo: margin, accuracy)
         self.validation: list[dict] = []
         self.timings: dict[str, float] = {}
 
@@ -300,10 +322,42 @@ class AlignTrainer:
         started = time.perf_counter()
         self.report(0.0, "caching", {})
         self.cache = FeatureCache(cfg.cache_dir or self.output_dir / "cache", model_identity(cfg.base))
+        if cfg.objective == "dpo":
+            self.data = self._pair_set()
+        else:
+            self.data = self._sample_set()
+        if self.validation_prompts:
+            self.validation_embeds = self.cache.text_embeddings(self.spec, self.validation_prompts, cfg.max_sequence_length)
+            if cfg.guidance > 1:
+                self.spec.negative_embeds(cfg.max_sequence_length)  # encoded once, now, not during training
+        self.timings["cache_s"] = time.perf_counter() - started
+
+    def _latents(self, sources: list) -> torch.Tensor:
+        cfg = self.config
+        return self.cache.video_latents(self.spec, sources, cfg.frames, cfg.height, cfg.width, fps=cfg.fps)
+
+    def _pair_set(self) -> TrainingSet:
+        """dpo: the preferred latents in `latents`, the rejected in `rejected_latents`, row i one pair."""
+        prompts = [p.prompt for p in self.pairs]
+        n = len(self.pairs)
+        latents = self._latents([p.preferred for p in self.pairs] + [p.rejected for p in self.pairs])
+        return TrainingSet(
+            prompts=prompts,
+            latents=latents[:n],
+            embeds=self.cache.text_embeddings(self.spec, prompts, self.config.max_sequence_length),
+            weights=torch.ones(n),
+            real_prompts=[],
+            real_latents=None,
+            real_embeds=None,
+            weight_info={"pairs": n},
+            rejected_latents=latents[n:],
+        )
+
+    def _sample_set(self) -> TrainingSet:
+        cfg = self.config
         prompts = [s.prompt for s in self.samples]
         embeds = self.cache.text_embeddings(self.spec, prompts, cfg.max_sequence_length)
-        latents = self.cache.video_latents(self.spec, [s.source for s in self.samples], cfg.frames, cfg.height, cfg.width,
-                                           fps=cfg.fps)
+        latents = self._latents([s.source for s in self.samples])
         if cfg.objective == "edit_reward":
             weights, info = torch.ones(len(self.samples)), {}
         else:
@@ -312,10 +366,9 @@ class AlignTrainer:
         real_latents = real_embeds = None
         if self.real:
             real_embeds = self.cache.text_embeddings(self.spec, [c.prompt for c in self.real], cfg.max_sequence_length)
-            real_latents = self.cache.video_latents(self.spec, [c.source for c in self.real], cfg.frames, cfg.height,
-                                                    cfg.width, fps=cfg.fps)
+            real_latents = self._latents([c.source for c in self.real])
         info = {**info, "kept": int(keep.numel()), "total": len(self.samples)}
-        self.data = TrainingSet(
+        return TrainingSet(
             prompts=[prompts[i] for i in keep],
             latents=latents[keep],
             embeds=embeds[keep],
@@ -325,11 +378,6 @@ class AlignTrainer:
             real_embeds=real_embeds,
             weight_info=info,
         )
-        if self.validation_prompts:
-            self.validation_embeds = self.cache.text_embeddings(self.spec, self.validation_prompts, cfg.max_sequence_length)
-            if cfg.guidance > 1:
-                self.spec.negative_embeds(cfg.max_sequence_length)  # encoded once, now, not during training
-        self.timings["cache_s"] = time.perf_counter() - started
 
     def _prepare_training(self) -> None:
         cfg = self.config
@@ -355,7 +403,7 @@ class AlignTrainer:
             step_times.append(time.perf_counter() - started)
             self.step += 1
             self.losses.append(loss)
-            metrics = {"step": self.step, "loss": loss, "lr": self.lr_scheduler.get_last_lr()[0]}
+            metrics = {"step": self.step, "loss": loss, "lr": self.lr_scheduler.get_last_lr()[0], **self.step_metrics}
             if not math.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss} at step {self.step}; lower the learning rate")
             self.report(self.step / cfg.steps, "training", metrics)
@@ -388,6 +436,9 @@ class AlignTrainer:
         indices, real_indices = self._next_indices()
         if cfg.objective == "edit_reward":
             loss = self._edit_loss(indices, step_generator(cfg.seed, self.step, acc.process_index))
+        elif cfg.objective == "dpo":
+            batch = {k: v.to(acc.device) for k, v in self.data.batch(indices, []).items()}
+            loss = self._dpo_loss(batch, step_generator(cfg.seed, self.step))
         else:
             batch = {k: v.to(acc.device) for k, v in self.data.batch(indices, real_indices).items()}
             loss = self._diffusion_loss(batch, step_generator(cfg.seed, self.step), len(real_indices))
@@ -401,18 +452,39 @@ class AlignTrainer:
             loss = acc.reduce(loss.detach(), reduction="mean")
         return float(loss.detach())
 
+    def _per_sample_loss(self, transformer, latents, embeds, timesteps, noise) -> torch.Tensor:
+        """[B] diffusion losses of `transformer` on `latents` noised with (timesteps, noise)."""
+        timesteps, noise = timesteps.to(latents.device), noise.to(latents.device)
+        alphas = self.spec.alphas_cumprod.to(latents.device)[timesteps]
+        noisy = obj.add_noise(latents, noise, alphas)
+        with self.accelerator.autocast():
+            v = self.spec.predict_v(transformer, noisy, embeds, timesteps)
+        return obj.diffusion_loss_per_sample(obj.v_to_x0(v.float(), noisy, alphas), latents, alphas)
+
     def _diffusion_loss(self, batch: dict, generator: torch.Generator, num_real: int) -> torch.Tensor:
         latents = batch["latents"]
         timesteps, noise = self._global_draws(generator, latents.shape, num_real)
-        noise = noise.to(latents.device)
-        alphas = self.spec.alphas_cumprod.to(latents.device)[timesteps.to(latents.device)]
-        noisy = obj.add_noise(latents, noise, alphas)
-        with self.accelerator.autocast():
-            v = self.spec.predict_v(self.transformer, noisy, batch["prompt_embeds"], timesteps.to(latents.device))
-        per_sample = obj.diffusion_loss_per_sample(obj.v_to_x0(v.float(), noisy, alphas), latents, alphas)
+        per_sample = self._per_sample_loss(self.transformer, latents, batch["prompt_embeds"], timesteps, noise)
         if self.config.objective == "rejection":
             return obj.rejection(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
         return obj.reward_weighted(per_sample, batch["weights"], batch["is_real"], self.config.real_weight)
+
+    def _dpo_loss(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
+        """Diffusion-DPO: winners and losers stacked in one batch with the same noise and timestep per pair; the
+        reference is the same transformer with its adapter disabled (no second copy), without gradients."""
+        preferred = batch["latents"]
+        timesteps, noise = self._global_draws(generator, preferred.shape, 0)  # one draw per pair, shared by both
+        latents = torch.cat([preferred, batch["rejected_latents"]])
+        embeds, timesteps, noise = (torch.cat([x, x]) for x in (batch["prompt_embeds"], timesteps, noise))
+        policy = self._per_sample_loss(self.transformer, latents, embeds, timesteps, noise).chunk(2)
+        with torch.no_grad(), adapter_disabled(self.accelerator.unwrap_model(self.transformer)) as base:
+            reference = self._per_sample_loss(base, latents, embeds, timesteps, noise).chunk(2)
+        margin = obj.dpo_margin(policy[0], policy[1], reference[0], reference[1], self.config.dpo_beta)
+        figures = torch.stack([margin.detach().mean(), (margin.detach() > 0).float().mean()])
+        if self.accelerator.num_processes > 1:  # the global batch's figures, as for the loss
+            figures = self.accelerator.reduce(figures, reduction="mean")
+        self.step_metrics = {"reward_margin": float(figures[0]), "preference_accuracy": float(figures[1])}
+        return obj.dpo_loss(margin)
 
     def _global_draws(self, generator: torch.Generator, shape: torch.Size, num_real: int):
         """Timesteps and noise drawn for the whole global batch (generated rows of every process, then their
@@ -544,6 +616,17 @@ class AlignTrainer:
         return final
 
 
+@contextmanager
+def adapter_disabled(transformer):
+    """The base model inside the block (diffusers' peft integration: disable_adapters/enable_adapters, the same
+    switch as peft's `disable_adapter()` context); the adapter is back on afterwards, even on an error."""
+    transformer.disable_adapters()
+    try:
+        yield transformer
+    finally:
+        transformer.enable_adapters()
+
+
 def align(
     config: AlignConfig,
     samples: Sequence[ScoredSample],
@@ -553,8 +636,12 @@ def align(
     validation_prompts: Sequence[str] = (),
     on_progress: ProgressFn | None = None,
     device: str | None = None,
+    pairs: Sequence[PreferencePair] = (),
 ) -> AlignResult:
-    """Run one alignment job end to end; raises AlignConfigError before any work on bad input."""
+    """Run one alignment job end to end; raises AlignConfigError before any work on bad input.
+
+    The `dpo` objective takes `pairs` (and no samples); the others take scored `samples`."""
     return AlignTrainer(
-        config, samples, real, reward_fn=reward_fn, validation_prompts=validation_prompts, on_progress=on_progress, device=device
+        config, samples, real, reward_fn=reward_fn, validation_prompts=validation_prompts, on_progress=on_progress,
+        device=device, pairs=pairs,
     ).run()
