@@ -24,6 +24,7 @@ SIZE_SETTINGS = ("frames", "height", "width", "max_sequence_length")
 # decoded frames), the synthetic world's colour reward, or {"image_text": "<hub id or path>"} (CLIP-style).
 EDIT_REWARD_MODELS = ("critic", "synthetic_colour")
 MAX_CANDIDATES = 100_000
+JOB_OBJECTIVES = ("reward_weighted", "rejection", "edit_reward")
 
 
 def _ints(value, what: str) -> list[int]:
@@ -206,6 +207,9 @@ def align_params_validate(*, params: dict) -> dict:
     snapshot = snapshot_ready(snapshot_id=params["snapshot"]) if params.get("snapshot") is not None else None
     _check_dimensions(critic=critic, snapshot=snapshot, version=version)
     objective = params.get("objective", "reward_weighted")
+    if objective not in JOB_OBJECTIVES:
+        # The engine's dpo needs preference pairs, which no campaign or snapshot provides yet.
+        raise ApplicationError(f"objective must be one of {', '.join(JOB_OBJECTIVES)}.", fields={"objective": "invalid"})
     reward_model = params.get("reward_model")
     if not isinstance(params.get("heldout"), dict):
         raise ApplicationError("heldout prompts are required: {\"prompt_ids\": [...]} or {\"count\": n, \"seed\": s}, "

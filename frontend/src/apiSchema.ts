@@ -827,6 +827,8 @@ export interface components {
                 betas?: unknown;
                 /** @description save the whole training state every N steps (0 = never) */
                 checkpoint_every?: unknown;
+                /** @description dpo: β, the constant that scales the implicit reward (larger = closer to the reference) */
+                dpo_beta?: unknown;
                 /** @description edit_reward: λ in exp(−λ·|i − F/2|) */
                 edit_attenuation?: unknown;
                 /** @description edit_reward: segments, one random frame scored from each */
@@ -869,7 +871,7 @@ export interface components {
                 offload_text_encoder?: unknown;
                 /** @description real clips per step (per process) when λ > 0 */
                 real_batch_size?: unknown;
-                /** @description λ: weight of the plain diffusion loss on the real/reference corpus */
+                /** @description λ: weight of the plain diffusion loss on the real/reference corpus (not used by dpo, whose reference model is its regulariser) */
                 real_weight?: unknown;
                 /** @description denoising steps for validation/generation with our own DDIM loop */
                 sample_steps?: unknown;

@@ -120,6 +120,8 @@ def test_objective_specific_inputs_are_refused(admin, generator, critic, real_cl
     edit["reward_model"] = "synthetic_colour"
     assert "synthetic_colour" in _refused(admin, edit)["detail"]  # prompt-bank draws are not synthetic-world prompts
     assert "objective" in _refused(admin, align_params(generator, critic, real_clips, objective="sft"))["detail"]
+    # The engine's dpo has no preference pairs to come from in a job yet: refused up front, not failed later.
+    assert "objective" in _refused(admin, align_params(generator, critic, real_clips, objective="dpo"))["detail"]
     assert "heldout" in _refused(admin, align_params(generator, critic, real_clips, heldout=None))["fields"]
     same_draw = align_params(generator, critic, real_clips, heldout={"count": 1, "seed": 3})  # the candidates' seed
     assert "held out means unseen" in _refused(admin, same_draw)["detail"]
