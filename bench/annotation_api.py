@@ -69,18 +69,33 @@ def _submit(session, base, assignment_id: int, out: list, query: str = ""):
                                             headers={"Idempotency-Key": str(uuid.uuid4())}))
 
 
+class _NothingLeft(Exception):
+    """next-task answered 204: the campaign is done for this annotator."""
+
+
+def _next_lease(session, base, campaign_id, out) -> dict | None:
+    """next-task's lease, or None after an error (counted); raises _NothingLeft when nothing is left."""
+    answer = _timed(out["next"], lambda: session.post(f"{base}/api/campaigns/{campaign_id}/next-task/"))
+    if answer.status_code == 204:
+        raise _NothingLeft
+    if answer.status_code != 200:
+        out["errors"][f"next-task {answer.status_code}"] += 1
+        return None
+    return answer.json()
+
+
 def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0):
     """Two calls per task: next-task, then submit."""
     session = _session(token)
     while time.time() < deadline:
-        lease = _timed(out["next"], lambda: session.post(f"{base}/api/campaigns/{campaign_id}/next-task/"))
-        if lease.status_code == 204:
+        try:
+            lease = _next_lease(session, base, campaign_id, out)
+        except _NothingLeft:
             return
-        if lease.status_code != 200:
-            out["errors"][f"next-task {lease.status_code}"] += 1
+        if lease is None:
             continue
         time.sleep(think_s)
-        done = _submit(session, base, lease.json()["id"], out["submit"])
+        done = _submit(session, base, lease["id"], out["submit"])
         if done.status_code in (200, 201):
             out["acknowledged"].append(done.json()["id"])
         else:
@@ -93,13 +108,12 @@ def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0):
     lease = None
     while time.time() < deadline:
         if lease is None:
-            answer = _timed(out["next"], lambda: session.post(f"{base}/api/campaigns/{campaign_id}/next-task/"))
-            if answer.status_code == 204:
+            try:
+                lease = _next_lease(session, base, campaign_id, out)
+            except _NothingLeft:
                 return
-            if answer.status_code != 200:
-                out["errors"][f"next-task {answer.status_code}"] += 1
+            if lease is None:
                 continue
-            lease = answer.json()
         time.sleep(think_s)
         done = _submit(session, base, lease["id"], out["submit_next"], query="?next=1")
         if done.status_code not in (200, 201):

@@ -85,8 +85,13 @@ def generate_all(spec: GeneratorSpec, prompts: list[str], seeds) -> list[tuple[s
     return [(prompt, seed, generate_video(pipe, prompt, seed, spec)) for seed in seeds for prompt in prompts]
 
 
-def measure(videos, critic) -> Measured:
-    """The judge's and the critic's view of the same videos."""
+def critic_scores(videos, critic) -> list:
+    """The critic's scores of (prompt, seed, frames) videos: expected reward and ratings per dimension."""
+    return score_videos(None, [ScoreItem(frames, prompt) for prompt, _, frames in videos], critic=critic)
+
+
+def measure(videos, critic, scores: list | None = None) -> Measured:
+    """The judge's and the critic's view of the same videos (`scores`: the critic's, when already taken)."""
     per_dim = {d: [] for d in DIMENSIONS}
     counts = {d: {"Good": 0, "Normal": 0, "Bad": 0} for d in DIMENSIONS}
     for prompt, _, frames in videos:
@@ -94,7 +99,7 @@ def measure(videos, critic) -> Measured:
         for d in DIMENSIONS:
             per_dim[d].append(RATING_REWARD[verdict.ratings[d]])
             counts[d][verdict.ratings[d]] += 1
-    scores = score_videos(None, [ScoreItem(frames, prompt) for prompt, _, frames in videos], critic=critic)
+    scores = scores if scores is not None else critic_scores(videos, critic)
     return Measured(
         judged=float(np.mean([np.mean([per_dim[d][i] for d in DIMENSIONS]) for i in range(len(videos))])),
         judged_per_dimension={d: float(np.mean(v)) for d, v in per_dim.items()},
@@ -103,9 +108,8 @@ def measure(videos, critic) -> Measured:
     )
 
 
-def scored_candidates(videos, critic) -> list[ScoredSample]:
+def scored_candidates(videos, scores) -> list[ScoredSample]:
     """The base's own samples with the critic's expected reward and ratings (no judge, no oracle)."""
-    scores = score_videos(None, [ScoreItem(frames, prompt) for prompt, _, frames in videos], critic=critic)
     return [ScoredSample(prompt=prompt, frames=frames, reward=score.reward,
                          ratings={d: s.rating for d, s in score.dimensions.items()}, metadata={"seed": seed})
             for (prompt, seed, frames), score in zip(videos, scores)]
@@ -149,11 +153,12 @@ def run_alignment_experiment(base: str, critic_dir: str, setups: list[AlignmentS
     candidate_prompts = world_prompts(first.candidate_prompts, first.prompt_seed)
     heldout = world_prompts(first.heldout_prompts, first.prompt_seed + 1, avoid=set(candidate_prompts))
     candidate_videos = generate_all(generator_spec(base, first), candidate_prompts, range(first.candidate_seeds))
-    candidates = scored_candidates(candidate_videos, critic)
+    candidate_scores = critic_scores(candidate_videos, critic)  # taken once: training weights and the report
+    candidates = scored_candidates(candidate_videos, candidate_scores)
     base_heldout = measure(generate_all(generator_spec(base, first), heldout, first.heldout_seeds), critic)
     report = {"base": asdict(base_heldout), "candidates": {
         "count": len(candidates), "critic_reward": float(np.mean([c.reward for c in candidates])),
-        "judged": asdict(measure(candidate_videos, critic))}, "runs": [],
+        "judged": asdict(measure(candidate_videos, critic, candidate_scores))}, "runs": [],
         "prepare_s": round(time.perf_counter() - started, 1)}
     for index, setup in enumerate(setups):
         started = time.perf_counter()

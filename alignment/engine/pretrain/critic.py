@@ -49,7 +49,7 @@ def _issue_turns(frames, spec: SceneSpec, defects: Defects, told: dict) -> list[
     the prompt, how the objects move, how the picture looks. A vision-language model learns to describe
     such issues before anyone asks it for a rating; without these turns the new questions' wording had to
     be routed to the video during rating fine-tuning, and 800 steps on 600 rated videos did not do it."""
-    shown = _match_turn(frames, spec, defects, np.random.default_rng(0), caption=spec).answer
+    shown = _match_answer(spec, defects, spec)
     answers = {"semantic": shown, "motion": f"{told['motion']}, {told['timing']}, {told['shake']}",
                "fidelity": told["picture"]}
     return [Turn(frames, user_text(spec.to_text(), dim), answers[dim]) for dim in DIMENSIONS]
@@ -86,18 +86,22 @@ def _caption(spec: SceneSpec, rng: np.random.Generator) -> SceneSpec:
     return spec
 
 
-def _match_turn(frames, spec: SceneSpec, defects: Defects, rng: np.random.Generator,
-                caption: SceneSpec | None = None) -> Turn:
+def _match_turn(frames, spec: SceneSpec, defects: Defects, rng: np.random.Generator) -> Turn:
     """Video-text matching: the prompt, or the prompt with its colour, count or motion changed, and
-    whether the video shows it ("yes", or "no" with what differs)."""
-    caption = caption or _caption(spec, rng)
+    whether the video shows it."""
+    caption = _caption(spec, rng)
+    return Turn(frames, MATCH_QUESTION.format(caption=caption.to_text()), _match_answer(spec, defects, caption))
+
+
+def _match_answer(spec: SceneSpec, defects: Defects, caption: SceneSpec) -> str:
+    """Whether the video of (spec, defects) shows `caption`: "yes", or "no" with what differs."""
     shown_name, _ = shown_colour(spec, defects)
     differs = [name for name, same in (
         ("colour", shown_name == caption.colour),
         ("count", shown_count(spec, defects) == (caption.count, caption.count)),
         ("motion", shown_motion(spec, defects) == caption.motion),
     ) if not same]
-    return Turn(frames, MATCH_QUESTION.format(caption=caption.to_text()), "yes" if not differs else f"no {' '.join(differs)}")
+    return "yes" if not differs else f"no {' '.join(differs)}"
 
 
 @dataclass
