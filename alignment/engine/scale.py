@@ -40,16 +40,6 @@ class MemoryProfile:
         return dict(vars(self))
 
 
-def weight_dtype(name: str, device) -> "torch.dtype":  # noqa: F821 (torch imported inside)
-    """Storage dtype of frozen weights: 'auto' = bfloat16 on CUDA, float32 elsewhere (CPU kernels
-    for half-precision convolutions are slow or missing)."""
-    import torch
-
-    if name == "auto":
-        return torch.bfloat16 if str(device).startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-
-
 def encode_batch_size(frames: int, height: int, width: int) -> int:
     """Clips per VAE encode call: one for long or large clips."""
     return max(1, min(MAX_ENCODE_BATCH, ENCODE_VOXELS // max(1, frames * height * width)))

@@ -15,7 +15,7 @@ from alignment.engine.reference_configs import (
     cogvideox_2b_pipeline,
     qwen2_vl_2b_config,
 )
-from alignment.engine.scale import MemoryProfile, count_parameters, encode_batch_size, module_parameters, weight_dtype
+from alignment.engine.scale import MemoryProfile, count_parameters, encode_batch_size, module_parameters
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +40,6 @@ def test_profiles_from_published_sizes():
     for params in (module_parameters(big.transformer), critic_params):
         assert MemoryProfile.for_size(params) == MemoryProfile(True, True, True, True, True, True)
     assert MemoryProfile.for_size(50_000) == MemoryProfile(False, False, False, False, False, False)
-
-
-def test_weight_dtype_is_bf16_on_cuda_only():
-    assert weight_dtype("auto", "cuda") == torch.bfloat16 and weight_dtype("auto", "cuda:1") == torch.bfloat16
-    assert weight_dtype("auto", "cpu") == torch.float32
-    assert weight_dtype("float32", "cuda") == torch.float32
 
 
 def test_long_clips_are_encoded_one_at_a_time():

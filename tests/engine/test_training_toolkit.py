@@ -66,3 +66,4 @@ def test_device_and_dtype():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             resolve_device("cuda")
     assert resolve_dtype("bfloat16", "cpu") == torch.float32 and resolve_dtype("auto", "cuda:1") == torch.bfloat16
+    assert resolve_dtype(None, torch.device("cuda", 0)) == torch.bfloat16 and resolve_dtype("float32", "cuda") == torch.float32

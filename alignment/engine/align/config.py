@@ -61,7 +61,8 @@ class AlignConfig:
     lora_targets: tuple[str, ...] = _f(("to_q", "to_k", "to_v", "to_out.0"), "modules LoRA wraps")
     gradient_checkpointing: bool | None = _f(None, "recompute activations in backward: less memory, ~30% slower; "
                                                   "None = on for real-sized models (scale.MemoryProfile)")
-    weight_dtype: str = _f("auto", "storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; "
+    weight_dtype: str = _f("auto", "storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; float32 on "
+                                   "the CPU whatever is asked (its half-precision convolutions are slow or missing); "
                                    "full fine-tuning keeps fp32 master weights of the transformer")
     mixed_precision: str = _f("bf16", "bf16 autocast on CUDA; always 'no' on CPU")
     frames: int = _f(49, "frames per video (8k+1 for CogVideoX)")

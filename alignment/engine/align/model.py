@@ -18,7 +18,8 @@ import contextlib
 
 import torch
 
-from ..scale import MemoryProfile, module_parameters, weight_dtype
+from ..scale import MemoryProfile, module_parameters
+from ..training.device import resolve_dtype
 from .compat import ModelShape, model_identity, read_model_shape  # noqa: F401 (re-exported)
 from .objectives import v_to_x0
 
@@ -59,7 +60,7 @@ class CogVideoXSpec:
 
         self.base = base
         self.device = torch.device(device)
-        self.dtype = dtype or weight_dtype("auto", self.device)
+        self.dtype = dtype or resolve_dtype("auto", self.device)
         self.transformer_dtype = transformer_dtype or self.dtype
         if pipe is None:
             pipe = CogVideoXPipeline.from_pretrained(

@@ -34,7 +34,7 @@ from .cache import FeatureCache
 from .config import AlignConfig, AlignConfigError
 from .data import PreferencePair, RealClip, ScoredSample, TrainingSet, batch_indices
 from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
-from ..scale import weight_dtype
+from ..training.device import resolve_dtype
 from .model import CogVideoXSpec
 
 RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
@@ -289,7 +289,7 @@ class AlignTrainer:
         # bf16 storage on CUDA for T5, the VAE and a LoRA's frozen base; full fine-tuning keeps fp32 master
         # weights of the transformer (bf16 autocast computes either way).
         lora = cfg.lora_rank is not None
-        dtype = weight_dtype(cfg.weight_dtype, self.accelerator.device)
+        dtype = resolve_dtype(cfg.weight_dtype, self.accelerator.device)
         self.spec = CogVideoXSpec(cfg.base, device=self.accelerator.device, dtype=dtype,
                                   transformer_dtype=dtype if lora else torch.float32, vae_tiling=cfg.vae_tiling,
                                   vae_slicing=cfg.vae_slicing, offload_text_encoder=cfg.offload_text_encoder)

@@ -288,10 +288,10 @@ def load_tokenizer(path: str | Path):
 
 def critic_dtype(name_or_dtype, device: str):
     """'auto' (or None) = bfloat16 on CUDA, the dtype VLMs are published in; float32 on the CPU."""
-    from ..scale import weight_dtype
+    from ..training.device import resolve_dtype
 
     if name_or_dtype is None or isinstance(name_or_dtype, str):
-        return weight_dtype(name_or_dtype or "auto", device)
+        return resolve_dtype(name_or_dtype, device, half_on_cpu=True)
     return name_or_dtype
 
 

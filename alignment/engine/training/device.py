@@ -15,10 +15,13 @@ def resolve_device(name: str | None = "auto") -> str:
     return name
 
 
-def resolve_dtype(name: str, device: str):
-    """Half precision only on CUDA: CPU kernels for bf16/fp16 convolutions are slow or missing."""
+def resolve_dtype(name: str | None, device, *, half_on_cpu: bool = False) -> "torch.dtype":  # noqa: F821
+    """The storage dtype of weights: "auto" (or None) is bfloat16 on CUDA, the dtype models are published in,
+    and float32 elsewhere. On the CPU an explicit half precision is kept only with `half_on_cpu` (a language
+    model's linear layers run in bf16 there; the CPU kernels for bf16/fp16 convolutions are slow or missing)."""
     import torch
 
-    if not device.startswith("cuda"):
-        return torch.float32
-    return {"auto": torch.bfloat16, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    if name in (None, "auto"):
+        return torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return dtype if str(device).startswith("cuda") or half_on_cpu else torch.float32
