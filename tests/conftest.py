@@ -129,3 +129,14 @@ def celery_worker_process(transactional_db, settings):
     proc = start_worker()
     yield proc
     stop_worker(proc)
+
+
+def processes_naming(text: str) -> list[Path]:
+    """The /proc entries of running processes whose command line contains `text` (a run's spec path)."""
+    def command_line(path: Path) -> str:
+        try:
+            return path.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return ""
+
+    return [path for path in Path("/proc").glob("[0-9]*/cmdline") if text in command_line(path)]

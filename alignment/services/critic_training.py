@@ -177,6 +177,7 @@ def train_critic_run(*, job: Job, report) -> dict:
     from ..engine.critic.train import train_critic
     from ..engine.training.artifacts import artifact, checkpoint_artifacts
     from .critic_evaluation import critic_evaluate, snapshot_consensus
+    from .distributed import train_critic_in_child, train_processes
     from .registry import version_register
 
     params = job.params
@@ -189,9 +190,15 @@ def train_critic_run(*, job: Job, report) -> dict:
     config = train_config(params)
     report(log=f"train {len(examples['train'])}, validation {len(examples['validation'])}, "
                f"test {len(examples['test'])} examples; {config.finetune} on {config.base}", force=True)
+    progress = _TrainProgress(report, 0.02, 0.85)
+    processes = train_processes()
     try:
-        result = train_critic(config, examples["train"], examples["validation"], work / "train",
-                              on_progress=_TrainProgress(report, 0.02, 0.85))
+        if processes > 1:  # a torchrun child process group, one rank per GPU
+            result = train_critic_in_child(job=job, config=config, train_examples=examples["train"],
+                                           val_examples=examples["validation"], out_dir=work / "train",
+                                           on_progress=progress, processes=processes)
+        else:
+            result = train_critic(config, examples["train"], examples["validation"], work / "train", on_progress=progress)
     except (ValueError, FileNotFoundError) as exc:  # CriticDataError is a ValueError
         raise ApplicationError(f"Training refused: {exc}", code="train_refused") from exc
     critic_dir = Path(result.critic_dir)

@@ -1,5 +1,5 @@
-"""A training job over several processes: the job's inputs become a run spec, the engine's launcher
-runs it as a torchrun child process group, and rank 0's progress comes back into the job row.
+"""A training job (align, train_critic) over several processes: the job's inputs become a run spec, the
+engine's launcher runs it as a torchrun child process group, and rank 0's progress comes back into the job row.
 
 The worker process keeps the job row, the heartbeat and the cancel check; the ranks only train. Rank 0
 alone writes checkpoints, curves and artifacts (the trainer guards each write), so a re-run resumes
@@ -50,26 +50,19 @@ def _cancel_requested(job_id: int) -> bool:
     return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
 
 
-def align_in_child(*, job: Job, config, samples, real, validation_prompts, reward: dict, on_progress, processes: int):
-    """Run engine `align` on `processes` ranks; returns a ChildResult. Cancel reaches every rank; a
-    failed rank fails the job with the end of the child's output."""
+def _run_in_child(*, job: Job, spec: dict, path: Path, on_event, processes: int) -> dict:
+    """Run `spec` on `processes` ranks and return rank 0's result. Cancel reaches every rank; a failed rank
+    fails the job with the end of the child's output."""
+    import torch
+
     from ..engine.launch import ChildCancelled, ChildFailed, run_child, training_command, write_spec
     from .jobs import JobCancelled
 
-    spec = {
-        "kind": "align", "config": config.to_dict(), "reward": reward, "validation_prompts": list(validation_prompts),
-        "samples": [{"prompt": s.prompt, "video_path": s.video_path, "reward": s.reward,
-                     "ratings": dict(s.ratings) if s.ratings else None, "metadata": dict(s.metadata)} for s in samples],
-        "real": [{"prompt": c.prompt, "video_path": c.video_path} for c in real],
-    }
-    path = write_spec(Path(config.output_dir) / "run_spec.json", spec)
-    import torch
-
+    write_spec(path, spec)
     env = {} if torch.cuda.is_available() else {"ACCELERATE_USE_CPU": "1"}  # gloo ranks on a machine without GPUs
     try:
-        result = run_child(training_command(path, processes), env=env,
-                           on_event=lambda e: on_progress(e["fraction"], e["phase"], e["metrics"]),
-                           should_cancel=lambda: _cancel_requested(job.pk), poll_s=2.0)
+        return run_child(training_command(path, processes), env=env, on_event=on_event,
+                         should_cancel=lambda: _cancel_requested(job.pk), poll_s=2.0)
     except ChildCancelled as exc:
         raise JobCancelled() from exc
     except ChildFailed as exc:
@@ -79,5 +72,36 @@ def align_in_child(*, job: Job, config, samples, real, validation_prompts, rewar
 
             raise ApplicationError(f"Out of GPU memory: {MEMORY_ADVICE}.", code="out_of_memory") from exc
         raise ApplicationError(f"Training failed on {processes} processes: {text[-1500:]}") from exc
+
+
+def align_in_child(*, job: Job, config, samples, real, validation_prompts, reward: dict, on_progress, processes: int):
+    """Run engine `align` on `processes` ranks; returns a ChildResult."""
+    spec = {
+        "kind": "align", "config": config.to_dict(), "reward": reward, "validation_prompts": list(validation_prompts),
+        "samples": [{"prompt": s.prompt, "video_path": s.video_path, "reward": s.reward,
+                     "ratings": dict(s.ratings) if s.ratings else None, "metadata": dict(s.metadata)} for s in samples],
+        "real": [{"prompt": c.prompt, "video_path": c.video_path} for c in real],
+    }
+    result = _run_in_child(job=job, spec=spec, path=Path(config.output_dir) / "run_spec.json", processes=processes,
+                           on_event=lambda e: on_progress(e["fraction"], e["phase"], e["metrics"]))
     return ChildResult(Path(result["final_dir"]), result["steps"], result["losses"], result["validation"],
                        result["weight_info"], result.get("memory", {}))
+
+
+def train_critic_in_child(*, job: Job, config, train_examples, val_examples, out_dir: Path, on_progress,
+                          processes: int):
+    """Run engine `train_critic` on `processes` ranks; returns its TrainResult. The examples' videos are
+    files (a snapshot's), so the spec names them rather than carrying frames."""
+    from ..engine.critic.train import TrainResult
+
+    def rows(examples):
+        return [{"video": str(e.video), "caption": e.caption, "dimension": e.dimension, "rating": e.rating,
+                 "reason": e.reason} for e in examples]
+
+    spec = {"kind": "train_critic", "config": config.to_dict(), "out_dir": str(out_dir),
+            "train": rows(train_examples), "validation": rows(val_examples)}
+    result = _run_in_child(job=job, spec=spec, path=Path(out_dir) / "run_spec.json", processes=processes,
+                           on_event=lambda e: on_progress(e["fraction"], e["phase"], e["metrics"]))
+    return TrainResult(Path(result["critic_dir"]), result["steps"], result["stopped_early"], result["best_step"],
+                       result["best_metrics"], [tuple(point) for point in result["loss_curve"]], result["val_curve"],
+                       result["resumed_from"])

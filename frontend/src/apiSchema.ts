@@ -895,7 +895,7 @@ export interface components {
                 warmup_steps?: unknown;
                 /** @description AdamW weight decay */
                 weight_decay?: unknown;
-                /** @description storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; full fine-tuning keeps fp32 master weights of the transformer */
+                /** @description storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; float32 on the CPU whatever is asked (its half-precision convolutions are slow or missing); full fine-tuning keeps fp32 master weights of the transformer */
                 weight_dtype?: unknown;
                 /** @description reward → weight for reward_weighted: one of ('lift', 'softmax', 'topk', 'uniform') */
                 weighting?: unknown;

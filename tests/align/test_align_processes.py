@@ -7,6 +7,7 @@ import pytest
 
 from alignment.models import Job, ModelVersion
 from alignment.services.jobs import JobCancelled, ProgressReporter, job_create, job_start
+from tests.conftest import processes_naming
 
 from .conftest import align_params
 
@@ -54,12 +55,5 @@ def test_cancel_reaches_every_rank(two_processes, models_dir, generator, critic,
     out = align_output_dir(job=job)
     assert not (out / "lora").exists()  # stopped long before its 200 steps
     time.sleep(0.5)
-    running = [c for c in Path("/proc").glob("[0-9]*/cmdline") if _reads(c) and str(out / "run_spec.json") in _reads(c)]
-    assert running == []  # torchrun and both ranks are gone
+    assert processes_naming(str(out / "run_spec.json")) == []  # torchrun and both ranks are gone
 
-
-def _reads(path: Path) -> str:
-    try:
-        return path.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""

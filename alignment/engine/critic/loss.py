@@ -10,13 +10,11 @@ import torch.nn.functional as F
 from .spec import IGNORE_INDEX
 
 
-def answer_loss(logits: torch.Tensor, labels: torch.Tensor, example_weights: torch.Tensor | None = None,
-                rating_weight: float = 1.0) -> torch.Tensor:
-    """Cross-entropy on answer tokens only (labels != IGNORE_INDEX), next-token shifted.
+def answer_losses(logits: torch.Tensor, labels: torch.Tensor, rating_weight: float = 1.0) -> torch.Tensor:
+    """[B] cross-entropy on each example's answer tokens (labels != IGNORE_INDEX), next-token shifted.
 
-    Each example's token losses are averaged first (the rating word, the first answer token,
-    counting `rating_weight` tokens, so a long reason does not drown it), then examples are
-    averaged with `example_weights` (class weighting), so long reasons do not outweigh short answers.
+    Each example's token losses are averaged, the rating word (the first answer token) counting
+    `rating_weight` tokens, so a long reason does not drown it.
     """
     shift_logits = logits[:, :-1].float()
     shift_labels = labels[:, 1:]
@@ -28,7 +26,14 @@ def answer_loss(logits: torch.Tensor, labels: torch.Tensor, example_weights: tor
         rows = torch.arange(labels.size(0), device=labels.device)
         mask = mask.clone()
         mask[rows, answer_start(labels).clamp_min(0)] *= rating_weight
-    per_example = (token_loss * mask).sum(1) / mask.sum(1).clamp_min(1)
+    return (token_loss * mask).sum(1) / mask.sum(1).clamp_min(1)
+
+
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor, example_weights: torch.Tensor | None = None,
+                rating_weight: float = 1.0) -> torch.Tensor:
+    """The examples' answer losses averaged with `example_weights` (class weighting), so long reasons do
+    not outweigh short answers."""
+    per_example = answer_losses(logits, labels, rating_weight)
     if example_weights is None:
         return per_example.mean()
     weights = example_weights.to(per_example)

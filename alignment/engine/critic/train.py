@@ -9,6 +9,12 @@ The trainer runs named stages, read top to bottom in `CriticTrainer.run`:
 
 Checkpoints, random state and device come from the shared training toolkit (`engine/training`), so a
 run resumed from `checkpoint-{step}/` matches an uninterrupted one.
+
+On several processes (`run_training`, started by torchrun) accelerate joins the ranks: each takes its
+share of the global batch (`batch_size` per process, as the align trainer), the loss is normalised by
+the global batch's weight, so N processes compute the gradient one process would, and rank 0 alone
+writes checkpoints, the best weights and the critic; every rank follows rank 0's validation figures, so
+early stopping ends them together.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from ..training.checkpoints import (atomic_directory, checkpoint_step, latest_ch
 from ..training.device import resolve_device
 from .config import CriticTrainConfig
 from .data import CriticExample, class_counts, sample_frames_timed
-from .loss import answer_loss, answer_start, class_weights, lr_factor, rating_probs
+from .loss import answer_loss, answer_losses, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
 from .score import GENERATED_FPS
 from .spec import (CriticMeta, Query, VisionGeometry, collate, critic_dtype, load_tokenizer, merge_lora, rating_token_ids,
@@ -116,7 +122,7 @@ def _forward(model, batch: dict, device: str, bf16: bool):
     import torch
 
     batch = {k: v.to(device) for k, v in batch.items() if k != "labels"}
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=(device == "cuda" and bf16)):
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=(device.startswith("cuda") and bf16)):
         return model(**batch).logits
 
 
@@ -172,17 +178,22 @@ class CriticTrainer:
     def run(self) -> TrainResult:
         import torch
 
+        from accelerate import Accelerator
+
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.config.num_threads:
             torch.set_num_threads(self.config.num_threads)
-        self.device = resolve_device(self.config.device)
+        self.accelerator = Accelerator(cpu=resolve_device(self.config.device) == "cpu")
+        self.main = self.accelerator.is_main_process
+        self.device = str(self.accelerator.device)
         self.report(0.0, "prepare", {})
         self._prepare_model()
         self._prepare_data()
         self._prepare_training()
         self._train()
         self.report(1.0, "save", {})
-        critic_dir = self._save()
+        critic_dir = self._save() if self.main else self.out_dir / "critic"
+        self.accelerator.wait_for_everyone()  # the critic is written before any rank reports it
         state, best = self.state, self.state["best"] or {}
         result = TrainResult(critic_dir, state["step"], state["stopped_early"], state["best_step"], best,
                              [tuple(x) for x in state["loss_curve"]], state["val_curve"], self.resumed_from)
@@ -214,11 +225,14 @@ class CriticTrainer:
             for parameter in model.parameters():
                 if parameter.requires_grad:
                     parameter.data = parameter.data.float()
-        if self.device == "cuda" and config.gradient_checkpointing:
+        if self.device.startswith("cuda") and config.gradient_checkpointing:
             model.gradient_checkpointing_enable()
             model.enable_input_require_grads()
         model.to(self.device)
-        self.model, self.tokenizer = model, tokenizer
+        # `module` is the model itself (its weights, evaluation, saving); `model` what training calls, wrapped
+        # for gradient all-reduce on several processes.
+        self.module, self.tokenizer = model, tokenizer
+        self.model = self.accelerator.prepare_model(model) if self.accelerator.num_processes > 1 else model
         # Frames sized as the base's processor sizes them, unless a fixed frame_size is asked for.
         bounds = (base_meta.min_pixels, base_meta.max_pixels) if config.frame_size is None else (None, None)
         self.meta = CriticMeta(num_frames=num_frames, frame_size=frame_size, base=config.base, origin="trained",
@@ -232,8 +246,10 @@ class CriticTrainer:
         self.val_queries = queries_from(self.val_examples, self.meta, "validation", self.geometry)
         weights = example_weights(self.train_queries, config.balance)
         self.sampler_weights = weights if config.balance == "sampler" else None
-        self.loss_weights = torch.tensor(weights, dtype=torch.float32) if config.balance == "weights" else None
-        (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=1))
+        self.loss_weights = torch.tensor(weights if config.balance == "weights" else np.ones(len(weights)),
+                                         dtype=torch.float32)
+        if self.main:
+            (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=1))
 
     def _prepare_training(self) -> None:
         """The optimizer, then the latest checkpoint's whole state when there is one."""
@@ -261,7 +277,7 @@ class CriticTrainer:
             state["loss_curve"].append([state["step"], round(loss, 6)])
             if (config.eval_every and state["step"] % config.eval_every == 0) or state["step"] == config.max_steps:
                 self._evaluate()
-            if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
+            if config.checkpoint_every and state["step"] % config.checkpoint_every == 0 and self.main:
                 save_checkpoint(self.out_dir, state["step"], write_weights=self._write_weights,
                                 optimizer=self.optimizer, state=state, keep=config.checkpoints_to_keep)
             self.report(state["step"] / config.max_steps, "train",
@@ -272,15 +288,20 @@ class CriticTrainer:
         import torch
 
         config, state = self.config, self.state
-        metrics = evaluate_queries(self.model, self.tokenizer, self.geometry, self.val_queries,
+        metrics = evaluate_queries(self.module, self.tokenizer, self.geometry, self.val_queries,
                                    batch_size=config.eval_batch_size, device=self.device, bf16=config.bf16,
                                    with_reason=config.with_reasons)
+        if self.accelerator.num_processes > 1:  # rank 0's figures decide for all, so all stop together
+            from accelerate.utils import broadcast_object_list
+
+            metrics = broadcast_object_list([metrics])[0]
         metrics["step"] = state["step"]
         state["val_curve"].append(metrics)
         if is_better(metrics, state["best"], config.min_delta):
             state["best"], state["best_step"], state["bad_evals"] = metrics, state["step"], 0
-            self.best_state = trainable_state(self.model)
-            torch.save(self.best_state, self.best_path)
+            if self.main:
+                self.best_state = trainable_state(self.module)
+                torch.save(self.best_state, self.best_path)
         else:
             state["bad_evals"] += 1
             if config.patience and state["bad_evals"] >= config.patience:
@@ -289,7 +310,7 @@ class CriticTrainer:
 
     def _save(self) -> Path:
         """Best weights into out_dir/critic/: a full (LoRA merged) transformers directory + critic meta."""
-        model, state = self.model, self.state
+        model, state = self.module, self.state
         if self.best_state is not None:
             load_trainable_state(model, self.best_state)
         critic_dir = self.out_dir / "critic"
@@ -310,25 +331,29 @@ class CriticTrainer:
     def _train_step(self) -> float:
         import torch
 
-        config, state, device = self.config, self.state, self.device
-        step = state["step"]
+        config, state, device, acc = self.config, self.state, self.device, self.accelerator
+        step, world, rank = state["step"], acc.num_processes, acc.process_index
+        # The global batch is drawn as one process would draw it; each rank takes its rows.
         picked, state["epoch"], state["cursor"] = batch_indices(
-            len(self.train_queries), state["epoch"], state["cursor"], config.batch_size, config.seed,
+            len(self.train_queries), state["epoch"], state["cursor"], config.batch_size * world, config.seed,
             self.sampler_weights)
-        batch = collate(self.tokenizer, [self.train_queries[i] for i in picked], self.geometry,
+        mine = picked[rank * config.batch_size : (rank + 1) * config.batch_size]
+        batch = collate(self.tokenizer, [self.train_queries[i] for i in mine], self.geometry,
                         with_reason=config.with_reasons, with_answer=True)
         for group in self.optimizer.param_groups:
             group["lr"] = config.learning_rate * lr_factor(step, config.max_steps, self.warmup)
         logits = _forward(self.model, batch, device, config.bf16)
-        batch_weights = self.loss_weights[picked].to(device) if self.loss_weights is not None else None
-        loss = answer_loss(logits, batch["labels"].to(device), batch_weights, rating_weight=config.rating_weight)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {step}")
+        per_example = answer_losses(logits, batch["labels"].to(device), rating_weight=config.rating_weight)
+        # This rank's part of the global batch's weighted mean; the gradient all-reduce averages over ranks.
+        share = (per_example * self.loss_weights[mine].to(device)).sum() / self.loss_weights[picked].sum().to(device)
+        if not torch.isfinite(share):
+            raise FloatingPointError(f"loss is {share.item()} at step {step}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (share * world).backward()
         if config.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm)
         self.optimizer.step()
+        loss = acc.reduce(share.detach(), reduction="sum") if world > 1 else share.detach()
         return float(loss.item())
 
     # ---- checkpoint weights -----------------------------------------------------------------
@@ -336,14 +361,14 @@ class CriticTrainer:
     def _write_weights(self, directory: Path) -> None:
         import torch
 
-        torch.save(trainable_state(self.model), directory / "trainable.pt")
-        if hasattr(self.model, "peft_config"):
-            self.model.save_pretrained(directory / "adapter")  # the adapter with its LoRA config, usable on its own
+        torch.save(trainable_state(self.module), directory / "trainable.pt")
+        if hasattr(self.module, "peft_config"):
+            self.module.save_pretrained(directory / "adapter")  # the adapter with its LoRA config, usable on its own
 
     def _read_weights(self, directory: Path) -> None:
         import torch
 
-        load_trainable_state(self.model, torch.load(directory / "trainable.pt"))
+        load_trainable_state(self.module, torch.load(directory / "trainable.pt"))
 
 
 def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample], val_examples: list[CriticExample],

@@ -40,7 +40,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "settings.validation_every": "generate on held-out prompts and score them every N steps (0 = only at the end)",
     "settings.warmup_steps": "linear learning-rate warm-up steps, then constant",
     "settings.weight_decay": "AdamW weight decay",
-    "settings.weight_dtype": "storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; full fine-tuning keeps fp32 master weights of the transformer",
+    "settings.weight_dtype": "storage of T5, the VAE and a LoRA's frozen base: auto = bfloat16 on CUDA; float32 on the CPU whatever is asked (its half-precision convolutions are slow or missing); full fine-tuning keeps fp32 master weights of the transformer",
     "settings.weighting": "reward → weight for reward_weighted: one of ('lift', 'softmax', 'topk', 'uniform')",
     "settings.width": "pixels"
   },
