@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 PYTEST_ARGS ?=
 
-.PHONY: setup system-packages python-deps frontend demo test test-python test-frontend bench clean
+.PHONY: setup system-packages python-deps frontend demo test test-python test-frontend api-types bench clean
 
 setup: system-packages python-deps frontend
 
@@ -41,6 +41,12 @@ test-python:
 
 test-frontend:
 	cd frontend && npm test
+
+# The API schema and the frontend's types from it, as the tests' PostgreSQL describes the models (integer
+# ranges follow the database: the embedded SQLite default would write other bounds).
+api-types:
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/lift} $(VENV)/bin/python manage.py spectacular --format openapi-json --file frontend/openapi.json
+	cd frontend && npm run api:types
 
 bench: setup
 	@bash scripts/ensure_services.sh
