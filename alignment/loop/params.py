@@ -71,9 +71,13 @@ def loop_settings_validate(settings: dict) -> dict:
     for key in ("critic", "align"):
         if not isinstance(settings.get(key) or {}, dict):
             raise ApplicationError(f"{key} must be an object of {key} job params.", fields={key: "not an object"})
+    candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
+    if (settings.get("align") or {}).get("objective") == "dpo" and len(candidates["seeds"]) < 2:
+        raise ApplicationError("The dpo objective pairs each prompt's best and worst candidate: candidates.seeds needs "
+                               "two or more seeds.", fields={"candidates": "one seed"})
     return {"stages": _stages_validate(settings.get("stages")), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
             "next_round_campaign": campaign,
-            "candidates": _round_validate("candidates", settings.get("candidates"), default_seed=0),
+            "candidates": candidates,
             "next_round": _round_validate("next_round", settings.get("next_round"), default_seed=1),
             "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {})}
 

@@ -24,7 +24,7 @@ SIZE_SETTINGS = ("frames", "height", "width", "max_sequence_length")
 # decoded frames), the synthetic world's colour reward, or {"image_text": "<hub id or path>"} (CLIP-style).
 EDIT_REWARD_MODELS = ("critic", "synthetic_colour")
 MAX_CANDIDATES = 100_000
-JOB_OBJECTIVES = ("reward_weighted", "rejection", "edit_reward")
+JOB_OBJECTIVES = ("reward_weighted", "rejection", "edit_reward", "dpo")
 
 
 def _ints(value, what: str) -> list[int]:
@@ -135,6 +135,9 @@ def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_mo
                                    fields={"candidates": "invalid"})
         if draw["count"] * len(draw["seeds"]) > MAX_CANDIDATES:
             raise ApplicationError(f"At most {MAX_CANDIDATES} candidates per job.", fields={"candidates": "too many"})
+        if objective == "dpo" and len(draw["seeds"]) < 2:
+            raise ApplicationError("dpo pairs each prompt's best and worst candidate: candidates.generate needs two "
+                                   "or more seeds.", fields={"candidates": "one seed"})
         if objective == "edit_reward" and reward_model == "synthetic_colour":
             raise ApplicationError("synthetic_colour scores synthetic-world prompts, not prompt-bank draws: "
                                    "give candidates.video_ids.", fields={"candidates": "not scorable"})
@@ -145,6 +148,9 @@ def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_mo
         raise ApplicationError(f"Unknown candidate video ids: {missing[:10]}", fields={"candidates": missing[:10]})
     if objective == "edit_reward":
         return {"video_ids": ids}
+    if objective == "dpo" and len({v.prompt_id for v in videos}) == len(videos):
+        raise ApplicationError("dpo pairs each prompt's best and worst candidate, and no prompt has two candidate "
+                               "videos.", fields={"candidates": "no pairs"})
     ratings = {**critic_ratings(critic=critic, video_ids=ids), **consensus_ratings(snapshot=snapshot, videos=videos)}
     if not ratings:
         raise ApplicationError(
@@ -192,7 +198,8 @@ def align_params_help() -> dict[str, str]:
 
     from ..engine.align.config import AlignConfig
 
-    return {"objective": "reward_weighted (LiFT), rejection, or edit_reward (needs a differentiable reward_model).",
+    return {"objective": "reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo "
+                         "(Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank).",
             **{f"settings.{f.name}": f.metadata["help"] for f in fields(AlignConfig)
                if f.name not in JOB_SETTINGS and "help" in f.metadata}}
 
@@ -208,7 +215,6 @@ def align_params_validate(*, params: dict) -> dict:
     _check_dimensions(critic=critic, snapshot=snapshot, version=version)
     objective = params.get("objective", "reward_weighted")
     if objective not in JOB_OBJECTIVES:
-        # The engine's dpo needs preference pairs, which no campaign or snapshot provides yet.
         raise ApplicationError(f"objective must be one of {', '.join(JOB_OBJECTIVES)}.", fields={"objective": "invalid"})
     reward_model = params.get("reward_model")
     if not isinstance(params.get("heldout"), dict):
@@ -230,7 +236,7 @@ def align_params_validate(*, params: dict) -> dict:
     if objective == "edit_reward":
         _check_edit_reward(reward_model=reward_model, candidates=candidates, heldout=heldout)
     real = real_corpus(spec=params.get("real") or {})
-    uses_real = objective != "edit_reward" and config["real_weight"] > 0
+    uses_real = objective not in ("edit_reward", "dpo") and config["real_weight"] > 0  # dpo's regulariser: its reference
     if uses_real and not real:
         raise ApplicationError("The real corpus is empty but its weight λ (settings.real_weight) is above 0: "
                                "name ingested videos in real, or set real_weight to 0.", code="empty_real_corpus",

@@ -90,6 +90,8 @@ def _curve_reporter(*, job: Job, report, out: Path):
         new = {}
         if phase == "training" and metrics["step"] > last["loss"]:
             new["loss"] = [[metrics["step"], metrics["loss"]]]
+            if "preference_accuracy" in metrics:  # dpo: the share of pairs the policy ranks as people (or the critic) did
+                new["preference_accuracy"] = [[metrics["step"], metrics["preference_accuracy"]]]
             last["loss"] = metrics["step"]
         if phase == "validated" and metrics["step"] > last["reward"]:
             new["reward"] = [[metrics["step"], metrics["mean_reward"]]]
@@ -148,7 +150,7 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
     return reward_from_spec(spec, scoring_device(), critic=loaded)
 
 
-def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, out: Path, report):
+def _train(*, job: Job, params: dict, samples, real, pairs, heldout_captions, critic, out: Path, report):
     """The engine's align(); its refusals and CUDA out-of-memory fail the job with the reason."""
     import torch
 
@@ -165,12 +167,13 @@ def _train(*, job: Job, params: dict, samples, real, heldout_captions, critic, o
             from ..engine.align import check_inputs
             from .scoring import release_loaded_critic
 
-            check_inputs(config, samples, real, lambda *a: None, heldout_captions)  # refusals before any launch
+            check_inputs(config, samples, real, lambda *a: None, heldout_captions, pairs)  # refusals before any launch
             release_loaded_critic()  # the ranks load their own; the GPU memory is theirs
-            return align_in_child(job=job, config=config, samples=samples, real=real, validation_prompts=heldout_captions,
+            return align_in_child(job=job, config=config, samples=samples, real=real, pairs=pairs,
+                                  validation_prompts=heldout_captions,
                                   reward=_reward_spec(params=params, critic=critic), on_progress=on_progress,
                                   processes=processes)
-        return align(config, samples, real, reward_fn=_reward_fn(params=params, critic=critic),
+        return align(config, samples, real, pairs=pairs, reward_fn=_reward_fn(params=params, critic=critic),
                      validation_prompts=heldout_captions, on_progress=on_progress)
     except AlignConfigError as exc:
         raise ApplicationError(f"Alignment refused: {exc.reason}") from exc
@@ -199,7 +202,15 @@ def _samples(*, critic, snapshot, candidate_ids: list[int], real_ids: list[int],
     sources = [s.metadata["source"] for s in samples]
     counts = {"candidates": len(candidate_ids), "trained_on": len(samples), "human_rated": sources.count("human"),
               "critic_rated": sources.count("critic"), "real": len(real)}
-    return samples, real, counts
+    if objective != "dpo":
+        return samples, real, [], counts
+    from ..engine.align import pairs_from_scores
+
+    pairs = pairs_from_scores(samples)  # per prompt, the best-scored sample against the worst
+    if not pairs:
+        raise ApplicationError("No preference pairs: no prompt has two candidates with different scores.",
+                               code="no_scored_data")
+    return [], [], pairs, {**counts, "trained_on": 2 * len(pairs), "pairs": len(pairs), "real": 0}
 
 
 def _save_pipeline(*, base: str, transformer_dir: Path, out: Path) -> Path:
@@ -258,11 +269,11 @@ def align_run(*, job: Job, report) -> dict:
 
     videos = list(Video.objects.filter(pk__in=[*candidate_ids, *params["real"]]))
     with local_video_files(videos) as paths:
-        samples, real, counts = _samples(critic=critic, snapshot=snapshot, candidate_ids=candidate_ids,
+        samples, real, pairs, counts = _samples(critic=critic, snapshot=snapshot, candidate_ids=candidate_ids,
                                          real_ids=params["real"], paths=paths, objective=params["objective"])
         captions = [p.caption or p.text for p in Prompt.objects.filter(pk__in=heldout_ids).order_by("pk")]
-        result = _train(job=job, params=params, samples=samples, real=real, heldout_captions=captions, critic=critic,
-                        out=out, report=_band(report, 0.3, 0.85))
+        result = _train(job=job, params=params, samples=samples, real=real, pairs=pairs, heldout_captions=captions,
+                        critic=critic, out=out, report=_band(report, 0.3, 0.85))
 
     lora = params["settings"]["lora_rank"] is not None
     new_base = base.base if lora else str(_save_pipeline(base=base.base, transformer_dir=result.final_dir / "transformer",

@@ -74,13 +74,16 @@ def _run_in_child(*, job: Job, spec: dict, path: Path, on_event, processes: int)
         raise ApplicationError(f"Training failed on {processes} processes: {text[-1500:]}") from exc
 
 
-def align_in_child(*, job: Job, config, samples, real, validation_prompts, reward: dict, on_progress, processes: int):
+def align_in_child(*, job: Job, config, samples, real, pairs=(), validation_prompts, reward: dict, on_progress,
+                   processes: int):
     """Run engine `align` on `processes` ranks; returns a ChildResult."""
     spec = {
         "kind": "align", "config": config.to_dict(), "reward": reward, "validation_prompts": list(validation_prompts),
         "samples": [{"prompt": s.prompt, "video_path": s.video_path, "reward": s.reward,
                      "ratings": dict(s.ratings) if s.ratings else None, "metadata": dict(s.metadata)} for s in samples],
         "real": [{"prompt": c.prompt, "video_path": c.video_path} for c in real],
+        "pairs": [{"prompt": p.prompt, "preferred": vars(p.preferred), "rejected": vars(p.rejected),
+                   "metadata": dict(p.metadata)} for p in pairs],
     }
     result = _run_in_child(job=job, spec=spec, path=Path(config.output_dir) / "run_spec.json", processes=processes,
                            on_event=lambda e: on_progress(e["fraction"], e["phase"], e["metrics"]))

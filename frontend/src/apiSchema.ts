@@ -818,7 +818,7 @@ export interface components {
         ActionEnum: "accept" | "correct" | "reject";
         /** @description Fine-tune a generator from critic/human rewards (reward_weighted, rejection or edit_reward) into a new generator version with held-out reward before and after. */
         AlignJobParams: {
-            /** @description reward_weighted (LiFT), rejection, or edit_reward (needs a differentiable reward_model). */
+            /** @description reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo (Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank). */
             objective?: unknown;
             settings?: {
                 /** @description generated samples per step (per process) */

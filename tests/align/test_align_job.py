@@ -171,3 +171,23 @@ def test_out_of_gpu_memory_fails_the_job_naming_what_lowers_memory(models_dir, g
     for option in ("LoRA", "gradient_checkpointing", "batch_size", "CPU offload", "vae_tiling"):
         assert option in job.error
     assert not ModelVersion.objects.filter(parent=generator).exists()
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_dpo_job_aligns_on_pairs_of_its_own_candidates_ranked_by_the_critic(
+        processes, settings, models_dir, generator, critic, real_clips, prompt_bank):
+    settings.LIFT = {**settings.LIFT, "TRAIN_PROCESSES": processes}
+    params = align_params(generator, critic, real_clips, objective="dpo",
+                          candidates={"generate": {"count": 2, "seeds": [0, 1, 2], "seed": 3}})
+    job, _ = job_create(kind="align", params=params, dispatch=False)
+    assert job.params["real"] == []  # the reference model is dpo's regulariser, not the real corpus
+    job = job_run(job_id=job.pk)
+    assert job.status == "succeeded", job.error
+    curves = job.metrics["curves"]
+    assert [step for step, _ in curves["loss"]] == [step for step, _ in curves["preference_accuracy"]] == [1, 2, 3, 4]
+    assert all(0 <= share <= 1 for _, share in curves["preference_accuracy"])
+    version = ModelVersion.objects.get(pk=job.result["version_id"])
+    data = version.lineage["data"]
+    assert version.lineage["objective"] == "dpo" and data["candidates"] == 6
+    assert data["pairs"] == 2 and data["trained_on"] == 4 and data["real"] == 0  # one best-vs-worst pair per prompt
+    assert version.adapter_path and version.metrics["heldout_reward_after"] is not None

@@ -120,8 +120,16 @@ def test_objective_specific_inputs_are_refused(admin, generator, critic, real_cl
     edit["reward_model"] = "synthetic_colour"
     assert "synthetic_colour" in _refused(admin, edit)["detail"]  # prompt-bank draws are not synthetic-world prompts
     assert "objective" in _refused(admin, align_params(generator, critic, real_clips, objective="sft"))["detail"]
-    # The engine's dpo has no preference pairs to come from in a job yet: refused up front, not failed later.
-    assert "objective" in _refused(admin, align_params(generator, critic, real_clips, objective="dpo"))["detail"]
+    # dpo pairs each prompt's best and worst candidate: one seed (or one video per prompt) makes no pair, and its
+    # reference is the base with the adapter disabled, so it needs LoRA. Refused up front, not failed later.
+    one_seed = align_params(generator, critic, real_clips, objective="dpo",
+                            candidates={"generate": {"count": 2, "seeds": [0], "seed": 3}})
+    assert _refused(admin, one_seed)["fields"]["candidates"] == "one seed"
+    one_each = align_params(generator, critic, real_clips, objective="dpo", candidates={"video_ids": [real_clips[0].pk]})
+    assert _refused(admin, one_each)["fields"]["candidates"] == "no pairs"
+    full = align_params(generator, critic, real_clips, objective="dpo")
+    full["settings"]["lora_rank"] = None
+    assert "LoRA" in _refused(admin, full)["detail"]
     assert "heldout" in _refused(admin, align_params(generator, critic, real_clips, heldout=None))["fields"]
     same_draw = align_params(generator, critic, real_clips, heldout={"count": 1, "seed": 3})  # the candidates' seed
     assert "held out means unseen" in _refused(admin, same_draw)["detail"]

@@ -104,7 +104,8 @@ def test_policy_api_reads_and_changes_the_settings_and_refuses_bad_ones(people, 
                        ({"candidates": {"count": 0}}, "candidates"),
                        ({"source_campaign_ids": [999999]}, "campaign_ids"),
                        ({"review_states": ["approved"]}, "review_states"),
-                       ({"min_new_annotations": 0}, "min_new_annotations")):
+                       ({"min_new_annotations": 0}, "min_new_annotations"),
+                       ({"align": {"objective": "dpo"}, "candidates": {"seeds": [0]}}, "candidates")):
         refused = admin.put("/api/retrain/policy/", bad, format="json")
         assert refused.status_code == 400 and field in str(refused.json()), (bad, refused.json())
     assert admin.get("/api/retrain/policy/").json()["min_new_annotations"] == 40  # nothing half-written

@@ -2,7 +2,7 @@
 // What each job kind's parameters mean, from the API schema (dotted names for nested parameters).
 export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
   "align": {
-    "objective": "reward_weighted (LiFT), rejection, or edit_reward (needs a differentiable reward_model).",
+    "objective": "reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo (Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank).",
     "settings.batch_size": "generated samples per step (per process)",
     "settings.betas": "AdamW betas",
     "settings.checkpoint_every": "save the whole training state every N steps (0 = never)",
