@@ -1,6 +1,5 @@
 """Roles are Django groups: annotator, reviewer, admin (superusers count as admins)."""
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef
 
 ANNOTATOR, REVIEWER, ADMIN = "annotator", "reviewer", "admin"
 ROLES = (ANNOTATOR, REVIEWER, ADMIN)
@@ -34,15 +33,10 @@ def role_grant(*, user, role: str) -> None:
     user.__dict__.pop("_lift_roles", None)
 
 
-def role_flags(user_ref: str = "pk") -> dict:
-    """Query annotations that read a user's roles in the statement that loads the user (`user_ref` names
-    the user's id in that query): one query per request instead of a second one for the groups."""
-    return {f"_has_role_{role}": Exists(Group.objects.filter(user=OuterRef(user_ref), name=role)) for role in ROLES}
-
-
-def roles_remember(user, row) -> None:
-    """Caches on `user` the roles a row loaded with role_flags() carries (user_roles then asks no query)."""
-    names = {role for role in ROLES if getattr(row, f"_has_role_{role}")}
+def roles_set(user, group_names) -> None:
+    """Caches on `user` the roles among `group_names`, the groups a query already loaded with the user
+    (user_roles then asks no query)."""
+    names = set(group_names)
     if user.is_superuser:
         names.add(ADMIN)
     user._lift_roles = [role for role in ROLES if role in names]

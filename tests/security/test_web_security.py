@@ -85,6 +85,20 @@ def test_api_calls_are_throttled_per_user_with_a_json_429(people, low_rates):
     assert reviewer.get("/api/auth/me/").status_code == 200  # another user's budget is their own
 
 
+def test_a_request_costs_one_sorted_set_entry_and_a_refused_one_none(people, low_rates):
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    key = cache.make_key(f"throttle_user_{people['annotator'].pk}")
+    client = cache._cache.get_client(key)
+    annotator = token_client(people["annotator"])
+    assert [annotator.get("/api/auth/me/").status_code for _ in range(5)] == [200] * 5
+    assert client.type(key) == b"zset" and client.zcard(key) == 5 and 0 < client.ttl(key) <= 60
+    refused = annotator.get("/api/auth/me/")
+    assert refused.status_code == 429 and 55 <= int(refused["Retry-After"]) <= 60
+    assert client.zcard(key) == 5  # refused calls do not extend the wait (DRF's sliding window)
+
+
 def test_password_guesses_are_throttled_per_username(people, low_rates):
     client = APIClient()
     guesses = [client.post("/api/auth/token/", {"username": people["annotator"].username, "password": f"guess{i}"},
