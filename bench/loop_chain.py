@@ -79,7 +79,7 @@ def _judged(video_ids: list[int]) -> dict:
     from alignment.services.judging import video_judged
     from annotation.models import Video
 
-    from alignment.engine.synthetic.judge import RATING_REWARD as value
+    from alignment.engine.critic.questions import RATING_REWARDS as value
 
     verdicts = [video_judged(v) for v in Video.objects.filter(pk__in=video_ids).select_related("prompt")]
     dims = ("semantic", "motion", "fidelity")

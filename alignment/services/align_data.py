@@ -57,7 +57,7 @@ def candidate_scores(*, critic: ModelVersion, snapshot: Snapshot | None, videos:
     A human-rated video's reward maps its consensus ratings the way the critic maps its probabilities
     (Good 0.9 / Normal 0.2 / Bad 0.05, mean over dimensions), so both sources share one scale.
     """
-    from ..engine.critic.score import DEFAULT_RATING_REWARDS
+    from ..engine.critic.questions import RATING_REWARDS
 
     human = consensus_ratings(snapshot=snapshot, videos=videos)
     machine_ids = [v.pk for v in videos if v.pk not in human]
@@ -67,7 +67,7 @@ def candidate_scores(*, critic: ModelVersion, snapshot: Snapshot | None, videos:
     for video in videos:
         if video.pk in human:
             ratings = human[video.pk]
-            reward = sum(DEFAULT_RATING_REWARDS[r] for r in ratings.values()) / len(ratings)
+            reward = sum(RATING_REWARDS[r] for r in ratings.values()) / len(ratings)
             scores[video.pk] = {"ratings": ratings, "reward": reward, "source": "human"}
         elif video.pk in machine:
             scores[video.pk] = {"ratings": machine[video.pk], "reward": rewards[video.pk]["reward"], "source": "critic"}
@@ -158,7 +158,7 @@ class _WorldJudgement:
     def summary(self) -> dict | None:
         if self.foreign or not self.ratings:
             return None
-        from ..engine.synthetic.judge import RATING_REWARD as value
+        from ..engine.critic.questions import RATING_REWARDS as value
 
         dims = list(self.ratings[0])
         per_dim = {d: {"mean_reward": _mean([value[r[d]] for r in self.ratings]),

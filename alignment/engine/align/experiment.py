@@ -27,7 +27,7 @@ from ..generation import GeneratorSpec, load_pipeline
 from ..generation import generate as generate_video
 from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, judge, render, sample_prompt
 from ..synthetic.defects import DIMENSIONS
-from ..synthetic.judge import RATING_REWARD
+from ..critic.questions import RATING_REWARDS
 from .config import AlignConfig
 from .data import RealClip, ScoredSample
 from .trainer import align
@@ -97,7 +97,7 @@ def measure(videos, critic, scores: list | None = None) -> Measured:
     for prompt, _, frames in videos:
         verdict = judge(frames, prompt)
         for d in DIMENSIONS:
-            per_dim[d].append(RATING_REWARD[verdict.ratings[d]])
+            per_dim[d].append(RATING_REWARDS[verdict.ratings[d]])
             counts[d][verdict.ratings[d]] += 1
     scores = scores if scores is not None else critic_scores(videos, critic)
     return Measured(

@@ -14,7 +14,7 @@ import numpy as np
 
 from .loss import answer_start, rating_probs
 from .questions import DIMENSIONS, RATINGS
-from .score import DEFAULT_RATING_REWARDS
+from .questions import RATING_REWARDS
 from .spec import Turn, VisionGeometry, collate_turns, patchify_tensor, rating_token_ids, user_text
 
 
@@ -30,7 +30,7 @@ def critic_edit_reward(critic, dimensions: tuple[str, ...] = DIMENSIONS, device:
     model.eval()
     geometry = VisionGeometry.from_config(model.config)
     rating_ids = rating_token_ids(tokenizer)
-    values = torch.tensor([DEFAULT_RATING_REWARDS[r] for r in RATINGS])
+    values = torch.tensor([RATING_REWARDS[r] for r in RATINGS])
     height, width = geometry.snap(tuple(meta.frame_size))
 
     def reward(videos, prompts, metadata=None):

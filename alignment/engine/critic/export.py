@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from .questions import DIMENSIONS, QUESTIONS, RATINGS
-from .score import DEFAULT_RATING_REWARDS
+from .questions import RATING_REWARDS
 from .spec import PROCESSOR_FILES, CriticMeta, VisionGeometry, save_processor_files
 
 
@@ -25,7 +25,7 @@ def model_card(meta: CriticMeta, *, data_description: str, merged: bool) -> str:
     sizing = (f"aspect kept, {meta.min_pixels}–{meta.max_pixels} pixels per frame, as the processor sizes them"
               if meta.max_pixels else f"resized to {meta.frame_size[0]}×{meta.frame_size[1]}")
     questions = "\n".join(f"- **{d}**: {QUESTIONS[d]}" for d in DIMENSIONS)
-    rewards = ", ".join(f"{r} {DEFAULT_RATING_REWARDS[r]}" for r in RATINGS)
+    rewards = ", ".join(f"{r} {RATING_REWARDS[r]}" for r in RATINGS)
     return f"""---
 library_name: {"transformers" if merged else "peft"}
 tags: [video-critic, lift, reward-model]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 DIMENSIONS = ("semantic", "motion", "fidelity")
 RATINGS = ("Good", "Normal", "Bad")
+# LiFT's reward for a rating (the critic's expected reward weighs these by its probabilities).
+RATING_REWARDS = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
 
 QUESTIONS: dict[str, str] = {
     "semantic": (

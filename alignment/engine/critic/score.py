@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from .data import ScoreItem, sample_frames_timed
-from .questions import DIMENSIONS, RATINGS, parse_answer, CriticDataError
+from .questions import DIMENSIONS, RATING_REWARDS, RATINGS, CriticDataError, parse_answer
 from .spec import Query, VisionGeometry, collate, load_critic, rating_token_ids
 
-DEFAULT_RATING_REWARDS = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}
 GENERATED_FPS = 8.0  # frames handed over as arrays come from the generator, stored at 8 fps
 
 
@@ -35,7 +34,7 @@ class VideoScore:
         return {"reward": self.reward, "dimensions": {d: vars(s) for d, s in self.dimensions.items()}}
 
 
-def expected_reward(probs: dict[str, float], rewards: dict[str, float] = DEFAULT_RATING_REWARDS) -> float:
+def expected_reward(probs: dict[str, float], rewards: dict[str, float] = RATING_REWARDS) -> float:
     return float(sum(probs[r] * rewards[r] for r in RATINGS))
 
 
@@ -43,7 +42,7 @@ def entropy(probs: dict[str, float]) -> float:
     return float(-sum(p * math.log(p) for p in probs.values() if p > 0))
 
 
-def dimension_score(probs: dict[str, float], rewards: dict[str, float] = DEFAULT_RATING_REWARDS) -> DimensionScore:
+def dimension_score(probs: dict[str, float], rewards: dict[str, float] = RATING_REWARDS) -> DimensionScore:
     return DimensionScore(probs, expected_reward(probs, rewards), max(probs, key=probs.get), entropy(probs))
 
 
@@ -106,7 +105,7 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
                  dimensions: tuple[str, ...] = DIMENSIONS, rating_rewards: dict[str, float] | None = None,
                  device: str = "cpu", critic=None, max_new_tokens: int = 32) -> list[VideoScore]:
     """Score each item on every dimension; `critic` may pass an already loaded (model, tokenizer, meta)."""
-    rewards = dict(rating_rewards or DEFAULT_RATING_REWARDS)
+    rewards = dict(rating_rewards or RATING_REWARDS)
     check_rewards(rewards)
     if not items:
         return []

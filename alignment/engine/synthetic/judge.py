@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..critic.questions import RATING_REWARDS
 from .grammar import COLOURS, SceneSpec, parse_prompt
 from .measure import blockiness, label_components, luma, noise_sigma
 from .render import gaussian_blur
@@ -69,7 +70,6 @@ def rating_of(level: float) -> str:
     return next(rating for bound, rating in RATING_FOR_LEVEL if level < bound)
 
 
-RATING_REWARD = {"Good": 0.9, "Normal": 0.2, "Bad": 0.05}  # LiFT's mapping of a rating to a reward
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Verdict:
     @property
     def reward(self) -> float:
         """LiFT's scalar reward of the ratings: mean of Good 0.9 / Normal 0.2 / Bad 0.05."""
-        return sum(RATING_REWARD[r] for r in self.ratings.values()) / len(self.ratings)
+        return sum(RATING_REWARDS[r] for r in self.ratings.values()) / len(self.ratings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from alignment.engine.critic.data import ScoreItem
 from alignment.engine.critic.score import (
-    DEFAULT_RATING_REWARDS, check_rewards, dimension_score, entropy, expected_reward, score_videos, video_reward,
+    RATING_REWARDS, check_rewards, dimension_score, entropy, expected_reward, score_videos, video_reward,
 )
 from alignment.engine.critic.spec import load_critic
 
