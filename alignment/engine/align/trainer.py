@@ -21,23 +21,23 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..training.checkpoints import (  # noqa: F401 (list_checkpoints: engine.align hands it out from here)
     STATE_NAME, atomic_directory, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint)
-from ..training.device import resolve_device
+from ..training.device import resolve_device, resolve_dtype
 from . import objectives as obj
 from .cache import FeatureCache
+from .compat import LORA_WEIGHTS_NAME, META_NAME, lora_file, model_identity
 from .config import AlignConfig, AlignConfigError
 from .data import PreferencePair, RealClip, ScoredSample, TrainingSet, batch_indices
-from .compat import LORA_WEIGHTS_NAME, META_NAME, check_lora_matches, lora_file, model_identity, read_model_shape
-from ..training.device import resolve_dtype
+from .inputs import check_inputs, sample_weights_for
 from .model import CogVideoXSpec
+from .sampling import RewardFn, evaluate_reward
 
-RewardFn = Callable[[torch.Tensor, list, Any], torch.Tensor]
 ProgressFn = Callable[[float, str, dict], None]
 
 MEMORY_ADVICE = (
@@ -65,156 +65,8 @@ class AlignResult:
     memory: dict = field(default_factory=dict)  # dtypes, flags and placement the run used
 
 
-# ---------------------------------------------------------------------------------------------
-# Checks before any work
-
-
-def check_inputs(
-    config: AlignConfig,
-    samples: Sequence[ScoredSample],
-    real: Sequence[RealClip],
-    reward_fn: RewardFn | None,
-    validation_prompts: Sequence[str],
-    pairs: Sequence[PreferencePair] = (),
-) -> None:
-    """Raise AlignConfigError for anything that would fail later; reads config files only."""
-    config.validate()
-    try:
-        shape = read_model_shape(config.base)
-    except (OSError, KeyError, ValueError) as error:
-        raise AlignConfigError(f"cannot read a CogVideoX transformer/VAE config from {config.base!r}: {error}") from error
-    frame_step = 2 * shape.temporal_compression
-    if (config.frames - 1) % frame_step:
-        below = config.frames - (config.frames - 1) % frame_step
-        raise AlignConfigError(
-            f"frames must be {frame_step}k+1 for this CogVideoX model, got {config.frames}; try {below} or {below + frame_step}"
-        )
-    multiple = shape.spatial_compression * shape.patch_size
-    if config.height % multiple or config.width % multiple:
-        raise AlignConfigError(f"height and width must be multiples of {multiple}, got {config.height}x{config.width}")
-    if config.max_sequence_length != shape.max_text_seq_length:
-        raise AlignConfigError(
-            f"max_sequence_length must be {shape.max_text_seq_length} for this model, got {config.max_sequence_length}"
-        )
-    if config.lora_init:
-        check_lora_matches(config.lora_init, config.base)
-    if config.objective == "dpo":
-        if not pairs:
-            raise AlignConfigError("dpo needs preference pairs (preferred, rejected) to align on")
-        if samples:
-            raise AlignConfigError("dpo learns from preference pairs, not scored samples: pass pairs only")
-        for i, pair in enumerate(pairs):
-            try:
-                pair.check(f"pair {i}")
-            except ValueError as error:
-                raise AlignConfigError(str(error)) from error
-    elif pairs:
-        raise AlignConfigError(f"preference pairs are only used by objective 'dpo', not {config.objective!r}")
-    elif not samples:
-        raise AlignConfigError("no generated samples to align on")
-    for i, sample in enumerate(samples):
-        try:
-            sample.source.check(f"sample {i}")
-        except ValueError as error:
-            raise AlignConfigError(str(error)) from error
-    if config.objective in ("reward_weighted", "rejection"):
-        unscored = [i for i, s in enumerate(samples) if not s.scored]
-        if unscored:
-            raise AlignConfigError(f"{len(unscored)} of {len(samples)} samples have no reward or ratings (first: {unscored[0]}); score them first")
-        if config.objective == "reward_weighted" and config.weighting in ("softmax", "topk") and any(s.reward is None and not s.ratings for s in samples):
-            raise AlignConfigError("softmax/topk weighting needs a reward for every sample")
-        if config.real_weight > 0 and not real:
-            raise AlignConfigError("the real corpus is empty but real_weight (λ) > 0: add real clips or set real_weight=0")
-        if config.real_weight > 0 and config.real_batch_size < 1:
-            raise AlignConfigError("real_batch_size must be at least 1 when real_weight (λ) > 0")
-        try:
-            weights, _ = _weights_for(config, samples)
-        except ValueError as error:
-            raise AlignConfigError(str(error)) from error
-        if float(weights.sum()) <= 0:
-            raise AlignConfigError("every generated sample has weight 0: nothing to learn from")
-    if config.objective == "edit_reward" and reward_fn is None:
-        raise AlignConfigError("edit_reward needs a differentiable reward_fn")
-    for i, clip in enumerate(real):
-        try:
-            clip.source.check(f"real clip {i}")
-        except ValueError as error:
-            raise AlignConfigError(str(error)) from error
-    if validation_prompts and reward_fn is None:
-        raise AlignConfigError("validation prompts were given without a reward_fn to score them")
-
-
-def _weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple[torch.Tensor, dict]:
-    weighting = "rejection" if config.objective == "rejection" else config.weighting
-    rewards = [s.reward for s in samples]
-    return obj.sample_weights(
-        weighting,
-        rewards if all(r is not None for r in rewards) else None,
-        [dict(s.ratings) if s.ratings else None for s in samples],
-        temperature=config.temperature,
-        min_ess_fraction=config.min_ess_fraction,
-        top_fraction=config.top_fraction,
-        good_quantile=config.good_quantile,
-    )
-
-
 def step_generator(seed: int, step: int, process: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + step) * 64 + process)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation (pure enough to call from tests and the job handler)
-
-
-@torch.no_grad()
-def evaluate_reward(
-    spec: CogVideoXSpec,
-    transformer,
-    prompts: Sequence[str],
-    seeds: Sequence[int],
-    reward_fn: RewardFn,
-    config: AlignConfig,
-    embeds: torch.Tensor | None = None,
-) -> dict:
-    """Generate every (prompt, seed) with our sampler, score with `reward_fn`; mean and per-video rewards."""
-    was_training = transformer.training
-    transformer.eval()
-    if embeds is None:
-        embeds = spec.encode_prompts(list(prompts), config.max_sequence_length)
-    negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
-    rewards: list[float] = []
-    for seed in seeds:
-        latents = spec.sample(transformer, embeds.to(spec.device), [seed * 7919 + i for i in range(len(prompts))], config.frames,
-                              config.height, config.width, config.sample_steps, guidance=config.guidance, negative_embeds=negative)
-        videos = spec.decode(latents, batch_size=config.validation_batch_size)
-        rewards.extend(float(r) for r in reward_fn(videos, list(prompts), {"seed": seed}))
-    transformer.train(was_training)
-    return {"mean_reward": float(np.mean(rewards)), "rewards": rewards}
-
-
-@torch.no_grad()
-def generate_scored_samples(
-    spec: CogVideoXSpec,
-    transformer,
-    prompts: Sequence[str],
-    seeds: Sequence[int],
-    reward_fn: RewardFn,
-    config: AlignConfig,
-    batch_size: int = 8,
-) -> list[ScoredSample]:
-    """The model's own samples (as latents) scored by `reward_fn`: input for reward_weighted/rejection."""
-    out: list[ScoredSample] = []
-    pairs = [(p, s) for p, s in zip(prompts, seeds)]
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        embeds = spec.encode_prompts([p for p, _ in chunk], config.max_sequence_length)
-        negative = spec.negative_embeds(config.max_sequence_length) if config.guidance > 1 else None
-        latents = spec.sample(transformer, embeds, [s for _, s in chunk], config.frames, config.height, config.width,
-                              config.sample_steps, guidance=config.guidance, negative_embeds=negative)
-        rewards = reward_fn(spec.decode(latents, batch_size=config.validation_batch_size), [p for p, _ in chunk], None)
-        for (prompt, seed), lat, reward in zip(chunk, latents, rewards):
-            out.append(ScoredSample(prompt=prompt, latents=lat.cpu(), reward=float(reward), metadata={"seed": seed}))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +213,7 @@ class AlignTrainer:
         if cfg.objective == "edit_reward":
             weights, info = torch.ones(len(self.samples)), {}
         else:
-            weights, info = _weights_for(cfg, self.samples)
+            weights, info = sample_weights_for(cfg, self.samples)
         keep = torch.nonzero(weights > 0).flatten()  # weight-0 samples add nothing: leave them out of the stream
         real_latents = real_embeds = None
         if self.real:
