@@ -93,7 +93,7 @@ def _state(annotation: Annotation) -> dict:
 def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings: dict | None = None,
                       reason: str = "") -> AnnotationReview:
     """Accept, correct (new ratings and a reason; the original stays) or reject. Nothing is deleted."""
-    from ..services.submissions import ratings_validate
+    from ..services.submissions import pair_choices_validate, ratings_validate
 
     if action not in _STATE_AFTER:
         raise ApplicationError(f"action must be one of {', '.join(_STATE_AFTER)}.", fields={"action": "unknown"})
@@ -107,7 +107,10 @@ def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings:
             raise ApplicationError("A correction needs a reason.", code="reason_required", fields={"reason": "required"})
         if ratings is None:
             raise ApplicationError("A correction needs the corrected ratings.", fields={"ratings": "required"})
-        locked.corrected_ratings = ratings_validate(campaign=locked.campaign, ratings=ratings)
+        if locked.campaign.kind == Campaign.Kind.PAIRWISE:  # corrected choices name A, B or tie
+            locked.corrected_ratings = pair_choices_validate(campaign=locked.campaign, choices=ratings, shown_order=None)
+        else:
+            locked.corrected_ratings = ratings_validate(campaign=locked.campaign, ratings=ratings)
     elif ratings is not None:
         raise ApplicationError("Only a correction carries ratings.", fields={"ratings": "only with action=correct"})
     locked.review_state = _STATE_AFTER[action]

@@ -958,13 +958,17 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             id: number;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             /** Format: date-time */
             leased_at: string;
+            /** @description Pairwise campaigns: the two videos as this lease shows them (the order is drawn at random per lease); choices name the side: left, right or tie. Null in rating campaigns. */
+            readonly pair: components["schemas"]["PairOutput"] | null;
             readonly prefetch_url: string | null;
             readonly prompt: components["schemas"]["PromptTextOutput"];
             state: string;
-            video: components["schemas"]["VideoOutput"];
+            /** @description The video to rate; in a pairwise campaign the left one. */
+            readonly video: components["schemas"]["VideoOutput"];
         };
         AuditOutput: {
             action: string;
@@ -987,6 +991,7 @@ export interface components {
             guidelines: string;
             readonly id: number;
             is_active: boolean;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             name: string;
             overlap: number;
@@ -997,15 +1002,31 @@ export interface components {
             task_order: components["schemas"]["TaskOrderEnum"];
         };
         CampaignItemsApiInputRequest: {
+            /** @description Pairwise campaigns: [video A, video B] pairs, both made for the same prompt. */
+            pairs?: number[][];
             /** @default 0 */
             priority: number;
-            video_ids: number[];
+            /** @description Rating campaigns: the videos to add. */
+            video_ids?: number[];
         };
         CampaignItemsApiOutput: {
             items: number;
         };
+        /**
+         * @description * `rating` - Rate one video per item
+         *     * `pairwise` - Compare two videos of the same prompt per item: A, B or tie per dimension
+         * @enum {string}
+         */
+        CampaignKindEnum: "rating" | "pairwise";
         CampaignListApiInputRequest: {
             guidelines?: string;
+            /**
+             * @description rating (the default) or pairwise; fixed once created.
+             *
+             *     * `rating` - Rate one video per item
+             *     * `pairwise` - Compare two videos of the same prompt per item: A, B or tie per dimension
+             */
+            kind?: components["schemas"]["CampaignKindEnum"];
             lease_seconds?: number;
             name: string;
             overlap?: number;
@@ -1021,6 +1042,7 @@ export interface components {
             guidelines: string;
             readonly id: number;
             is_active: boolean;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             name: string;
             overlap: number;
@@ -1223,6 +1245,10 @@ export interface components {
             workers: {
                 [key: string]: unknown;
             }[];
+        };
+        PairOutput: {
+            left: components["schemas"]["VideoOutput"];
+            right: components["schemas"]["VideoOutput"];
         };
         PatchedCampaignDetailApiInputRequest: {
             consensus_method?: components["schemas"]["ConsensusMethodEnum"];
@@ -1440,12 +1466,15 @@ export interface components {
          */
         SourceEnum: "schedule" | "manual";
         SubmitApiInputRequest: {
+            /** @description Pairwise campaigns: {dimension: {choice: left|right|tie, rationale}}, the side as shown; stored as A or B of the pair. */
+            choices?: unknown;
             /**
              * @description true: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same).
              * @default false
              */
             next: boolean;
-            ratings: unknown;
+            /** @description Rating campaigns: {dimension: {rating, rationale}}. */
+            ratings?: unknown;
             /** @default 0 */
             time_spent_ms: number;
         };
@@ -1744,7 +1773,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SubmitApiInputRequest"];
                 "multipart/form-data": components["schemas"]["SubmitApiInputRequest"];
@@ -2017,7 +2046,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["CampaignItemsApiInputRequest"];
                 "multipart/form-data": components["schemas"]["CampaignItemsApiInputRequest"];
