@@ -13,7 +13,7 @@ EDITABLE_FIELDS = ("name", "guidelines", "overlap", "rationale_policy", "lease_s
 # registers one (alignment's AppConfig.ready) that re-orders the items by its active critic.
 TASK_ORDER_LISTENERS: list = []
 # Thresholds that are shares of something: they must lie in [0, 1]; the others are counts or times (>= 0).
-SHARE_THRESHOLDS = ("duplicate_jaccard", "straightline_share", "gold_min_accuracy")
+SHARE_THRESHOLDS = ("duplicate_jaccard", "straightline_share", "gold_min_accuracy", "position_bias_max_p")
 
 
 def _check_schema(schema) -> None:

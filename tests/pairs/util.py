@@ -32,3 +32,24 @@ def submit_choices(client, assignment_id, body_choices=None, key=None, time_spen
         format="json",
         HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()),
     )
+
+
+def annotate_pair(item, user, stored: dict, *, shown_order: str = "AB", time_spent_ms: int = 20_000,
+                  rationale: str = "One of the two is clearly better here."):
+    """An annotation of a pair straight into the database: `stored` is {dimension: A|B|tie} (the submit path
+    has its own tests)."""
+    from django.utils import timezone
+
+    from annotation.models import Annotation, Assignment
+
+    now = timezone.now()
+    assignment = Assignment.objects.create(campaign=item.campaign, item=item, annotator=user, leased_at=now,
+                                           expires_at=now, state=Assignment.State.SUBMITTED, shown_order=shown_order)
+    return Annotation.objects.create(
+        assignment=assignment, campaign=item.campaign, item=item, annotator=user,
+        ratings={dim: {"choice": stored[dim], "rationale": f"{dim}: {rationale}"} for dim in DIMS},
+        time_spent_ms=time_spent_ms, idempotency_key=str(uuid.uuid4()), request_hash="x" * 64)
+
+
+def same(choice: str) -> dict:
+    return {dim: choice for dim in DIMS}
