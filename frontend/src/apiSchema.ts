@@ -1090,6 +1090,8 @@ export interface components {
         FormatEnum: "csv" | "jsonl";
         /** @description Generate videos for prompts × seeds with a generator version (optionally into a campaign). */
         GenerateJobParams: {
+            /** @description a second generator version for a pairwise campaign: each prompt and seed is made by both, and the two videos are a pair (A: generator_version, B: this one); without it a pairwise campaign gets every two seeds of a prompt as a pair */
+            compare_version?: unknown;
             overrides?: {
                 /** @description torch.compile the denoiser */
                 compile?: unknown;
