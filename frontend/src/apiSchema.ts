@@ -1435,6 +1435,11 @@ export interface components {
             since?: string;
             /** Format: date-time */
             until?: string;
+            /**
+             * @description pairwise campaigns: also write VideoAlign's training CSVs (videoalign/{train,validation,test}.csv)
+             * @default false
+             */
+            videoalign_csv: boolean;
         };
         SnapshotOutput: {
             counts: unknown;
