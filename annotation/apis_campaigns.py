@@ -152,6 +152,8 @@ class AssignmentOutput(serializers.Serializer):
         "choices name the side: left, right or tie. Null in rating campaigns."))
     prompt = serializers.SerializerMethodField()
     prefetch_url = serializers.SerializerMethodField()
+    prefetch_urls = serializers.SerializerMethodField(help_text=(
+        "Every video of the item likely served next (both of a pair), to prefetch; empty when none."))
 
     @extend_schema_field(VideoOutput)
     def get_video(self, assignment) -> dict:
@@ -170,11 +172,19 @@ class AssignmentOutput(serializers.Serializer):
         prompt = assignment.item.video.prompt
         return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}
 
+    def _next_hint(self, assignment):
+        if not hasattr(assignment, "_next_hint"):  # one look-up for both prefetch fields
+            assignment._next_hint = selectors.next_item_hint(
+                campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id)
+        return assignment._next_hint
+
     def get_prefetch_url(self, assignment) -> str | None:
-        item = selectors.next_item_hint(
-            campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id
-        )
+        item = self._next_hint(assignment)
         return item.video.file.url if item else None
+
+    def get_prefetch_urls(self, assignment) -> list[str]:
+        item = self._next_hint(assignment)
+        return [video.file.url for video in (item.video, item.video_b) if video is not None] if item else []
 
 
 class NextTaskApi(APIView):

@@ -97,4 +97,4 @@ def next_item_hint(*, campaign: Campaign, user, exclude_item_id: int | None) -> 
     items = CampaignItem.objects.filter(campaign=campaign, is_open=True).filter(~Exists(touched))
     if exclude_item_id:
         items = items.exclude(pk=exclude_item_id)
-    return items.select_related("video").order_by("-priority", "annotations_done", "id").first()
+    return items.select_related("video", "video_b").order_by("-priority", "annotations_done", "id").first()

@@ -965,6 +965,8 @@ export interface components {
             /** @description Pairwise campaigns: the two videos as this lease shows them (the order is drawn at random per lease); choices name the side: left, right or tie. Null in rating campaigns. */
             readonly pair: components["schemas"]["PairOutput"] | null;
             readonly prefetch_url: string | null;
+            /** @description Every video of the item likely served next (both of a pair), to prefetch; empty when none. */
+            readonly prefetch_urls: string[];
             readonly prompt: components["schemas"]["PromptTextOutput"];
             state: string;
             /** @description The video to rate; in a pairwise campaign the left one. */

@@ -87,6 +87,15 @@ def test_next_task_shows_both_videos_in_the_recorded_order(db):
     assert _next(client, campaign).data["pair"] == pair  # the live lease comes back in the same order
 
 
+def test_both_videos_of_the_next_pair_are_named_for_prefetching(db):
+    campaign, items = pair_campaign(pairs=2)
+    _, client = _annotator(campaign)
+    lease = _next(client, campaign).data
+    upcoming = next(item for item in items if item.pk != Assignment.objects.get(pk=lease["id"]).item_id)
+    assert lease["prefetch_urls"] == [upcoming.video.file.url, upcoming.video_b.file.url]
+    assert lease["prefetch_url"] == upcoming.video.file.url
+
+
 def test_rating_tasks_have_no_pair_and_no_order(people):
     response = _next(token_client(people["annotator"]), people["campaign"])
     assert response.data["kind"] == "rating" and response.data["pair"] is None

@@ -42,6 +42,7 @@ export function assignment(overrides: Partial<Assignment> = {}): Assignment {
     pair: null,
     prompt: { text: 'A <img src=x onerror=alert(1)> cat in a pot', caption: 'A ginger cat sits in a steel pot.' },
     prefetch_url: '/media/v4.mp4',
+    prefetch_urls: ['/media/v4.mp4'],
     ...overrides,
   };
 }
