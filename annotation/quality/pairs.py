@@ -180,29 +180,52 @@ def campaign_pair_quality(*, campaign: Campaign, samples: int = 1000, seed: int 
     return figures
 
 
-def campaign_pair_annotator_figures(*, campaign: Campaign) -> list[dict]:
-    """Per annotator: counts and time, agreement with the others' consensus per dimension, gold accuracy,
-    position bias, and flags (the rating flags on choices, plus position_bias)."""
-    from django.contrib.auth import get_user_model
+@dataclass
+class PairFlags:
+    records: list[PairRecord]
+    as_ratings: list[AnnotationRecord]  # the same annotations in the rating flags' shape, their flags filled in
+    annotator_flags: dict[int, dict]
+    gold: dict[int, dict]
+    bias: dict[int, dict]
+    thresholds: dict
 
+
+def campaign_pair_flags(*, campaign: Campaign) -> PairFlags:
+    """Flags of a pairwise campaign: per annotation the rating flags read on the choices (too fast, short or
+    repeated reasons); per annotator straight-lining, low gold accuracy and position bias."""
     records = pair_records(campaign=campaign)
-    dims = dimension_keys(campaign.schema)
     t = thresholds_for(campaign.quality_settings)
     as_ratings = [record.as_annotation_record() for record in records]
     # "tie" plays the part of "Good" for the unless_good policy: a reason is needed when a side is preferred.
     annotation_flags(as_ratings, t, first_level="tie", policy=campaign.rationale_policy)
     gold = gold_accuracy(as_ratings, campaign_pair_gold(campaign=campaign))
-    lefts = left_counts(records)
-    units, coders, labels, item_ids, coder_ids = pair_label_table(records, dims)
-    # Against the others' majority under the pairs' rule: a split vote among the others is a tie.
-    agreement = {dim: agreement_with_others(units, coders, labels[:, d], len(item_ids), len(coder_ids),
-                                            len(PAIR_CHOICES), majority=pair_majority) for d, dim in enumerate(dims)}
     annotator_flags: dict[int, dict] = defaultdict(dict)
     for annotator, detail in straight_liners(as_ratings, t).items():
         annotator_flags[annotator]["straight_lining"] = detail
     for annotator, accuracy in gold.items():
         if low_gold_accuracy(accuracy, t):
             annotator_flags[annotator]["low_gold_accuracy"] = accuracy["overall"]
+    bias = {annotator: position_bias(left, sided, min_choices=t["position_bias_min_choices"],
+                                     max_p=t["position_bias_max_p"])
+            for annotator, (left, sided) in left_counts(records).items()}
+    for annotator, figures in bias.items():
+        if figures["flagged"]:
+            annotator_flags[annotator]["position_bias"] = _num(figures["bias"])
+    return PairFlags(records, as_ratings, dict(annotator_flags), gold, bias, t)
+
+
+def campaign_pair_annotator_figures(*, campaign: Campaign) -> list[dict]:
+    """Per annotator: counts and time, agreement with the others' consensus per dimension, gold accuracy,
+    position bias, and flags (the rating flags on choices, plus position_bias)."""
+    from django.contrib.auth import get_user_model
+
+    flagged = campaign_pair_flags(campaign=campaign)
+    records, as_ratings, gold = flagged.records, flagged.as_ratings, flagged.gold
+    dims = dimension_keys(campaign.schema)
+    units, coders, labels, item_ids, coder_ids = pair_label_table(records, dims)
+    # Against the others' majority under the pairs' rule: a split vote among the others is a tie.
+    agreement = {dim: agreement_with_others(units, coders, labels[:, d], len(item_ids), len(coder_ids),
+                                            len(PAIR_CHOICES), majority=pair_majority) for d, dim in enumerate(dims)}
     by_annotator = defaultdict(list)
     for record in as_ratings:
         by_annotator[record.annotator].append(record)
@@ -210,10 +233,8 @@ def campaign_pair_annotator_figures(*, campaign: Campaign) -> list[dict]:
     figures = []
     for position, annotator in enumerate(coder_ids):
         own = by_annotator[annotator]
-        bias = position_bias(*lefts.get(annotator, (0, 0)), min_choices=t["position_bias_min_choices"],
-                             max_p=t["position_bias_max_p"])
-        if bias["flagged"]:
-            annotator_flags[annotator]["position_bias"] = _num(bias["bias"])
+        bias = flagged.bias.get(annotator) or position_bias(0, 0, min_choices=flagged.thresholds[
+            "position_bias_min_choices"], max_p=flagged.thresholds["position_bias_max_p"])
         per_dim, total_m, total_c = {}, 0.0, 0.0
         for dim, (matches, comparisons) in agreement.items():
             m, c = float(matches[position]), float(comparisons[position])
@@ -232,6 +253,6 @@ def campaign_pair_annotator_figures(*, campaign: Campaign) -> list[dict]:
                                     [_num(v) for v in value] if isinstance(value, list) else value)
                               for key, value in bias.items()},
             "annotation_flags": dict(sorted(Counter(flag for r in own for flag in r.flags).items())),
-            "flags": annotator_flags.get(annotator, {}),
+            "flags": flagged.annotator_flags.get(annotator, {}),
         })
     return sorted(figures, key=lambda f: f["username"])

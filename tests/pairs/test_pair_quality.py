@@ -1,5 +1,7 @@
 """Quality of pairwise campaigns on constructed data with known answers: α over A / tie / B, consensus,
 position bias, gold pairs."""
+import uuid
+
 import numpy as np
 import pytest
 
@@ -110,3 +112,27 @@ def test_the_review_queue_lists_pairwise_annotations(db):
     queue = reviewer.get(f"/api/campaigns/{campaign.pk}/review-queue/")
     assert queue.status_code == 200 and [row["annotation_id"] for row in queue.json()["results"]] == [annotation.pk]
     assert queue.json()["results"][0]["ratings"]["semantic"]["choice"] == "B"
+
+
+def test_the_review_queue_puts_a_left_leaning_annotator_first_and_reads_ties_by_the_policy(db):
+    campaign, items = pair_campaign(pairs=12, overlap=3, rationale_policy="unless_good")
+    lefty, fair, tier = (add_member(campaign, UserFactory(roles=["annotator"])) for _ in range(3))
+    for i, item in enumerate(items):
+        order = "AB" if i % 2 == 0 else "BA"
+        # Reasons of their own per pair (a repeated one is flagged as a duplicate, rightly).
+        annotate_pair(item, lefty, same(order[0]), shown_order=order, rationale=uuid.uuid4().hex * 2)
+        annotate_pair(item, fair, same("AABB"[i % 4]), shown_order=order,  # left, right, right, left, ...
+                      rationale=uuid.uuid4().hex * 2)
+        if i < 3:
+            annotate_pair(item, tier, same("tie"), shown_order=order, rationale="")  # a tie needs no reason
+    reviewer = token_client(add_member(campaign, UserFactory(roles=["reviewer"])))
+    results = reviewer.get(f"/api/campaigns/{campaign.pk}/review-queue/?limit=100").json()["results"]
+    assert len(results) == 27
+    flags = {user.pk: {flag for row in results if row["annotator_id"] == user.pk for flag in row["flags"]}
+             for user in (lefty, fair, tier)}
+    assert flags == {lefty.pk: {"position_bias"}, fair.pk: set(), tier.pk: set()}
+    assert all(row["rank"] == 0 for row in results if row["annotator_id"] == lefty.pk)
+    assert any(row["disagreement"] for row in results if row["annotator_id"] == fair.pk)
+    first = results[0]
+    item = next(i for i in items if i.pk == first["item_id"])
+    assert first["video_id"] == item.video_id and first["ratings"]["semantic"]["choice"] in ("A", "B")

@@ -13,7 +13,7 @@ from annotation.snapshots.export import snapshot_export
 from annotation.snapshots.pairs import VIDEOALIGN_COLUMNS
 from annotation.snapshots.services import snapshot_build, snapshot_create
 from tests.factories import UserFactory, add_member
-from tests.pairs.util import annotate_pair, same
+from tests.pairs.util import annotate_pair
 from tests.snapshots.util import rated_campaign, real_video
 
 pytestmark = pytest.mark.django_db

@@ -47,7 +47,7 @@ def annotate_pair(item, user, stored: dict, *, shown_order: str = "AB", time_spe
                                            expires_at=now, state=Assignment.State.SUBMITTED, shown_order=shown_order)
     return Annotation.objects.create(
         assignment=assignment, campaign=item.campaign, item=item, annotator=user,
-        ratings={dim: {"choice": stored[dim], "rationale": f"{dim}: {rationale}"} for dim in DIMS},
+        ratings={dim: {"choice": stored[dim], "rationale": f"{dim}: {rationale}" if rationale else ""} for dim in DIMS},
         time_spent_ms=time_spent_ms, idempotency_key=str(uuid.uuid4()), request_hash="x" * 64)
 
 
