@@ -28,7 +28,7 @@ class CampaignOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "guidelines", "schema", "rationale_policy", "lease_seconds", "overlap",
+        fields = ["id", "name", "kind", "guidelines", "schema", "rationale_policy", "lease_seconds", "overlap",
                   "is_active", "created_at", "progress"]
 
     @extend_schema_field(ProgressOutput)
@@ -46,6 +46,8 @@ class CampaignAdminOutput(CampaignOutput):
 class CampaignListApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
+        kind = serializers.ChoiceField(choices=Campaign.Kind.choices, required=False,
+                                       help_text="rating (the default) or pairwise; fixed once created.")
         guidelines = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
         schema = serializers.JSONField(required=False)
         overlap = serializers.IntegerField(required=False, min_value=1, max_value=50)
@@ -125,27 +127,64 @@ class PromptTextOutput(serializers.Serializer):
     caption = serializers.CharField()
 
 
+class PairOutput(serializers.Serializer):
+    left = VideoOutput()
+    right = VideoOutput()
+
+
+def _shown_videos(assignment) -> tuple:
+    """(left, right) of a pair item in the order this lease shows them."""
+    item = assignment.item
+    return (item.video, item.video_b) if assignment.shown_order == Assignment.ShownOrder.AB else (item.video_b, item.video)
+
+
 class AssignmentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
+    kind = serializers.ChoiceField(source="campaign.kind", choices=Campaign.Kind.choices)
     state = serializers.CharField()
     leased_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     lease_seconds = serializers.IntegerField(source="campaign.lease_seconds")
-    video = VideoOutput(source="item.video")
+    video = serializers.SerializerMethodField(help_text="The video to rate; in a pairwise campaign the left one.")
+    pair = serializers.SerializerMethodField(help_text=(
+        "Pairwise campaigns: the two videos as this lease shows them (the order is drawn at random per lease); "
+        "choices name the side: left, right or tie. Null in rating campaigns."))
     prompt = serializers.SerializerMethodField()
     prefetch_url = serializers.SerializerMethodField()
+    prefetch_urls = serializers.SerializerMethodField(help_text=(
+        "Every video of the item likely served next (both of a pair), to prefetch; empty when none."))
+
+    @extend_schema_field(VideoOutput)
+    def get_video(self, assignment) -> dict:
+        video = _shown_videos(assignment)[0] if assignment.item.video_b_id else assignment.item.video
+        return VideoOutput(video).data
+
+    @extend_schema_field(PairOutput(allow_null=True))
+    def get_pair(self, assignment) -> dict | None:
+        if not assignment.item.video_b_id:
+            return None
+        left, right = _shown_videos(assignment)
+        return PairOutput({"left": left, "right": right}).data
 
     @extend_schema_field(PromptTextOutput)
     def get_prompt(self, assignment) -> dict:
         prompt = assignment.item.video.prompt
         return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}
 
+    def _next_hint(self, assignment):
+        if not hasattr(assignment, "_next_hint"):  # one look-up for both prefetch fields
+            assignment._next_hint = selectors.next_item_hint(
+                campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id)
+        return assignment._next_hint
+
     def get_prefetch_url(self, assignment) -> str | None:
-        item = selectors.next_item_hint(
-            campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id
-        )
+        item = self._next_hint(assignment)
         return item.video.file.url if item else None
+
+    def get_prefetch_urls(self, assignment) -> list[str]:
+        item = self._next_hint(assignment)
+        return [video.file.url for video in (item.video, item.video_b) if video is not None] if item else []
 
 
 class NextTaskApi(APIView):
@@ -198,7 +237,11 @@ class SubmitWithNextOutput(serializers.Serializer):
 
 class SubmitApi(APIView):
     class InputSerializer(serializers.Serializer):
-        ratings = serializers.JSONField()
+        ratings = serializers.JSONField(required=False, help_text=(
+            "Rating campaigns: {dimension: {rating, rationale}}."))
+        choices = serializers.JSONField(required=False, help_text=(
+            "Pairwise campaigns: {dimension: {choice: left|right|tie, rationale}}, the side as shown; stored as A "
+            "or B of the pair."))
         time_spent_ms = serializers.IntegerField(min_value=0, max_value=submissions.MAX_TIME_SPENT_MS, default=0)
         next = serializers.BooleanField(default=False, help_text=f"true: {NEXT_HELP}")
 
@@ -271,8 +314,18 @@ class CampaignItemsApi(APIView):
     permission_classes = [IsAdmin]
 
     class InputSerializer(serializers.Serializer):
-        video_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+        video_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000,
+                                         required=False, help_text="Rating campaigns: the videos to add.")
+        pairs = serializers.ListField(
+            child=serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=2),
+            min_length=1, max_length=10_000, required=False,
+            help_text="Pairwise campaigns: [video A, video B] pairs, both made for the same prompt.")
         priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
+
+        def validate(self, attrs):
+            if bool(attrs.get("video_ids")) == bool(attrs.get("pairs")):
+                raise serializers.ValidationError("Send video_ids (rating campaigns) or pairs (pairwise ones).")
+            return attrs
 
     class OutputSerializer(serializers.Serializer):
         items = serializers.IntegerField()
@@ -282,7 +335,12 @@ class CampaignItemsApi(APIView):
         campaign = selectors.campaign_get_for_user(campaign_id=campaign_id, user=request.user)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        items = campaign_services.campaign_add_videos(campaign=campaign, **data.validated_data)
+        if data.validated_data.get("pairs"):
+            items = campaign_services.campaign_add_pairs(campaign=campaign, pairs=data.validated_data["pairs"],
+                                                          priority=data.validated_data["priority"])
+        else:
+            items = campaign_services.campaign_add_videos(campaign=campaign, video_ids=data.validated_data["video_ids"],
+                                                           priority=data.validated_data["priority"])
         return Response({"items": len(items)}, status=status.HTTP_201_CREATED)
 
 

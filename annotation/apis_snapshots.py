@@ -37,6 +37,8 @@ class SnapshotListApi(APIView):
         include_videos = serializers.BooleanField(default=False)
         question_style = serializers.ChoiceField(choices=QUESTION_STYLES, default="schema",
                                                  help_text="lift_hra.json in the schema's questions or the public critic's")
+        videoalign_csv = serializers.BooleanField(default=False, help_text=(
+            "pairwise campaigns: also write VideoAlign's training CSVs (videoalign/{train,validation,test}.csv)"))
 
     @extend_schema(responses={200: SnapshotOutput(many=True)})
     def get(self, request):

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest, Least
 
 from .schema import default_schema
 
@@ -55,9 +56,16 @@ class Video(models.Model):
 class Campaign(models.Model):
     class RationalePolicy(models.TextChoices):
         ALWAYS = "always", "Required for every dimension"
+        # In a pairwise campaign: required when a side is preferred, not for a tie.
         UNLESS_GOOD = "unless_good", "Required when the rating is not Good"
 
+    class Kind(models.TextChoices):
+        RATING = "rating", "Rate one video per item"
+        PAIRWISE = "pairwise", "Compare two videos of the same prompt per item: A, B or tie per dimension"
+
     name = models.CharField(max_length=200, unique=True)
+    # Fixed at creation: items, submissions and exports of the two kinds differ in shape.
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RATING, db_default=Kind.RATING)
     guidelines = models.TextField(blank=True, default="")
     schema = models.JSONField(default=default_schema)
     overlap = models.PositiveSmallIntegerField(default=3)
@@ -105,11 +113,14 @@ class CampaignMembership(models.Model):
 
 
 class CampaignItem(models.Model):
-    """A video in a campaign. The counters let next-task find open work with one index walk."""
+    """A video in a campaign, or in a pairwise campaign a pair of videos of the same prompt (`video` is A,
+    `video_b` is B). The counters let next-task find open work with one index walk."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
     video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="campaign_items")
+    video_b = models.ForeignKey(Video, null=True, blank=True, on_delete=models.PROTECT, related_name="pair_items")
     priority = models.IntegerField(default=0)
+    # Rating items: {dimension: level}; pair items: {dimension: "A" | "B" | "tie"}.
     gold_answer = models.JSONField(null=True, blank=True)
     # Annotations submitted plus live leases; an item is open while this is below the overlap.
     slots_taken = models.PositiveIntegerField(default=0)
@@ -119,7 +130,13 @@ class CampaignItem(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "video"], name="item_video_once_per_campaign"),
+            models.UniqueConstraint(fields=["campaign", "video"], condition=Q(video_b__isnull=True),
+                                    name="item_video_once_per_campaign"),
+            # A pair once per campaign, in either order.
+            models.UniqueConstraint(Least("video", "video_b"), Greatest("video", "video_b"), "campaign",
+                                    condition=Q(video_b__isnull=False), name="item_pair_once_per_campaign"),
+            models.CheckConstraint(condition=Q(video_b__isnull=True) | ~Q(video_b=F("video")),
+                                   name="item_pair_of_two_videos"),
         ]
         indexes = [
             # The next-task walk: open items of a campaign by priority, then fewest annotations.
@@ -146,6 +163,14 @@ class Assignment(models.Model):
     leased_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     skip_reason = models.TextField(blank=True, default="")
+
+    class ShownOrder(models.TextChoices):
+        AB = "AB", "A on the left, B on the right"
+        BA = "BA", "B on the left, A on the right"
+
+    # Pair items: the left/right order drawn at random for this lease (kept for position-bias analysis);
+    # blank for rating items.
+    shown_order = models.CharField(max_length=2, choices=ShownOrder.choices, blank=True, default="", db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -172,7 +197,9 @@ class Annotation(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="annotations")
     item = models.ForeignKey(CampaignItem, on_delete=models.PROTECT, related_name="annotations")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
-    # {dimension key: {"rating": "Good"|"Normal"|"Bad", "rationale": str}}
+    # {dimension key: {"rating": "Good"|"Normal"|"Bad", "rationale": str}}; in a pairwise campaign
+    # {dimension key: {"choice": "A"|"B"|"tie", "rationale": str}}, A and B of the item whatever side they
+    # were shown on (the assignment's shown_order says which).
     ratings = models.JSONField()
     time_spent_ms = models.PositiveIntegerField(default=0)
     idempotency_key = models.CharField(max_length=128)

@@ -86,3 +86,24 @@ def schema_errors(schema) -> list[str]:
         elif not all(isinstance(level, dict) and isinstance(level.get("value"), str) for level in levels):
             errors.append(f"every level of '{dim['key']}' needs a 'value' string")
     return errors
+
+
+# Pairwise campaigns: per dimension the annotator prefers A, B or neither. In this order A < tie < B, so
+# the choices also read as an ordinal scale; stored choices always name A and B of the item.
+PAIR_CHOICES = ("A", "tie", "B")
+# What the annotator answers: the side they saw, turned into A / B by the lease's shown order.
+SHOWN_CHOICES = ("left", "tie", "right")
+
+
+def pair_choice_from_shown(shown: str, shown_order: str) -> str:
+    """'left' / 'right' / 'tie' as seen under shown_order ('AB': A on the left) into 'A' / 'B' / 'tie'."""
+    if shown == "tie":
+        return "tie"
+    return shown_order[0] if shown == "left" else shown_order[1]
+
+
+def pair_shown_from_choice(choice: str, shown_order: str) -> str:
+    """The inverse: 'A' / 'B' / 'tie' into the side it was shown on."""
+    if choice == "tie":
+        return "tie"
+    return "left" if shown_order[0] == choice else "right"

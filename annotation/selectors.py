@@ -46,7 +46,7 @@ def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]
 
 
 def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
-    assignments = Assignment.objects.select_related("campaign", "item__video__prompt").filter(
+    assignments = Assignment.objects.select_related("campaign", "item__video__prompt", "item__video_b").filter(
         pk=assignment_id, annotator=user
     )
     if not is_admin(user):  # someone removed from the campaign keeps no way in through an old lease
@@ -85,7 +85,9 @@ def video_for_media_path(*, path: str, user) -> Video | None:
     """The video owning a media file, if the user may see it (admins, or members of a campaign with it)."""
     videos = Video.objects.filter(Q(file=path) | Q(poster=path))
     if not is_admin(user):
-        videos = videos.filter(campaign_items__campaign__memberships__user=user)
+        # Video A of a pair is the item's `video`, video B its `video_b`.
+        member = Q(campaign_items__campaign__memberships__user=user) | Q(pair_items__campaign__memberships__user=user)
+        videos = videos.filter(member)
     return videos.first()
 
 
@@ -95,4 +97,4 @@ def next_item_hint(*, campaign: Campaign, user, exclude_item_id: int | None) -> 
     items = CampaignItem.objects.filter(campaign=campaign, is_open=True).filter(~Exists(touched))
     if exclude_item_id:
         items = items.exclude(pk=exclude_item_id)
-    return items.select_related("video").order_by("-priority", "annotations_done", "id").first()
+    return items.select_related("video", "video_b").order_by("-priority", "annotations_done", "id").first()

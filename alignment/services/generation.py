@@ -1,9 +1,13 @@
 """Generation: prompts × seeds × generator version → videos, each exactly once per key.
 
 Runs in a GPU worker. The pipeline is loaded once per worker process and kept across tasks.
+
+Into a pairwise campaign the videos go as pairs of one prompt: every two of its seeds, or, with
+`compare_version`, the same prompt and seed made by the job's generator (A) and by the compared one (B).
 """
 import contextlib
 import hashlib
+import itertools
 import json
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,7 +18,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from annotation.models import Campaign, Prompt
-from annotation.services.campaigns import campaign_add_videos
+from annotation.services.campaigns import campaign_add_pairs, campaign_add_videos
 from annotation.services.prompts import prompt_set_caption, prompts_combine, prompts_combine_check
 from annotation.services.videos import video_create, video_find_generated
 from lift.api_errors import ApplicationError
@@ -68,8 +72,36 @@ def generate_params_help() -> dict[str, str]:
 
     from ..engine.generation import GeneratorSpec
 
-    return {f"overrides.{f.name}": f.metadata["help"] for f in fields(GeneratorSpec)
-            if f.name not in ("base", "lora") and "help" in f.metadata}
+    return {"compare_version": ("a second generator version for a pairwise campaign: each prompt and seed is "
+                                "made by both, and the two videos are a pair (A: generator_version, B: this one); "
+                                "without it a pairwise campaign gets every two seeds of a prompt as a pair"),
+            **{f"overrides.{f.name}": f.metadata["help"] for f in fields(GeneratorSpec)
+               if f.name not in ("base", "lora") and "help" in f.metadata}}
+
+
+def _pairing_validate(*, campaign: Campaign | None, compare_version, version: ModelVersion, seeds: list[int],
+                      overrides: dict) -> ModelVersion | None:
+    """How a pairwise campaign is filled, checked: pairs of seeds need two seeds at least; a compared version
+    must be another generator version, able to take the same overrides, and only fills a pairwise campaign."""
+    pairwise = campaign is not None and campaign.kind == Campaign.Kind.PAIRWISE
+    if compare_version is None:
+        if pairwise and len(set(seeds)) < 2:
+            raise ApplicationError("A pairwise campaign pairs videos of one prompt: give two seeds or more, or a "
+                                   "compare_version to pair the same seed on two generator versions.",
+                                   fields={"seeds": "at least two for a pairwise campaign"})
+        return None
+    if not pairwise:
+        raise ApplicationError("compare_version fills a pairwise campaign with pairs; name one as campaign.",
+                               fields={"compare_version": "needs a pairwise campaign"})
+    other = ModelVersion.objects.filter(pk=compare_version, kind=ModelVersion.Kind.GENERATOR).first() \
+        if isinstance(compare_version, int) and not isinstance(compare_version, bool) else None
+    if other is None:
+        raise ApplicationError("compare_version must name a generator version.", fields={"compare_version": "unknown"})
+    if other.pk == version.pk:
+        raise ApplicationError("compare_version must differ from generator_version.",
+                               fields={"compare_version": "same version"})
+    generator_spec(version=other, overrides=overrides)
+    return other
 
 
 def generate_params_validate(*, params: dict) -> dict:
@@ -100,13 +132,20 @@ def generate_params_validate(*, params: dict) -> dict:
     if (len(prompt_ids) + (combine["count"] if combine else 0)) * len(seeds) > 100_000:
         raise ApplicationError("At most 100000 videos per job; split the request.")
     campaign = params.get("campaign")
-    if campaign is not None and not Campaign.objects.filter(pk=campaign).exists():
+    campaign_row = Campaign.objects.filter(pk=campaign).first() if campaign is not None else None
+    if campaign is not None and campaign_row is None:
         raise ApplicationError("campaign must name an existing campaign.", fields={"campaign": "unknown"})
     overrides = params.get("overrides") or {}
     generator_spec(version=version, overrides=overrides)
+    compared = _pairing_validate(campaign=campaign_row, compare_version=params.get("compare_version"),
+                                 version=version, seeds=seeds, overrides=overrides)
+    if compared is not None and (len(prompt_ids) + (combine["count"] if combine else 0)) * len(seeds) > 50_000:
+        raise ApplicationError("At most 100000 videos per job (50000 per version when comparing two); split the request.")
     expander = expander_config_validate(params.get("expander"))
     cleaned = {"generator_version": version.pk, "prompt_ids": sorted(set(prompt_ids)), "seeds": sorted(set(seeds)),
                "campaign": campaign, "overrides": overrides, "expander": expander}
+    if compared is not None:  # only when given: the params of other jobs stay as they were
+        cleaned["compare_version"] = compared.pk
     if combine is not None:
         drawn = prompts_combine(count=combine["count"], seed=combine["seed"], category_names=combine["categories"])
         cleaned.update(combine=combine, prompt_ids=sorted({*cleaned["prompt_ids"], *(p.pk for p in drawn)}))
@@ -179,6 +218,7 @@ class _Rendered:
     """A generated video whose encoding may still be running; registered in order by `_register`."""
 
     index: int
+    version: ModelVersion
     prompt: Prompt
     seed: int
     key: str
@@ -186,51 +226,85 @@ class _Rendered:
     stored: Future
 
 
+class _CampaignFiller:
+    """Puts each registered video into the campaign: as an item of a rating campaign, or into the pairs it
+    completes in a pairwise one (every two seeds of a prompt, or one prompt and seed on the two versions).
+    Adding is idempotent, so a re-run that reuses its videos adds nothing twice."""
+
+    def __init__(self, campaign: Campaign | None, *, own: ModelVersion, seeds: list[int],
+                 compared: ModelVersion | None):
+        self.campaign, self.own, self.seeds, self.compared = campaign, own.pk, seeds, compared
+        self.made: dict[tuple[int, int, int], int] = {}  # (version, prompt, seed) -> video
+        self.pairs: list[list[int]] = []
+
+    def add(self, *, version: ModelVersion, prompt: Prompt, seed: int, video_id: int) -> None:
+        if self.campaign is None:
+            return
+        if self.campaign.kind != Campaign.Kind.PAIRWISE:
+            campaign_add_videos(campaign=self.campaign, video_ids=[video_id])
+            return
+        self.made[(version.pk, prompt.pk, seed)] = video_id
+        if self.compared is not None:
+            # The job's own version made A of this prompt and seed before the compared one makes B.
+            a = self.made.get((self.own, prompt.pk, seed)) if version.pk == self.compared.pk else None
+            pairs = [(a, video_id)] if a is not None else []
+        else:
+            pairs = [(self.made[(version.pk, prompt.pk, a)], self.made[(version.pk, prompt.pk, b)])
+                     for a, b in itertools.combinations(self.seeds, 2) if seed in (a, b)
+                     and (version.pk, prompt.pk, a) in self.made and (version.pk, prompt.pk, b) in self.made]
+        if pairs:
+            campaign_add_pairs(campaign=self.campaign, pairs=pairs)
+            self.pairs.extend([a, b] for a, b in pairs)
+
+
 def generate_run(*, job: Job, report) -> dict:
     params = job.params
     version = ModelVersion.objects.get(pk=params["generator_version"])
-    spec = generator_spec(version=version, overrides=params.get("overrides"))
+    compared = ModelVersion.objects.get(pk=params["compare_version"]) if params.get("compare_version") else None
+    specs = {v.pk: generator_spec(version=v, overrides=params.get("overrides")) for v in filter(None, (version, compared))}
     prompts = list(Prompt.objects.filter(pk__in=params["prompt_ids"]).order_by("pk"))
-    pairs = [(prompt, seed) for prompt in prompts for seed in params["seeds"]]
+    # All of the job's own version first, then the compared one's: one pipeline load each.
+    tasks = [(v, prompt, seed) for v in filter(None, (version, compared)) for prompt in prompts for seed in params["seeds"]]
     campaign = Campaign.objects.filter(pk=params.get("campaign")).first() if params.get("campaign") else None
-    expander, pipe = None, None
+    filler = _CampaignFiller(campaign, own=version, seeds=params["seeds"], compared=compared)
+    expander, pipe, pipe_version = None, None, None
     video_ids, generated = [], 0
 
-    def register(index: int, prompt: Prompt, seed: int, video) -> None:
-        if campaign is not None:
-            campaign_add_videos(campaign=campaign, video_ids=[video.pk])
+    def register(index: int, made_by: ModelVersion, prompt: Prompt, seed: int, video) -> None:
+        filler.add(version=made_by, prompt=prompt, seed=seed, video_id=video.pk)
         video_ids.append(video.pk)
         # Reporting is also where a cancel request surfaces: the job stops after the current video.
-        report(fraction=(index + 1) / len(pairs), phase=f"video {index + 1}/{len(pairs)}",
+        report(fraction=(index + 1) / len(tasks), phase=f"video {index + 1}/{len(tasks)}",
                log=f"video {video.pk} for prompt {prompt.pk} seed {seed}", force=True)
 
     def register_rendered(item: _Rendered) -> None:
-        video = video_create(prompt=item.prompt, source="generated", generator=f"generator:{version.pk}",
+        video = video_create(prompt=item.prompt, source="generated", generator=f"generator:{item.version.pk}",
                              generation_key=item.key, seed=item.seed, params=item.params, **item.stored.result())[0]
-        register(item.index, item.prompt, item.seed, video)
+        register(item.index, item.version, item.prompt, item.seed, video)
 
     pending: _Rendered | None = None  # generated, being encoded; its row is written before the next one's
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as encoder:
         try:
-            for index, (prompt, seed) in enumerate(pairs):
-                key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=version.pk, spec=spec)
+            for index, (made_by, prompt, seed) in enumerate(tasks):
+                spec = specs[made_by.pk]
+                key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=made_by.pk, spec=spec)
                 video = video_find_generated(generation_key=key)  # done before (a re-run or a retry): skip it
                 if video is not None:
                     if pending is not None:
                         previous, pending = pending, None
                         register_rendered(previous)
-                    register(index, prompt, seed, video)
+                    register(index, made_by, prompt, seed, video)
                     continue
                 if not prompt.caption:
                     expander = expander or _expander(params.get("expander", "template"))
                     prompt = prompt_set_caption(prompt=prompt, caption=expander.expand(prompt.text))
-                if pipe is None:
-                    report(phase="loading model", log=f"loading {version.base}", force=True)
-                    pipe = _pipelines().get(spec)
+                if pipe is None or pipe_version != made_by.pk:
+                    report(phase="loading model", log=f"loading {made_by.base}", force=True)
+                    pipe, pipe_version = _pipelines().get(spec), made_by.pk
                 frames = _generate_frames(pipe=pipe, spec=spec, prompt=prompt, seed=seed, index=index,
-                                          total=len(pairs), report=report)
-                rendered = _Rendered(index=index, prompt=prompt, seed=seed, key=key,
-                                     params=_video_params(job=job, version=version, prompt=prompt, spec=spec,
+                                          total=len(tasks), report=report)
+                rendered = _Rendered(index=index, version=made_by, prompt=prompt, seed=seed, key=key,
+                                     params=_video_params(job=job, version=made_by, prompt=prompt, spec=spec,
                                                           pipe=pipe, seed=seed),
                                      stored=encoder.submit(_encode_and_store, frames=frames, key=key, fps=spec.fps))
                 generated += 1
@@ -245,7 +319,10 @@ def generate_run(*, job: Job, report) -> dict:
             if pending is not None and pending.stored.exception() is None:
                 with contextlib.suppress(JobCancelled):
                     register_rendered(pending)
-    return {"video_ids": video_ids, "generated": generated, "reused": len(pairs) - generated}
+    result = {"video_ids": video_ids, "generated": generated, "reused": len(tasks) - generated}
+    if campaign is not None and campaign.kind == Campaign.Kind.PAIRWISE:
+        result["pairs"] = filler.pairs  # [A, B] video ids, as the campaign's items
+    return result
 
 
 def _generate_frames(*, pipe, spec, prompt: Prompt, seed: int, index: int, total: int, report):

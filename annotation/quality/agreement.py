@@ -133,11 +133,12 @@ def pairwise_agreement(counts: np.ndarray) -> float:
 
 
 def agreement_with_others(unit_index: np.ndarray, coder_index: np.ndarray, labels: np.ndarray,
-                          n_units: int, n_coders: int, n_categories: int) -> tuple[np.ndarray, np.ndarray]:
+                          n_units: int, n_coders: int, n_categories: int,
+                          majority=majority_from_counts) -> tuple[np.ndarray, np.ndarray]:
     """Per coder: (matches, comparisons) of their label against the majority of the *other* coders.
 
-    The others' majority uses the same tie rule as the consensus (the worse, i.e. later, category
-    wins a tie). Values of units no one else coded are not compared.
+    The others' majority uses the same tie rule as the consensus (for ratings the worse, i.e. later,
+    category wins a tie; pairs pass their own rule). Values of units no one else coded are not compared.
     """
     keep = labels >= 0
     u, c, y = unit_index[keep], coder_index[keep], labels[keep]
@@ -145,7 +146,7 @@ def agreement_with_others(unit_index: np.ndarray, coder_index: np.ndarray, label
     others = counts[u].copy()
     others[np.arange(len(y)), y] -= 1
     compared = others.sum(axis=1) > 0
-    consensus = majority_from_counts(others)
+    consensus = majority(others)
     match = (consensus == y) & compared
     matches = np.bincount(c, weights=match, minlength=n_coders)
     comparisons = np.bincount(c, weights=compared, minlength=n_coders)

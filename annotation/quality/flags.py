@@ -23,10 +23,14 @@ DEFAULT_THRESHOLDS = {
     "straightline_ratio": 2.0,  # ... and is this many times its share among everyone else
     "gold_min_items": 3,
     "gold_min_accuracy": 0.6,
+    # Pairwise campaigns: an annotator's share of LEFT among choices that prefer a side is tested against a
+    # fair coin (exact binomial); flagged with at least this many such choices and a p-value below this.
+    "position_bias_min_choices": 10,
+    "position_bias_max_p": 0.01,
 }
 
 ANNOTATION_FLAGS = ("too_fast", "short_rationale", "duplicate_rationale")
-ANNOTATOR_FLAGS = ("straight_lining", "low_gold_accuracy")
+ANNOTATOR_FLAGS = ("straight_lining", "low_gold_accuracy", "position_bias")
 
 
 def thresholds_for(overrides: dict | None) -> dict:

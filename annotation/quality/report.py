@@ -12,6 +12,7 @@ from .agreement import agreement_with_others, alpha_with_ci, krippendorff_alpha,
 from .consensus import consensus_labels
 from .counts import counts_from_labels
 from .flags import annotation_flags, gold_accuracy, low_gold_accuracy, straight_liners, thresholds_for
+from .pairs import campaign_pair_annotator_figures, campaign_pair_quality
 from .tables import campaign_gold, campaign_records, label_table
 
 
@@ -42,6 +43,8 @@ def quality_figures(table, *, method: str, samples: int = 1000, seed: int = 0) -
 
 
 def campaign_quality(*, campaign: Campaign, samples: int = 1000, seed: int = 0) -> dict:
+    if campaign.kind == Campaign.Kind.PAIRWISE:
+        return campaign_pair_quality(campaign=campaign, samples=samples, seed=seed)
     table = label_table(campaign_records(campaign=campaign), campaign.schema)
     return quality_figures(table, method=campaign.consensus_method, samples=samples, seed=seed)
 
@@ -62,6 +65,8 @@ def campaign_flags(*, campaign: Campaign, records=None) -> tuple[list, dict]:
 
 
 def campaign_annotator_figures(*, campaign: Campaign) -> list[dict]:
+    if campaign.kind == Campaign.Kind.PAIRWISE:
+        return campaign_pair_annotator_figures(campaign=campaign)
     records, annotator_flags = campaign_flags(campaign=campaign)
     table = label_table(records, campaign.schema)
     gold = gold_accuracy(records, campaign_gold(campaign=campaign))

@@ -9,9 +9,10 @@ from django.db.models import QuerySet
 
 from lift.api_errors import ApplicationError, Conflict, NotFound
 
-from ..models import Annotation, AnnotationReview, Campaign
+from ..models import Annotation, AnnotationReview, Campaign, CampaignItem
 from ..roles import is_admin, is_reviewer
 from ..selectors import campaigns_visible_to
+from .pairs import campaign_pair_flags
 from .report import campaign_flags
 from .tables import effective_ratings
 
@@ -54,8 +55,17 @@ def annotation_get_for_reviewer(*, annotation_id: int, user) -> Annotation:
 
 
 def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
-    """Pending annotations, flagged ones first, then ones on items where annotators disagree, then the rest."""
-    records, annotator_flags = campaign_flags(campaign=campaign)
+    """Pending annotations, flagged ones first, then ones on items where annotators disagree, then the rest.
+    In a pairwise campaign the unit is the pair: entries also name the item, `video_id` is its video A,
+    and `ratings` are the stored choices."""
+    if campaign.kind == Campaign.Kind.PAIRWISE:
+        flagged = campaign_pair_flags(campaign=campaign)
+        records, annotator_flags, sources = flagged.as_ratings, flagged.annotator_flags, {}
+        stored = {record.id: record.choices for record in flagged.records}
+        video_a = dict(CampaignItem.objects.filter(campaign=campaign).values_list("id", "video_id"))
+    else:
+        records, annotator_flags = campaign_flags(campaign=campaign)
+        sources, stored, video_a = VIDEO_FLAG_SOURCES, None, None
     pending = set(
         Annotation.objects.filter(campaign=campaign, review_state=Annotation.ReviewState.PENDING,
                                   state=Annotation.State.ACTIVE)
@@ -66,7 +76,7 @@ def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
         for dim, entry in record.ratings.items():
             patterns_by_video[(record.video, dim)].add(entry.get("rating"))
     disputed_videos = {video for (video, _), seen in patterns_by_video.items() if len(seen) > 1}
-    video_flags = {name: source(campaign, records) for name, source in VIDEO_FLAG_SOURCES.items()}
+    video_flags = {name: source(campaign, records) for name, source in sources.items()}
     queue = []
     for record in records:
         if record.id not in pending:
@@ -75,11 +85,14 @@ def review_queue(*, campaign: Campaign, limit: int = 100) -> list[dict]:
         flags += [name for name, videos in video_flags.items() if record.video in videos]
         disputed = record.video in disputed_videos
         rank = 0 if flags else (1 if disputed else 2)
-        queue.append({"annotation_id": record.id, "video_id": record.video, "annotator_id": record.annotator,
-                      "ratings": record.ratings, "time_spent_ms": record.time_spent_ms, "flags": flags,
-                      "disagreement": disputed, "rank": rank,
-                      "video_flags": {name: videos[record.video] for name, videos in video_flags.items()
-                                      if record.video in videos}})
+        entry = {"annotation_id": record.id, "video_id": record.video, "annotator_id": record.annotator,
+                 "ratings": record.ratings, "time_spent_ms": record.time_spent_ms, "flags": flags,
+                 "disagreement": disputed, "rank": rank,
+                 "video_flags": {name: videos[record.video] for name, videos in video_flags.items()
+                                 if record.video in videos}}
+        if stored is not None:  # a pair: record.video is the item
+            entry.update(item_id=record.video, video_id=video_a[record.video], ratings=stored[record.id])
+        queue.append(entry)
     queue.sort(key=lambda entry: (entry["rank"], -len(entry["flags"]), entry["annotation_id"]))
     return queue[:limit]
 
@@ -93,7 +106,7 @@ def _state(annotation: Annotation) -> dict:
 def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings: dict | None = None,
                       reason: str = "") -> AnnotationReview:
     """Accept, correct (new ratings and a reason; the original stays) or reject. Nothing is deleted."""
-    from ..services.submissions import ratings_validate
+    from ..services.submissions import pair_choices_validate, ratings_validate
 
     if action not in _STATE_AFTER:
         raise ApplicationError(f"action must be one of {', '.join(_STATE_AFTER)}.", fields={"action": "unknown"})
@@ -107,7 +120,10 @@ def annotation_review(*, annotation: Annotation, reviewer, action: str, ratings:
             raise ApplicationError("A correction needs a reason.", code="reason_required", fields={"reason": "required"})
         if ratings is None:
             raise ApplicationError("A correction needs the corrected ratings.", fields={"ratings": "required"})
-        locked.corrected_ratings = ratings_validate(campaign=locked.campaign, ratings=ratings)
+        if locked.campaign.kind == Campaign.Kind.PAIRWISE:  # corrected choices name A, B or tie
+            locked.corrected_ratings = pair_choices_validate(campaign=locked.campaign, choices=ratings, shown_order=None)
+        else:
+            locked.corrected_ratings = ratings_validate(campaign=locked.campaign, ratings=ratings)
     elif ratings is not None:
         raise ApplicationError("Only a correction carries ratings.", fields={"ratings": "only with action=correct"})
     locked.review_state = _STATE_AFTER[action]

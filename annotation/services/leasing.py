@@ -1,4 +1,5 @@
 """Leases: who gets which item next, and what happens when a lease is skipped, extended or lost."""
+import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -59,7 +60,7 @@ def leases_reclaim_expired(*, campaign: Campaign, now=None) -> int:
 
 def _with_lease_relations(assignments):
     # Everything AssignmentOutput reads, in the one statement (no lazy loads while serialising).
-    return assignments.select_related("campaign", "annotator", "item__video__prompt")
+    return assignments.select_related("campaign", "annotator", "item__video__prompt", "item__video_b")
 
 
 def _live_lease(*, campaign: Campaign, annotator, now) -> Assignment | None:
@@ -104,7 +105,7 @@ def _open_items(*, campaign: Campaign, annotator, skip_locked: bool):
     )
     return (
         CampaignItem.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-        .select_related("video__prompt")  # the new lease is answered without reading the item again
+        .select_related("video__prompt", "video_b")  # the new lease is answered without reading the item again
         .filter(campaign=campaign, is_open=True)
         .filter(~Exists(finished))
         .order_by("-priority", "annotations_done", "id")
@@ -150,13 +151,16 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
         is_open=Case(When(slots_taken__lt=campaign.overlap - 1, then=True), default=False),
     )
     expires_at = now + timedelta(seconds=campaign.lease_seconds)
+    # A pair is shown in an order drawn afresh for every lease, so a preference for one side shows up as
+    # position bias instead of as a preference for A or B.
+    shown_order = secrets.choice(Assignment.ShownOrder.values) if item.video_b_id else ""
     # One statement instead of get_or_create's look-up, savepoint and insert: the annotator's own expired
     # lease on this item (the only row that can already be there) comes back to life.
     (assignment,) = Assignment.objects.bulk_create(
         [Assignment(campaign=campaign, item=item, annotator=annotator, state=Assignment.State.LEASED,
-                    leased_at=now, expires_at=expires_at, updated_at=now)],
+                    leased_at=now, expires_at=expires_at, shown_order=shown_order, updated_at=now)],
         update_conflicts=True, unique_fields=["item", "annotator"],
-        update_fields=["state", "leased_at", "expires_at", "updated_at"],
+        update_fields=["state", "leased_at", "expires_at", "shown_order", "updated_at"],
     )
     return assignment
 

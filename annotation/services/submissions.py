@@ -10,6 +10,7 @@ from django.utils import timezone
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Annotation, Assignment, Campaign, CampaignItem
+from ..schema import PAIR_CHOICES, SHOWN_CHOICES, dimension_keys, pair_choice_from_shown
 from . import leasing
 
 RATIONALE_MAX = 2000
@@ -54,8 +55,64 @@ def ratings_validate(*, campaign: Campaign, ratings) -> dict:
     return cleaned
 
 
-def _request_hash(ratings, time_spent_ms) -> str:
-    canonical = json.dumps({"ratings": ratings, "time_spent_ms": time_spent_ms}, sort_keys=True, ensure_ascii=False)
+def pair_choices_validate(*, campaign: Campaign, choices, shown_order: str | None) -> dict:
+    """A pairwise answer as it will be stored: {dimension: {"choice": "A"|"B"|"tie", "rationale"}}.
+
+    With the lease's `shown_order` the choices name the side the annotator saw (left, right or tie) and are
+    turned into A / B of the item; without it (a reviewer's correction) they name A, B or tie directly.
+    The rationale policy is the ratings': always, or (unless_good) whenever a side is preferred."""
+    if not isinstance(choices, dict):
+        raise ApplicationError("choices must be an object with one entry per dimension.",
+                               fields={"choices": "not an object"})
+    allowed = SHOWN_CHOICES if shown_order else PAIR_CHOICES
+    dims = dimension_keys(campaign.schema)
+    errors: dict[str, str] = {key: f"unknown dimension; this campaign compares {', '.join(dims)}"
+                              for key in choices if key not in dims}
+    cleaned = {}
+    for key in dims:
+        entry = choices.get(key)
+        if not isinstance(entry, dict):
+            errors[key] = "missing choice"
+            continue
+        choice = entry.get("choice")
+        if choice not in allowed:
+            errors[key] = f"choice must be one of {', '.join(allowed)}"
+            continue
+        rationale = entry.get("rationale", "")
+        if not isinstance(rationale, str):
+            errors[key] = "rationale must be text"
+            continue
+        rationale = rationale.strip()
+        required = campaign.rationale_policy == Campaign.RationalePolicy.ALWAYS or choice != "tie"
+        if required and not rationale:
+            errors[key] = "a rationale is required for this choice"
+        elif len(rationale) > RATIONALE_MAX:
+            errors[key] = f"rationale is {len(rationale)} characters; at most {RATIONALE_MAX}"
+        else:
+            stored = pair_choice_from_shown(choice, shown_order) if shown_order else choice
+            cleaned[key] = {"choice": stored, "rationale": rationale}
+    if errors:
+        first = next(iter(errors.items()))
+        raise ApplicationError(f"{first[0]}: {first[1]}", code="invalid_choices", fields={"choices": errors})
+    return cleaned
+
+
+def _check_payload_kind(*, campaign: Campaign, ratings, choices) -> None:
+    """A rating campaign takes ratings, a pairwise one choices; the other kind is refused before anything."""
+    if campaign.kind == Campaign.Kind.PAIRWISE:
+        if ratings is not None or choices is None:
+            raise ApplicationError(
+                "This campaign compares two videos: send choices (left, right or tie per dimension), not ratings.",
+                code="wrong_payload_kind", fields={"choices": "required for a pairwise campaign"})
+    elif choices is not None or ratings is None:
+        raise ApplicationError("This campaign rates one video: send ratings, not choices.",
+                               code="wrong_payload_kind", fields={"ratings": "required for a rating campaign"})
+
+
+def _request_hash(ratings, time_spent_ms, choices=None) -> str:
+    body = {"ratings": ratings, "time_spent_ms": time_spent_ms} if choices is None else \
+        {"choices": choices, "time_spent_ms": time_spent_ms}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -71,20 +128,26 @@ def _replayed(*, annotator, idempotency_key: str, request_hash: str) -> Annotati
 
 
 def annotation_submit(
-    *, assignment: Assignment, annotator, ratings, time_spent_ms: int, idempotency_key: str
+    *, assignment: Assignment, annotator, ratings=None, choices=None, time_spent_ms: int, idempotency_key: str
 ) -> tuple[Annotation, bool]:
-    """Returns (annotation, created). A retry with the same key and body returns the first one."""
+    """Returns (annotation, created). A retry with the same key and body returns the first one.
+    A rating campaign takes `ratings`, a pairwise one `choices` (as shown: left, right or tie)."""
     if not isinstance(time_spent_ms, int) or isinstance(time_spent_ms, bool) or not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
         raise ApplicationError(
             "time_spent_ms must be a whole number of milliseconds between 0 and 24 hours.",
             fields={"time_spent_ms": "out of range"},
         )
-    request_hash = _request_hash(ratings, time_spent_ms)
+    request_hash = _request_hash(ratings, time_spent_ms, choices)
     replayed = lambda: _replayed(annotator=annotator, idempotency_key=idempotency_key, request_hash=request_hash)  # noqa: E731
     # The first submit with a key does no look-up for an earlier one: a replay shows itself by the lease no
     # longer being live or by the key's unique index, and only then is the earlier annotation read.
     try:
-        cleaned = ratings_validate(campaign=assignment.campaign, ratings=ratings)
+        campaign = assignment.campaign
+        _check_payload_kind(campaign=campaign, ratings=ratings, choices=choices)
+        if campaign.kind == Campaign.Kind.PAIRWISE:
+            cleaned = pair_choices_validate(campaign=campaign, choices=choices, shown_order=assignment.shown_order)
+        else:
+            cleaned = ratings_validate(campaign=campaign, ratings=ratings)
         return _create(assignment=assignment, annotator=annotator, ratings=cleaned, time_spent_ms=time_spent_ms,
                        idempotency_key=idempotency_key, request_hash=request_hash), True
     except (ApplicationError, IntegrityError):
@@ -138,13 +201,14 @@ class SubmitWithNext:
 
 
 def annotation_submit_and_next(
-    *, assignment: Assignment, annotator, ratings, time_spent_ms: int, idempotency_key: str
+    *, assignment: Assignment, annotator, ratings=None, choices=None, time_spent_ms: int, idempotency_key: str
 ) -> SubmitWithNext:
     """Submit, then lease the annotator's next task in the same call. The answer about the next task is
     recorded on the annotation, so a replay (same key and body) returns the same annotation and the same
     next lease (in its state now), never a second one."""
     annotation, created = annotation_submit(assignment=assignment, annotator=annotator, ratings=ratings,
-                                            time_spent_ms=time_spent_ms, idempotency_key=idempotency_key)
+                                            choices=choices, time_spent_ms=time_spent_ms,
+                                            idempotency_key=idempotency_key)
     if not annotation.next_state:
         campaign = assignment.campaign
         if not campaign.is_active:

@@ -16,6 +16,7 @@ import yaml
 BAR_WIDTH = 40
 RATINGS_SPLITS = ("train", "validation", "test")
 CONSENSUS_SPLIT = "consensus"
+PAIRS_SPLIT = "pairs"
 TASK_CATEGORIES = ["video-text-to-text", "video-classification"]
 # The Hub's size categories, by number of rows: (upper bound, name).
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -38,17 +39,19 @@ def size_category(rows: int) -> str:
 def card_header(*, number: int | None, counts: dict, features: dict[str, list[tuple[str, str]]], license: str) -> str:
     """The YAML block. A split without rows is left out: `datasets` cannot load a split with no data."""
     splits = {"ratings": [(s, counts.get(s, 0)) for s in RATINGS_SPLITS if counts.get(s, 0)],
-              "consensus": [(CONSENSUS_SPLIT, counts.get("videos", 0))] if counts.get("videos", 0) else []}
-    paths = {"ratings": "data/{}.parquet", "consensus": "data/consensus.parquet"}
-    configs = [name for name in ("ratings", "consensus") if splits[name]]  # an empty snapshot has none
+              "consensus": [(CONSENSUS_SPLIT, counts.get("videos", 0))] if counts.get("videos", 0) else [],
+              # Pairwise campaigns' annotations: one table, its split a column (by prompt, as the ratings').
+              "pairs": [(PAIRS_SPLIT, counts.get("pair_annotations", 0))] if counts.get("pair_annotations", 0) else []}
+    paths = {"ratings": "data/{}.parquet", "consensus": "data/consensus.parquet", "pairs": "data/pairs.parquet"}
+    configs = [name for name in ("ratings", "consensus", "pairs") if splits[name]]  # an empty snapshot has none
     header = {
         "pretty_name": f"LiFT-HRA snapshot {number if number is not None else ''}".rstrip(),
         "license": license,
         "task_categories": TASK_CATEGORIES,
         "tags": ["lift-hra", "human-feedback", "video-quality", "text-to-video"],
-        "size_categories": [size_category(counts.get("annotations", 0))],
+        "size_categories": [size_category(counts.get("annotations", 0) + counts.get("pair_annotations", 0))],
         "configs": [
-            {"config_name": name, **({"default": True} if name == "ratings" else {}),
+            {"config_name": name, **({"default": True} if name == configs[0] else {}),
              "data_files": [{"split": split, "path": paths[name].format(split)} for split, _ in splits[name]]}
             for name in configs
         ],
@@ -64,7 +67,8 @@ def card_header(*, number: int | None, counts: dict, features: dict[str, list[tu
 
 def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, distributions: dict,
                  agreement: dict, consensus_method: str, features: dict[str, list[tuple[str, str]]],
-                 license: str = "other", question_style: str = "schema") -> str:
+                 license: str = "other", question_style: str = "schema", pair_agreement: dict | None = None,
+                 videoalign_csv: bool = False) -> str:
     phrasing = ("the public LiFT critic's questions" if question_style == "public"
                 else "the campaign schema's questions")
     lines = [
@@ -82,6 +86,16 @@ def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, 
         "- configuration `consensus`: `data/consensus.parquet` (and `.jsonl`) — one row per video with the "
         f"consensus label per dimension (method: {consensus_method}) and the split of its prompt",
         f"- `lift_hra.json` — the public conversation format, one entry per rated dimension, in {phrasing}",
+        *([
+            "- configuration `pairs`: `data/pairs.parquet` (and `.jsonl`) — one row per (pair, annotator) of the "
+            "pairwise campaigns: videos A and B of one prompt, per dimension the choice `A`, `B` or `tie` (of the "
+            "pair, whatever side it was shown on), its reason, and `shown_order` (`AB`: A was on the left)",
+        ] if pair_agreement is not None else []),
+        *([
+            "- `videoalign/{train,validation,test}.csv` — VideoAlign's training layout, one row per pair with its "
+            "consensus: fidelity → VQ, motion → MQ, semantic → TA, labels A / B / same; paths relative to this "
+            "folder (its `--data_dir`)",
+        ] if pair_agreement is not None and videoalign_csv else []),
         "- `manifest.json` — schema version, filters, counts and the sha256 of every file",
         "",
         "Load with `datasets.load_dataset(\"<this folder>\")` (the ratings) and "
@@ -97,7 +111,10 @@ def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, 
         "| | rows |",
         "|---|---:|",
     ]
-    for key in ("annotations", "videos", "prompts", "annotators", "train", "validation", "test", "hra_entries"):
+    keys = ["annotations", "videos", "prompts", "annotators", "train", "validation", "test", "hra_entries"]
+    if pair_agreement is not None:
+        keys += ["pair_annotations", "pairs", "pair_annotators", "pairs_train", "pairs_validation", "pairs_test"]
+    for key in keys:
         lines.append(f"| {key} | {counts.get(key, 0)} |")
     lines += ["", "## Label distributions", ""]
     for dim, dist in distributions.items():
@@ -115,4 +132,13 @@ def dataset_card(*, number: int | None, filters: dict, seed: int, counts: dict, 
         lines.append(f"| {dim} | {_fmt(figures['alpha_ordinal'])} | [{_fmt(low)}, {_fmt(high)}] | "
                      f"{_fmt(figures['pairwise_agreement'])} | {figures['pairable_units']} |")
     lines.append("")
+    if pair_agreement is not None:
+        lines += ["## Agreement on pairs", "",
+                  "| dimension | Krippendorff α (nominal A / tie / B) | 95% CI (bootstrap) | pairwise agreement | "
+                  "pairable pairs |", "|---|---:|---:|---:|---:|"]
+        for dim, figures in pair_agreement.items():
+            low, high = figures["alpha_ci"]
+            lines.append(f"| {dim} | {_fmt(figures['alpha_nominal'])} | [{_fmt(low)}, {_fmt(high)}] | "
+                         f"{_fmt(figures['pairwise_agreement'])} | {figures['pairable_units']} |")
+        lines.append("")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from ..quality.report import quality_figures
 from ..quality.tables import LabelTable, effective_ratings
 from . import hra_format as hra
 from .card import dataset_card
+from .pairs import pair_dimensions, write_pairs
 from .questions import public_question
 from .writers import JsonArrayWriter, TableWriter, sha256_file
 
@@ -78,7 +79,7 @@ def _selected(filters: dict):
 
 
 def _dimensions(filters: dict, question_style: str) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
-    campaigns = Campaign.objects.order_by("id")
+    campaigns = Campaign.objects.filter(kind=Campaign.Kind.RATING).order_by("id")
     if filters["campaign_ids"]:
         campaigns = campaigns.filter(pk__in=filters["campaign_ids"])
     dims, levels, questions = [], {}, {}
@@ -119,10 +120,13 @@ ROW_COLUMNS = ("id", "item__video_id", "item__video__file", "item__video__sha256
 
 def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_videos: bool = False,
                     cut_max_id: int | None = None, number: int | None = None, consensus_method: str | None = None,
-                    question_style: str = "schema",
+                    question_style: str = "schema", videoalign_csv: bool = False,
                     report=None, chunk_size: int = 2000, row_group_size: int = 20000,
                     bootstrap_samples: int = 200) -> dict:
-    """Write the snapshot folder; returns the manifest. `report(fraction=, phase=)` hears progress."""
+    """Write the snapshot folder; returns the manifest. `report(fraction=, phase=)` hears progress.
+
+    Annotations of pairwise campaigns go to the pairs table (annotation/snapshots/pairs.py), and with
+    `videoalign_csv` also to VideoAlign's training CSVs; the ratings tables hold the rating campaigns'."""
     report = report or (lambda **kwargs: None)
     filters = filters_clean(filters)
     if question_style not in QUESTION_STYLES:
@@ -145,6 +149,8 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         if cut_max_id is None:
             cut_max_id = selected.aggregate(m=Max("id"))["m"] or 0
         selected = selected.filter(id__lte=cut_max_id)
+        selected_pairs = selected.filter(campaign__kind=Campaign.Kind.PAIRWISE)
+        selected = selected.filter(campaign__kind=Campaign.Kind.RATING)
         total = selected.count()
         report(fraction=0.0, phase="cut", log=f"cut at annotation id {cut_max_id}: {total} annotations")
         dims, levels, questions = _dimensions(filters, question_style)
@@ -163,6 +169,14 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         _write_consensus(selected=selected, out_dir=out_dir, dims=dims, levels=levels, seed=seed, table=table,
                          consensus=consensus, videos_seen=videos_seen, chunk_size=chunk_size,
                          row_group_size=row_group_size)
+        pair_dims = pair_dimensions(filters)
+        pairs = None
+        if pair_dims and selected_pairs.exists():
+            report(fraction=0.9, phase="pairs")
+            pairs = write_pairs(selected=selected_pairs, out_dir=out_dir, dims=pair_dims, seed=seed, method=method,
+                                videoalign=videoalign_csv, copy_video=_copy_video if include_videos else None,
+                                chunk_size=chunk_size, row_group_size=row_group_size,
+                                bootstrap_samples=bootstrap_samples)
     report(fraction=0.92, phase="card")
     figures = quality_figures(table, method=method, samples=bootstrap_samples, seed=seed)
     distributions = {
@@ -171,10 +185,14 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
     }
     counts.update(videos=table.n_units, annotators=table.n_coders)
     features = {"ratings": _row_schema(dims), "consensus": _consensus_schema(dims, levels)}
+    if pairs is not None:
+        counts.update(pairs["counts"])
+        features["pairs"] = pairs["schema"]
     (out_dir / "README.md").write_text(dataset_card(
         number=number, filters=filters, seed=seed, counts=counts, distributions=distributions,
         agreement=figures["dimensions"], consensus_method=method, question_style=question_style,
         features={name: [(f.name, str(f.type)) for f in schema] for name, schema in features.items()},
+        pair_agreement=pairs["agreement"] if pairs is not None else None, videoalign_csv=videoalign_csv,
     ), encoding="utf-8")
     manifest = {
         "schema_version": SCHEMA_VERSION, "format": "lift-hra-snapshot", "number": number, "filters": filters,
@@ -182,6 +200,8 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         "questions": questions, "question_style": question_style, "counts": counts, "distributions": distributions,
         "agreement": figures["dimensions"], "files": {},
     }
+    if pairs is not None:
+        manifest.update(pair_dimensions=pair_dims, pair_agreement=pairs["agreement"])
     for name in sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()):
         manifest["files"][name] = {"sha256": sha256_file(out_dir / name), "bytes": (out_dir / name).stat().st_size}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")

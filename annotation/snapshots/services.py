@@ -16,7 +16,7 @@ from ..models import Snapshot
 from .export import QUESTION_STYLES, filters_clean, snapshot_export
 from .writers import zip_folder
 
-SNAPSHOT_OPTIONS = ("seed", "include_videos", "question_style")
+SNAPSHOT_OPTIONS = ("seed", "include_videos", "question_style", "videoalign_csv")
 # A snapshot is built by a `snapshot` job, and jobs are the model side's: it registers how to start one
 # (alignment's AppConfig.ready) as starter(params=, created_by=) -> (job id, created), so the data side
 # never imports the model side.
@@ -28,14 +28,17 @@ def snapshots_root() -> Path:
 
 
 def snapshot_params_validate(*, params: dict) -> dict:
-    """Canonical job params: filters plus seed, include_videos and question_style (so equal requests
-    deduplicate)."""
+    """Canonical job params: filters plus seed, include_videos, question_style and, when asked for,
+    videoalign_csv (so equal requests deduplicate; left out when false, so earlier params stay equal)."""
     from lift.api_errors import ApplicationError
 
     params = dict(params or {})
     seed = params.pop("seed", 0)
     include_videos = params.pop("include_videos", False)
     question_style = params.pop("question_style", "schema")
+    videoalign_csv = params.pop("videoalign_csv", False)
+    if not isinstance(videoalign_csv, bool):
+        raise ApplicationError("videoalign_csv must be true or false.", fields={"videoalign_csv": "invalid"})
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ApplicationError("seed must be a non-negative integer.", fields={"seed": "invalid"})
     if not isinstance(include_videos, bool):
@@ -48,8 +51,11 @@ def snapshot_params_validate(*, params: dict) -> dict:
         filters, params = params, {}
     if params:
         raise ApplicationError(f"Unknown snapshot params: {', '.join(sorted(params))}", fields={"params": sorted(params)})
-    return {"filters": filters_clean(filters), "seed": seed, "include_videos": include_videos,
-            "question_style": question_style}
+    cleaned = {"filters": filters_clean(filters), "seed": seed, "include_videos": include_videos,
+               "question_style": question_style}
+    if videoalign_csv:
+        cleaned["videoalign_csv"] = True
+    return cleaned
 
 
 def snapshot_create(*, params: dict, created_by=None, job_id: int | None = None) -> Snapshot:
@@ -93,6 +99,7 @@ def snapshot_build(*, snapshot: Snapshot, report=None, out_dir: Path | None = No
             filters=params["filters"], out_dir=folder, seed=params.get("seed", 0),
             include_videos=params.get("include_videos", False), cut_max_id=snapshot.cut_max_id,
             question_style=params.get("question_style", "schema"),
+            videoalign_csv=params.get("videoalign_csv", False),
             number=snapshot.number, report=report,
         )
         if report:

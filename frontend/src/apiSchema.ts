@@ -958,13 +958,19 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             id: number;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             /** Format: date-time */
             leased_at: string;
+            /** @description Pairwise campaigns: the two videos as this lease shows them (the order is drawn at random per lease); choices name the side: left, right or tie. Null in rating campaigns. */
+            readonly pair: components["schemas"]["PairOutput"] | null;
             readonly prefetch_url: string | null;
+            /** @description Every video of the item likely served next (both of a pair), to prefetch; empty when none. */
+            readonly prefetch_urls: string[];
             readonly prompt: components["schemas"]["PromptTextOutput"];
             state: string;
-            video: components["schemas"]["VideoOutput"];
+            /** @description The video to rate; in a pairwise campaign the left one. */
+            readonly video: components["schemas"]["VideoOutput"];
         };
         AuditOutput: {
             action: string;
@@ -987,6 +993,7 @@ export interface components {
             guidelines: string;
             readonly id: number;
             is_active: boolean;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             name: string;
             overlap: number;
@@ -997,15 +1004,31 @@ export interface components {
             task_order: components["schemas"]["TaskOrderEnum"];
         };
         CampaignItemsApiInputRequest: {
+            /** @description Pairwise campaigns: [video A, video B] pairs, both made for the same prompt. */
+            pairs?: number[][];
             /** @default 0 */
             priority: number;
-            video_ids: number[];
+            /** @description Rating campaigns: the videos to add. */
+            video_ids?: number[];
         };
         CampaignItemsApiOutput: {
             items: number;
         };
+        /**
+         * @description * `rating` - Rate one video per item
+         *     * `pairwise` - Compare two videos of the same prompt per item: A, B or tie per dimension
+         * @enum {string}
+         */
+        CampaignKindEnum: "rating" | "pairwise";
         CampaignListApiInputRequest: {
             guidelines?: string;
+            /**
+             * @description rating (the default) or pairwise; fixed once created.
+             *
+             *     * `rating` - Rate one video per item
+             *     * `pairwise` - Compare two videos of the same prompt per item: A, B or tie per dimension
+             */
+            kind?: components["schemas"]["CampaignKindEnum"];
             lease_seconds?: number;
             name: string;
             overlap?: number;
@@ -1021,6 +1044,7 @@ export interface components {
             guidelines: string;
             readonly id: number;
             is_active: boolean;
+            kind: components["schemas"]["CampaignKindEnum"];
             lease_seconds: number;
             name: string;
             overlap: number;
@@ -1068,6 +1092,8 @@ export interface components {
         FormatEnum: "csv" | "jsonl";
         /** @description Generate videos for prompts × seeds with a generator version (optionally into a campaign). */
         GenerateJobParams: {
+            /** @description a second generator version for a pairwise campaign: each prompt and seed is made by both, and the two videos are a pair (A: generator_version, B: this one); without it a pairwise campaign gets every two seeds of a prompt as a pair */
+            compare_version?: unknown;
             overrides?: {
                 /** @description torch.compile the denoiser */
                 compile?: unknown;
@@ -1223,6 +1249,10 @@ export interface components {
             workers: {
                 [key: string]: unknown;
             }[];
+        };
+        PairOutput: {
+            left: components["schemas"]["VideoOutput"];
+            right: components["schemas"]["VideoOutput"];
         };
         PatchedCampaignDetailApiInputRequest: {
             consensus_method?: components["schemas"]["ConsensusMethodEnum"];
@@ -1407,6 +1437,11 @@ export interface components {
             since?: string;
             /** Format: date-time */
             until?: string;
+            /**
+             * @description pairwise campaigns: also write VideoAlign's training CSVs (videoalign/{train,validation,test}.csv)
+             * @default false
+             */
+            videoalign_csv: boolean;
         };
         SnapshotOutput: {
             counts: unknown;
@@ -1440,12 +1475,15 @@ export interface components {
          */
         SourceEnum: "schedule" | "manual";
         SubmitApiInputRequest: {
+            /** @description Pairwise campaigns: {dimension: {choice: left|right|tie, rationale}}, the side as shown; stored as A or B of the pair. */
+            choices?: unknown;
             /**
              * @description true: also lease the next task and answer with both (SubmitWithNextOutput), one round trip instead of submit + next-task; a replay answers with the same annotation and next lease. As ?next=1 or as "next": true in the body (the browser's way: its submit URL stays the same).
              * @default false
              */
             next: boolean;
-            ratings: unknown;
+            /** @description Rating campaigns: {dimension: {rating, rationale}}. */
+            ratings?: unknown;
             /** @default 0 */
             time_spent_ms: number;
         };
@@ -1744,7 +1782,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SubmitApiInputRequest"];
                 "multipart/form-data": components["schemas"]["SubmitApiInputRequest"];
@@ -2017,7 +2055,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["CampaignItemsApiInputRequest"];
                 "multipart/form-data": components["schemas"]["CampaignItemsApiInputRequest"];

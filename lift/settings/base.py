@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
         "ModelKindEnum": "alignment.models.ModelVersion.Kind",
         "ReviewStateEnum": "annotation.models.Annotation.ReviewState",
         "AnnotationStateEnum": "annotation.models.Annotation.State",
+        "CampaignKindEnum": "annotation.models.Campaign.Kind",
     },
 }
 

@@ -32,3 +32,34 @@ def test_spammers_answer_the_same_reason_everywhere(live_server, synthetic_versi
     call_command("simulate_annotators", campaign=campaign.pk, annotators=1, spammers=1, base_url=live_server.url)
     reasons = {r["rationale"] for a in Annotation.objects.all() for r in a.ratings.values()}
     assert reasons == {"ok"} and Annotation.objects.count() == Video.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulated_annotators_compare_pairs_and_a_left_leaning_one_is_flagged(live_server, synthetic_version,
+                                                                              world_prompts):
+    from annotation.quality.report import campaign_annotator_figures
+    from annotation.schema import RATING_LEVELS
+    from annotation.services.campaigns import campaign_create
+
+    campaign = campaign_create(name="simulated pairs", kind="pairwise", overlap=2)
+    job, _ = job_create(kind="generate", dispatch=False, params={
+        "generator_version": synthetic_version.pk, "prompt_ids": [p.pk for p in world_prompts], "seeds": [0, 1, 2],
+        "campaign": campaign.pk})
+    assert job_run(job_id=job.pk).status == "succeeded"
+    call_command("simulate_annotators", campaign=campaign.pk, annotators=2, left_leaning=1, base_url=live_server.url,
+                 noise=0.0)
+    annotations = list(Annotation.objects.filter(campaign=campaign).select_related(
+        "annotator", "item__video", "item__video_b", "assignment"))
+    assert len(annotations) == 12 * 2  # every pair (3 of each prompt's seeds) by both
+    for annotation in annotations:
+        if annotation.annotator.username.endswith("-0"):  # the left-leaning one
+            continue
+        truth = [v.generation_params["synthetic_truth"]["judgements"] for v in (annotation.item.video,
+                                                                                 annotation.item.video_b)]
+        for dim, entry in annotation.ratings.items():
+            rank_a, rank_b = (RATING_LEVELS.index(t[dim]["rating"]) for t in truth)
+            assert entry["choice"] == ("A" if rank_a < rank_b else "B" if rank_b < rank_a else "tie")
+    # The left-leaning one: 36 of 36 choices for the left video. (Whether the honest one's share strays is
+    # left to chance, the order being drawn per lease; tests/pairs checks a fair annotator on fixed orders.)
+    leaning = {f["username"]: f for f in campaign_annotator_figures(campaign=campaign)}[f"sim-{campaign.pk}-0"]
+    assert leaning["position_bias"]["left_share"] == 1.0 and leaning["flags"]["position_bias"] == 0.5

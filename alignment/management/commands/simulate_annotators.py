@@ -11,7 +11,8 @@ SPAM_REASON = "ok"
 class Command(BaseCommand):
     help = ("Synthetic annotators that drive the real HTTP API (next-task → submit), answering from the "
             "synthetic world's truth with noise, bias or as spammers: the renderer's record of a world video, "
-            "the pixel judge's reading of any other video of the world (a generator's).")
+            "the pixel judge's reading of any other video of the world (a generator's). In a pairwise campaign "
+            "they compare the two videos' truths per dimension (the better rating wins, equal ones are a tie).")
 
     def add_arguments(self, parser):
         parser.add_argument("--campaign", type=int, required=True)
@@ -20,10 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--noise", type=float, default=0.1, help="chance of answering a random rating")
         parser.add_argument("--bias", choices=["none", "lenient", "harsh"], default="none")
         parser.add_argument("--spammers", type=int, default=0, help="how many of them answer at random")
+        parser.add_argument("--left-leaning", type=int, default=0,
+                            help="pairwise campaigns: how many of them (after the spammers) always prefer the left video")
         parser.add_argument("--max-tasks", type=int, default=1000, help="per annotator")
         parser.add_argument("--seed", type=int, default=0)
 
-    def handle(self, *args, campaign, annotators, base_url, noise, bias, spammers, max_tasks, seed, **options):
+    def handle(self, *args, campaign, annotators, base_url, noise, bias, spammers, max_tasks, seed, left_leaning=0,
+               **options):
         from django.contrib.auth import get_user_model
         from rest_framework.authtoken.models import Token
 
@@ -42,13 +46,14 @@ class Command(BaseCommand):
             tokens.append(Token.objects.get_or_create(user=user)[0].key)
         counts = [0] * annotators
         threads = [threading.Thread(target=self._work, args=(i, tokens[i], base_url, campaign, noise, bias,
-                                                             i < spammers, max_tasks, seed, counts))
+                                                             i < spammers, spammers <= i < spammers + left_leaning,
+                                                             max_tasks, seed, counts))
                    for i in range(annotators)]
         [t.start() for t in threads]
         [t.join() for t in threads]
         self.stdout.write(f"submitted {sum(counts)} annotations ({counts})")
 
-    def _work(self, index, token, base_url, campaign, noise, bias, spammer, max_tasks, seed, counts):
+    def _work(self, index, token, base_url, campaign, noise, bias, spammer, leans_left, max_tasks, seed, counts):
         from django.db import connection
 
         rng = random.Random(seed * 1000 + index)
@@ -61,12 +66,16 @@ class Command(BaseCommand):
                     return
                 lease.raise_for_status()
                 task = lease.json()
-                ratings = self._answer(task["video"]["id"], rng, noise, bias, spammer)
+                if task.get("pair"):
+                    body = {"choices": self._compare(task["pair"]["left"]["id"], task["pair"]["right"]["id"], rng,
+                                                     noise, spammer, leans_left)}
+                else:
+                    body = {"ratings": self._answer(task["video"]["id"], rng, noise, bias, spammer)}
                 key = str(uuid.uuid4())
                 for _attempt in range(5):  # retried with the same key: lands exactly once
                     try:
                         done = session.post(f"{base_url}/api/assignments/{task['id']}/submit/", timeout=30,
-                                            json={"ratings": ratings, "time_spent_ms": rng.randint(4000, 40000)},
+                                            json={**body, "time_spent_ms": rng.randint(4000, 40000)},
                                             headers={"Idempotency-Key": key})
                         if done.status_code < 500:
                             break
@@ -99,3 +108,28 @@ class Command(BaseCommand):
                 rating = "Normal"
             ratings[dim] = {"rating": rating, "rationale": reason}
         return ratings
+
+    @staticmethod
+    def _compare(left_id, right_id, rng, noise, spammer, leans_left):
+        """Per dimension the side whose truth is rated better (Good over Normal over Bad), or a tie."""
+        from annotation.models import Video
+        from annotation.schema import RATING_LEVELS, SHOWN_CHOICES
+
+        from alignment.services.judging import video_truth
+
+        left, right = (video_truth(Video.objects.get(pk=pk)) or {} for pk in (left_id, right_id))
+        unknown = {"rating": "Normal", "reason": "Hard to tell."}
+        choices = {}
+        for dim in ("semantic", "motion", "fidelity"):
+            if spammer:
+                choices[dim] = {"choice": rng.choice(SHOWN_CHOICES), "rationale": SPAM_REASON}
+                continue
+            a, b = left.get(dim, unknown), right.get(dim, unknown)
+            rank_a, rank_b = RATING_LEVELS.index(a["rating"]), RATING_LEVELS.index(b["rating"])
+            choice = "left" if rank_a < rank_b else "right" if rank_b < rank_a else "tie"
+            if rng.random() < noise:
+                choice = rng.choice(SHOWN_CHOICES)
+            if leans_left:
+                choice = "left"
+            choices[dim] = {"choice": choice, "rationale": f"Left: {a['reason']} Right: {b['reason']}"}
+        return choices

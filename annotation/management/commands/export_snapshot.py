@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--videos", action="store_true", help="copy the video files into videos/")
         parser.add_argument("--questions", choices=["schema", "public"], default="schema",
                             help="lift_hra.json asks the schema's questions (default) or the public LiFT critic's")
+        parser.add_argument("--videoalign", action="store_true",
+                            help="pairwise campaigns: also write VideoAlign's training CSVs into videoalign/")
         parser.add_argument("--out", required=True, help="output folder (the zip is written next to it)")
 
     def handle(self, *args, **options):
@@ -31,7 +33,8 @@ class Command(BaseCommand):
         try:
             snapshot = snapshot_create(params={"filters": filters, "seed": options["seed"],
                                                "include_videos": options["videos"],
-                                               "question_style": options["questions"]})
+                                               "question_style": options["questions"],
+                                               "videoalign_csv": options["videoalign"]})
             snapshot = snapshot_build(snapshot=snapshot, out_dir=Path(options["out"]),
                                       report=lambda **kw: kw.get("log") and self.stdout.write(kw["log"]))
         except ApplicationError as exc:

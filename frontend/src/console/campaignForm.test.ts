@@ -3,7 +3,7 @@ import { settingsPatch, settingsValues } from './campaignForm';
 import type { AdminCampaign } from './consoleApi';
 
 const campaign = {
-  id: 1, name: 'C', guidelines: '', schema: { dimensions: [] }, rationale_policy: 'always', lease_seconds: 600,
+  id: 1, name: 'C', kind: 'rating', guidelines: '', schema: { dimensions: [] }, rationale_policy: 'always', lease_seconds: 600,
   overlap: 3, progress: { done: 0, skipped: 0, remaining: 0 }, is_active: true, gold_rate: 0, task_order: 'priority',
   consensus_method: 'majority', quality_settings: {}, created_at: '2026-01-01T00:00:00Z',
 } as AdminCampaign;

@@ -9,6 +9,7 @@ export function campaign(overrides: Partial<Campaign> = {}): Campaign {
   return {
     id: 7,
     name: 'Pilot <b>campaign</b>',
+    kind: 'rating',
     guidelines: '# Rate carefully\n\n<script>window.__pwned = 1</script>\n\n*Look* at the hands.',
     schema: {
       dimensions: [
@@ -32,13 +33,16 @@ export function assignment(overrides: Partial<Assignment> = {}): Assignment {
   return {
     id: 42,
     campaign: 7,
+    kind: 'rating',
     state: 'leased',
     leased_at: new Date(now).toISOString(),
     expires_at: new Date(now + 600_000).toISOString(),
     lease_seconds: 600,
     video: { id: 3, url: '/media/v3.mp4', poster_url: null, width: 640, height: 360, fps: 8, frames: 48, duration: 6 },
+    pair: null,
     prompt: { text: 'A <img src=x onerror=alert(1)> cat in a pot', caption: 'A ginger cat sits in a steel pot.' },
     prefetch_url: '/media/v4.mp4',
+    prefetch_urls: ['/media/v4.mp4'],
     ...overrides,
   };
 }
