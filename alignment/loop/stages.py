@@ -104,8 +104,9 @@ DEFAULT_HELDOUT = {"count": 4, "seed": 90_001, "seeds": [0]}
 def _align_params(params: dict, context: dict) -> dict:
     aligned = {"heldout": DEFAULT_HELDOUT, **params["align"],
                "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "align"),
-               "critic_version": _active_id(ModelVersion.Kind.CRITIC, "align with"),
-               "candidates": {"video_ids": context["candidate_video_ids"]}}
+               "critic_version": _active_id(ModelVersion.Kind.CRITIC, "align with")}
+    if params["align"].get("pairs") != "snapshot":  # dpo on people's pairs trains on the snapshot's, not candidates
+        aligned["candidates"] = {"video_ids": context["candidate_video_ids"]}
     if context.get("snapshot_id") and "snapshot" not in params["align"]:
         aligned["snapshot"] = context["snapshot_id"]  # human ratings take precedence over the critic's
     return aligned

@@ -23,7 +23,7 @@ def snapshot_ready(*, snapshot_id) -> Snapshot:
 
 def consensus_ratings(*, snapshot: Snapshot | None, videos: list[Video]) -> dict[int, dict[str, str]]:
     """{video id: {dimension: consensus rating}} for the videos the snapshot rated on every dimension."""
-    if snapshot is None or not videos:
+    if snapshot is None or not videos or not snapshot.manifest.get("dimensions"):
         return {}
     import pyarrow.parquet as pq
 
@@ -39,6 +39,32 @@ def consensus_ratings(*, snapshot: Snapshot | None, videos: list[Video]) -> dict
         if ratings and all(ratings.values()):
             found[video.pk] = ratings
     return found
+
+
+def snapshot_preferences(*, snapshot: Snapshot, split: str = "train") -> list[dict]:
+    """The pairs people compared in the snapshot's `split`, each with its overall preference:
+    [{"item", "preferred": "A" | "B", "consensus": {dimension: A | tie | B}}]. Per dimension the pair's
+    majority (a split vote is a tie); overall, the side that wins more dimensions than the other (a pair
+    they win equally teaches DPO nothing and is left out)."""
+    import pyarrow.parquet as pq
+
+    from annotation.quality.pairs import PairRecord, pair_majorities
+
+    dims = list(snapshot.manifest.get("pair_dimensions", []))
+    path = Path(snapshot.folder_path) / "data" / "pairs.parquet"
+    if not dims or not path.is_file():
+        return []
+    rows = pq.read_table(path, columns=["pair", "annotator", "split", *(f"{d}_choice" for d in dims)]).to_pylist()
+    annotators: dict[str, int] = {}
+    records = [PairRecord(id=index, annotator=annotators.setdefault(row["annotator"], len(annotators)), item=row["pair"],
+                          time_spent_ms=0, choices={d: {"choice": row[f"{d}_choice"]} for d in dims}, shown_order="")
+               for index, row in enumerate(rows) if row["split"] == split]
+    preferences = []
+    for item, consensus in sorted(pair_majorities(records, dims).items()):
+        margin = sum({"A": 1, "B": -1}.get(choice, 0) for choice in consensus.values())
+        if margin:
+            preferences.append({"item": item, "preferred": "A" if margin > 0 else "B", "consensus": consensus})
+    return preferences
 
 
 def critic_ratings(*, critic: ModelVersion, video_ids: list[int]) -> dict[int, dict[str, str]]:

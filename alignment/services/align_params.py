@@ -4,18 +4,19 @@ exists. `align_params_validate` returns the canonical params the job runs with."
 import json
 from pathlib import Path
 
-from annotation.models import Prompt, Video
+from annotation.models import CampaignItem, Prompt, Video
 from annotation.services.prompts import prompts_combine_check
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion
 from ..selectors import critic_dimensions
-from .align_data import consensus_ratings, critic_ratings, real_corpus, snapshot_ready, videos_captioned
+from .align_data import (consensus_ratings, critic_ratings, real_corpus, snapshot_preferences, snapshot_ready,
+                         videos_captioned)
 from .generation import generator_spec
 from .scoring import require_critic
 
 PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
-          "heldout", "reward_model"}
+          "heldout", "reward_model", "pairs"}
 # Set by the job itself, never by a request.
 JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds"}
 # Training size and text length follow the generator's settings unless the request overrides them.
@@ -111,7 +112,8 @@ def _config(*, version: ModelVersion, objective: str, requested: dict, seeds: li
 
 def _check_dimensions(*, critic: ModelVersion, snapshot, version: ModelVersion) -> list[str]:
     dims = critic_dimensions(critic)
-    if snapshot is not None and sorted(snapshot.manifest.get("dimensions", [])) != sorted(dims):
+    rated = snapshot.manifest.get("dimensions") if snapshot is not None else None
+    if rated and sorted(rated) != sorted(dims):  # a snapshot of pairs alone rates nothing to compare
         raise ApplicationError(
             f"Critic {critic.name} rates {sorted(dims)}, snapshot {snapshot.number} {sorted(snapshot.manifest.get('dimensions', []))}.",
             code="incompatible_critic", fields={"critic_version": "other dimensions"})
@@ -164,6 +166,36 @@ def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_mo
         raise ApplicationError("rejection keeps videos rated Good on every dimension, and no candidate is.",
                                code="no_scored_data", fields={"candidates": "none all Good"})
     return {"video_ids": ids}
+
+
+def _check_pairs_source(*, params: dict, objective: str, snapshot, heldout: dict) -> str | None:
+    """dpo's pairs: "critic" (the candidates ranked, the default) or "snapshot" (people's comparisons in the
+    snapshot's train split, the candidates unused). None for the other objectives."""
+    if objective != "dpo":
+        if "pairs" in params:
+            raise ApplicationError("pairs is only used by the dpo objective.", fields={"pairs": "not dpo"})
+        return None
+    source = params.get("pairs", "critic")
+    if source not in ("critic", "snapshot"):
+        raise ApplicationError('pairs must be "critic" (the candidates ranked) or "snapshot" (people\'s comparisons).',
+                               fields={"pairs": "invalid"})
+    if source == "critic":
+        return source
+    if snapshot is None:
+        raise ApplicationError('pairs "snapshot" needs a snapshot with compared pairs.', fields={"snapshot": "required"})
+    if params.get("candidates") is not None:
+        raise ApplicationError('With pairs "snapshot" the job trains on people\'s pairs: leave candidates out.',
+                               fields={"candidates": "not used"})
+    preferences = snapshot_preferences(snapshot=snapshot)
+    if not preferences:
+        raise ApplicationError(f"Snapshot {snapshot.number} has no pair in its train split that people preferred "
+                               "one side of.", code="no_scored_data", fields={"snapshot": "no pairs"})
+    if "prompt_ids" in heldout:
+        items = CampaignItem.objects.filter(pk__in=[p["item"] for p in preferences])
+        if shared := sorted(set(items.values_list("video__prompt_id", flat=True)) & set(heldout["prompt_ids"])):
+            raise ApplicationError(f"Held-out prompts {shared[:10]} are also compared pairs' prompts; held out means "
+                                   "unseen.", fields={"heldout": shared[:10]})
+    return source
 
 
 def _check_edit_reward(*, reward_model, candidates: dict, heldout: dict) -> None:
@@ -223,12 +255,14 @@ def align_params_validate(*, params: dict) -> dict:
     heldout = _draw_spec(params["heldout"], "heldout")
     config = _config(version=version, objective=objective, requested=params.get("settings") or {},
                      seeds=heldout["seeds"])
-    candidates = _check_candidates(candidates=params.get("candidates"), objective=objective, critic=critic,
-                                   snapshot=snapshot, reward_model=reward_model)
-    if "generate" in candidates and "seed" in heldout and candidates["generate"]["seed"] == heldout["seed"]:
+    pairs = _check_pairs_source(params=params, objective=objective, snapshot=snapshot, heldout=heldout)
+    candidates = None if pairs == "snapshot" else _check_candidates(
+        candidates=params.get("candidates"), objective=objective, critic=critic, snapshot=snapshot,
+        reward_model=reward_model)
+    if candidates and "generate" in candidates and "seed" in heldout and candidates["generate"]["seed"] == heldout["seed"]:
         raise ApplicationError("candidates and heldout draw with the same seed, so they would share prompts; "
                                "held out means unseen.", fields={"heldout": "same seed as candidates"})
-    if "video_ids" in candidates and "prompt_ids" in heldout:
+    if candidates and "video_ids" in candidates and "prompt_ids" in heldout:
         trained = set(Video.objects.filter(pk__in=candidates["video_ids"]).values_list("prompt_id", flat=True))
         if shared := sorted(trained & set(heldout["prompt_ids"])):
             raise ApplicationError(f"Held-out prompts {shared[:10]} are also candidates' prompts; held out means unseen.",
@@ -249,4 +283,5 @@ def align_params_validate(*, params: dict) -> dict:
     return {"generator_version": version.pk, "critic_version": critic.pk,
             "snapshot": snapshot.pk if snapshot else None, "objective": objective, "settings": config,
             "real": real if uses_real else [], "candidates": candidates, "heldout": heldout,
-            "reward_model": reward_model if objective == "edit_reward" else None}
+            "reward_model": reward_model if objective == "edit_reward" else None,
+            **({"pairs": pairs} if pairs else {})}

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-from annotation.models import Prompt, Video
+from annotation.models import CampaignItem, Prompt, Video
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
 from ..selectors import critic_dimensions
-from .align_data import candidate_scores, heldout_change, heldout_summary, snapshot_ready, videos_captioned
+from .align_data import (candidate_scores, heldout_change, heldout_summary, snapshot_preferences, snapshot_ready,
+                         videos_captioned)
 from .jobs import job_artifacts_set
 
 
@@ -213,6 +214,21 @@ def _samples(*, critic, snapshot, candidate_ids: list[int], real_ids: list[int],
     return [], [], pairs, {**counts, "trained_on": 2 * len(pairs), "pairs": len(pairs), "real": 0}
 
 
+def _human_pairs(*, preferences: list[dict], items: dict, paths: dict):
+    """DPO pairs from people's comparisons: each pair's preferred video against the other."""
+    from ..engine.align import PreferencePair, VideoSource
+    from .scoring import video_caption
+
+    pairs = []
+    for preference in preferences:
+        item = items[preference["item"]]
+        better, worse = (item.video, item.video_b) if preference["preferred"] == "A" else (item.video_b, item.video)
+        pairs.append(PreferencePair(prompt=video_caption(item.video), preferred=VideoSource(video_path=paths[better.pk]),
+                                    rejected=VideoSource(video_path=paths[worse.pk]),
+                                    metadata={"item": item.pk, "consensus": preference["consensus"]}))
+    return pairs
+
+
 def _save_pipeline(*, base: str, transformer_dir: Path, out: Path) -> Path:
     """Full fine-tuning: a loadable pipeline folder with the new transformer and the base's other parts."""
     import shutil
@@ -248,7 +264,9 @@ def align_run(*, job: Job, report) -> dict:
     heldout = params["heldout"]
     heldout_ids = drawn_prompt_ids(job=job, draw=heldout, name="heldout", report=report)
 
-    candidates = params["candidates"]
+    candidates = params["candidates"] or {"video_ids": []}  # none when people's pairs are the data
+    preferences = snapshot_preferences(snapshot=snapshot) if params.get("pairs") == "snapshot" else []
+    items = CampaignItem.objects.select_related("video__prompt", "video_b").in_bulk([p["item"] for p in preferences])
     if "generate" in candidates:
         draw = candidates["generate"]
         prompt_ids = drawn_prompt_ids(job=job, draw=draw, name="candidate", report=report)
@@ -257,9 +275,10 @@ def align_run(*, job: Job, report) -> dict:
     else:
         candidate_ids = candidates["video_ids"]
     trained_prompts = set(Video.objects.filter(pk__in=candidate_ids).values_list("prompt_id", flat=True))
+    trained_prompts |= {item.video.prompt_id for item in items.values()}
     if shared := sorted(trained_prompts & set(heldout_ids)):
         raise ApplicationError(f"Held-out prompts {shared[:10]} are also candidates' prompts; held out means unseen.")
-    if params["objective"] != "edit_reward":
+    if params["objective"] != "edit_reward" and candidate_ids:
         report(fraction=0.1, phase="scoring candidates", force=True)
         scores_compute(critic=critic, video_ids=candidate_ids, job=job, report=_band(report, 0.1, 0.2))
 
@@ -267,10 +286,16 @@ def align_run(*, job: Job, report) -> dict:
     before = _measure(job=job, version=base, critic=critic, prompt_ids=heldout_ids, seeds=heldout["seeds"], report=report)
     report(metrics={"heldout_reward_before": before["mean_reward"]}, force=True)
 
-    videos = list(Video.objects.filter(pk__in=[*candidate_ids, *params["real"]]))
+    compared = [video for item in items.values() for video in (item.video, item.video_b)]
+    videos = list(Video.objects.filter(pk__in=[*candidate_ids, *params["real"]])) + compared
     with local_video_files(videos) as paths:
-        samples, real, pairs, counts = _samples(critic=critic, snapshot=snapshot, candidate_ids=candidate_ids,
-                                         real_ids=params["real"], paths=paths, objective=params["objective"])
+        if preferences:
+            samples, real, pairs = [], [], _human_pairs(preferences=preferences, items=items, paths=paths)
+            counts = {"candidates": 0, "trained_on": 2 * len(pairs), "pairs": len(pairs), "human_pairs": len(pairs),
+                      "real": 0}
+        else:
+            samples, real, pairs, counts = _samples(critic=critic, snapshot=snapshot, candidate_ids=candidate_ids,
+                                                    real_ids=params["real"], paths=paths, objective=params["objective"])
         captions = [p.caption or p.text for p in Prompt.objects.filter(pk__in=heldout_ids).order_by("pk")]
         result = _train(job=job, params=params, samples=samples, real=real, pairs=pairs, heldout_captions=captions,
                         critic=critic, out=out, report=_band(report, 0.3, 0.85))

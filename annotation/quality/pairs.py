@@ -72,6 +72,17 @@ def pair_majority(counts: np.ndarray) -> np.ndarray:
     return winner
 
 
+def pair_majorities(records: list[PairRecord], dims: list[str]) -> dict[int, dict[str, str | None]]:
+    """{item: {dimension: "A" | "tie" | "B", or None without votes}}: each pair's majority (a split vote is a tie)."""
+    units, _, labels, item_ids, _ = pair_label_table(records, dims)
+    majorities = {item: {} for item in item_ids}
+    for d, dim in enumerate(dims):
+        winners = pair_majority(counts_from_labels(units, labels[:, d], len(item_ids), len(PAIR_CHOICES)))
+        for u, item in enumerate(item_ids):
+            majorities[item][dim] = PAIR_CHOICES[winners[u]] if winners[u] >= 0 else None
+    return majorities
+
+
 def binomial_two_sided_p(k: int, n: int) -> float:
     """Exact two-sided p-value of k successes in n fair coin flips (the distribution is symmetric, so twice
     the smaller tail, capped at 1)."""
