@@ -15,6 +15,8 @@ from .services.aligning import align_run
 from .services.critic_training import train_critic_params_help, train_critic_params_validate, train_critic_run
 from .services.expansion import EXPAND_KIND, expand_params_validate, expand_run
 from .services.generation import generate_params_help, generate_params_validate, generate_run
+from .services.preference_training import (train_preference_critic_params_help, train_preference_critic_params_validate,
+                                           train_preference_critic_run)
 from .services.jobs import CPU, GPU, JobKind, job_kind_register
 from .services.scoring import score_params_validate, score_run
 from .services.snapshots import snapshot_run
@@ -32,6 +34,10 @@ KINDS = [
             params_help=train_critic_params_help,
             description="Train a critic on a snapshot's splits (LoRA or full), evaluate it on the test split, "
                         "register it."),
+    JobKind(name="train_preference_critic", queue=GPU, validate=train_preference_critic_params_validate,
+            run=train_preference_critic_run, params_help=train_preference_critic_params_help,
+            description="Train a Bradley–Terry critic (a score per dimension) on a snapshot's compared pairs, "
+                        "measure its pairwise accuracy on the test pairs beside the active rating critic's, register it."),
     JobKind(name="score", queue=GPU, validate=score_params_validate, run=score_run,
             description="Score videos (a list or a campaign's) with a critic version (default: the active one)."),
     JobKind(name="align", queue=GPU, validate=align_params_validate, run=align_run, params_help=align_params_help,

@@ -73,6 +73,11 @@ def critic_dimensions(critic: ModelVersion) -> list[str]:
     return list((critic.config or {}).get("dimensions") or DIMENSIONS)
 
 
+def is_preference_critic(critic: ModelVersion) -> bool:
+    """A Bradley–Terry critic (a scalar score per dimension, trained on compared pairs), not a rating one."""
+    return (critic.config or {}).get("critic_kind") == "preference"
+
+
 def scored_video_ids(*, critic: ModelVersion, video_ids: list[int]) -> set[int]:
     """Videos that already have a score on every one of the critic's dimensions."""
     dims = critic_dimensions(critic)

@@ -3,6 +3,7 @@ the same one:
 
     {"kind": "critic", "critic_dir", "dimensions", "offload"}   the critic's expected reward (curves, scoring)
     {"kind": "critic_edit", "critic_dir", "dimensions"}         the same, differentiable in the frames (edit_reward)
+    {"kind": "preference_critic", "critic_dir"}                 a Bradley–Terry critic's mean σ(score) (curves, scoring)
     {"kind": "image_text", "id_or_path"}                        a CLIP-style image-text reward per frame (edit_reward)
     {"kind": "synthetic_colour"}                                the synthetic world's colour reward (edit_reward)
 """
@@ -36,4 +37,8 @@ def reward_from_spec(spec: dict | None, device: str = "cpu", critic=None):
         from .critic.score import critic_reward_fn
 
         return critic_reward_fn(critic, dimensions, device=device, offload=spec.get("offload"))
+    if kind == "preference_critic":
+        from .critic.pairwise import load_preference_critic, preference_reward_fn
+
+        return preference_reward_fn(critic or load_preference_critic(spec["critic_dir"], device), device)
     raise ValueError(f"unknown reward kind {kind!r}")

@@ -41,11 +41,9 @@ def consensus_ratings(*, snapshot: Snapshot | None, videos: list[Video]) -> dict
     return found
 
 
-def snapshot_preferences(*, snapshot: Snapshot, split: str = "train") -> list[dict]:
-    """The pairs people compared in the snapshot's `split`, each with its overall preference:
-    [{"item", "preferred": "A" | "B", "consensus": {dimension: A | tie | B}}]. Per dimension the pair's
-    majority (a split vote is a tie); overall, the side that wins more dimensions than the other (a pair
-    they win equally teaches DPO nothing and is left out)."""
+def snapshot_pair_consensus(*, snapshot: Snapshot, split: str) -> dict[int, dict[str, str | None]]:
+    """{pair item: {dimension: "A" | "tie" | "B" (None without votes)}} of the snapshot's compared pairs in
+    `split`: each dimension's majority, a split vote a tie."""
     import pyarrow.parquet as pq
 
     from annotation.quality.pairs import PairRecord, pair_majorities
@@ -53,14 +51,21 @@ def snapshot_preferences(*, snapshot: Snapshot, split: str = "train") -> list[di
     dims = list(snapshot.manifest.get("pair_dimensions", []))
     path = Path(snapshot.folder_path) / "data" / "pairs.parquet"
     if not dims or not path.is_file():
-        return []
+        return {}
     rows = pq.read_table(path, columns=["pair", "annotator", "split", *(f"{d}_choice" for d in dims)]).to_pylist()
     annotators: dict[str, int] = {}
     records = [PairRecord(id=index, annotator=annotators.setdefault(row["annotator"], len(annotators)), item=row["pair"],
                           time_spent_ms=0, choices={d: {"choice": row[f"{d}_choice"]} for d in dims}, shown_order="")
                for index, row in enumerate(rows) if row["split"] == split]
+    return pair_majorities(records, dims)
+
+
+def snapshot_preferences(*, snapshot: Snapshot, split: str = "train") -> list[dict]:
+    """The pairs people compared in the snapshot's `split`, each with its overall preference:
+    [{"item", "preferred": "A" | "B", "consensus": {dimension: A | tie | B}}]: the side that wins more
+    dimensions than the other (a pair they win equally teaches DPO nothing and is left out)."""
     preferences = []
-    for item, consensus in sorted(pair_majorities(records, dims).items()):
+    for item, consensus in sorted(snapshot_pair_consensus(snapshot=snapshot, split=split).items()):
         margin = sum({"A": 1, "B": -1}.get(choice, 0) for choice in consensus.values())
         if margin:
             preferences.append({"item": item, "preferred": "A" if margin > 0 else "B", "consensus": consensus})
@@ -95,8 +100,9 @@ def candidate_scores(*, critic: ModelVersion, snapshot: Snapshot | None, videos:
             ratings = human[video.pk]
             reward = sum(RATING_REWARDS[r] for r in ratings.values()) / len(ratings)
             scores[video.pk] = {"ratings": ratings, "reward": reward, "source": "human"}
-        elif video.pk in machine:
-            scores[video.pk] = {"ratings": machine[video.pk], "reward": rewards[video.pk]["reward"], "source": "critic"}
+        elif video.pk in machine:  # a preference critic gives no rating words: its reward alone weighs the sample
+            ratings = machine[video.pk] if all(machine[video.pk].values()) else None
+            scores[video.pk] = {"ratings": ratings, "reward": rewards[video.pk]["reward"], "source": "critic"}
     return scores
 
 
@@ -148,7 +154,8 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
         entries = [r["dimensions"][dim] for r in rewards.values() if dim in r["dimensions"]]
         counts = {"Good": 0, "Normal": 0, "Bad": 0}
         for entry in entries:
-            counts[entry["rating"]] = counts.get(entry["rating"], 0) + 1
+            if entry["rating"]:  # a preference critic scores without rating words
+                counts[entry["rating"]] = counts.get(entry["rating"], 0) + 1
         dimensions[dim] = {"mean_reward": _mean([e["reward"] for e in entries]), "ratings": counts}
     videos = list(Video.objects.filter(pk__in=video_ids).select_related("prompt").order_by("pk"))
     stats: dict[str, list[float]] = {}

@@ -9,7 +9,7 @@ from annotation.services.prompts import prompts_combine_check
 from lift.api_errors import ApplicationError
 
 from ..models import ModelVersion
-from ..selectors import critic_dimensions
+from ..selectors import critic_dimensions, is_preference_critic
 from .align_data import (consensus_ratings, critic_ratings, real_corpus, snapshot_preferences, snapshot_ready,
                          videos_captioned)
 from .generation import generator_spec
@@ -162,7 +162,7 @@ def _check_candidates(*, candidates, objective: str, critic, snapshot, reward_mo
             fields={"candidates": "unscored"})
     # Candidates the critic has not scored yet are scored by the job itself (as generated ones are).
     complete = len(ratings) == len(ids)
-    if objective == "rejection" and complete and not any(all(r == "Good" for r in rs.values()) for rs in ratings.values()):
+    if objective == "rejection" and complete and not is_preference_critic(critic) and not any(all(r == "Good" for r in rs.values()) for rs in ratings.values()):
         raise ApplicationError("rejection keeps videos rated Good on every dimension, and no candidate is.",
                                code="no_scored_data", fields={"candidates": "none all Good"})
     return {"video_ids": ids}
@@ -268,6 +268,9 @@ def align_params_validate(*, params: dict) -> dict:
             raise ApplicationError(f"Held-out prompts {shared[:10]} are also candidates' prompts; held out means unseen.",
                                    fields={"heldout": shared[:10]})
     if objective == "edit_reward":
+        if reward_model == "critic" and is_preference_critic(critic):
+            raise ApplicationError("edit_reward back-propagates through a rating critic's answer; critic "
+                                   f"{critic.name} is a preference critic.", fields={"reward_model": "preference critic"})
         _check_edit_reward(reward_model=reward_model, candidates=candidates, heldout=heldout)
     real = real_corpus(spec=params.get("real") or {})
     uses_real = objective not in ("edit_reward", "dpo") and config["real_weight"] > 0  # dpo's regulariser: its reference

@@ -17,7 +17,7 @@ from annotation.models import CampaignItem, Prompt, Video
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion
-from ..selectors import critic_dimensions
+from ..selectors import critic_dimensions, is_preference_critic
 from .align_data import (candidate_scores, heldout_change, heldout_summary, snapshot_preferences, snapshot_ready,
                          videos_captioned)
 from .jobs import job_artifacts_set
@@ -132,6 +132,8 @@ def _reward_spec(*, params: dict, critic: ModelVersion) -> dict:
     from .scoring import critic_directory
 
     critic_spec = {"critic_dir": critic_directory(critic), "dimensions": critic_dimensions(critic)}
+    if is_preference_critic(critic) and params["objective"] != "edit_reward":
+        return {"kind": "preference_critic", "critic_dir": critic_spec["critic_dir"]}
     if params["objective"] != "edit_reward":
         return {"kind": "critic", **critic_spec, "offload": params["settings"].get("offload_critic")}
     model = params.get("reward_model")
@@ -147,7 +149,7 @@ def _reward_fn(*, params: dict, critic: ModelVersion):
     from .scoring import critic_loaded, scoring_device
 
     spec = _reward_spec(params=params, critic=critic)
-    loaded = critic_loaded(critic) if spec["kind"].startswith("critic") else None
+    loaded = critic_loaded(critic) if spec["kind"] in ("critic", "critic_edit", "preference_critic") else None
     return reward_from_spec(spec, scoring_device(), critic=loaded)
 
 

@@ -40,7 +40,7 @@ def backbone_recipe(backbone: str) -> dict:
     from ..engine.critic.spec import CriticMeta
 
     if backbone == default_backbone():
-        _ensure_backbone(backbone)
+        ensure_backbone(backbone)
     return CriticMeta.load(backbone).recipe if Path(backbone).is_dir() else {}
 
 
@@ -120,7 +120,7 @@ def train_critic_params_validate(*, params: dict) -> dict:
     return clean
 
 
-def _ensure_backbone(backbone: str) -> None:
+def ensure_backbone(backbone: str) -> None:
     if backbone == default_backbone() and not (Path(backbone) / "config.json").exists():
         from ..engine.pretrain import install_shipped
 
@@ -186,7 +186,7 @@ def train_critic_run(*, job: Job, report) -> dict:
     report(fraction=0.0, phase="reading the snapshot", force=True)
     view = write_critic_view(snapshot, work / "snapshot")
     examples = load_split_examples(view)
-    _ensure_backbone(params["backbone"])
+    ensure_backbone(params["backbone"])
     config = train_config(params)
     report(log=f"train {len(examples['train'])}, validation {len(examples['validation'])}, "
                f"test {len(examples['test'])} examples; {config.finetune} on {config.base}", force=True)

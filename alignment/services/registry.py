@@ -5,6 +5,7 @@ from django.db import transaction
 from lift.api_errors import ApplicationError, Conflict
 
 from ..models import ModelVersion, PromotionEvent
+from ..selectors import is_preference_critic
 from .active_learning import on_critic_promoted
 
 
@@ -20,6 +21,26 @@ def version_register(*, kind: str, name: str, base: str, config: dict | None = N
                       lineage=lineage or {}, metrics=metrics or {}, created_by_job=created_by_job),
     )
     return version
+
+
+def _preference_refusal(version: ModelVersion, active: ModelVersion) -> str | None:
+    """A preference critic against the active critic on its own test pairs: the rating critic as measured there
+    through its expected rewards, or a preference critic tested on the same snapshot's pairs."""
+    metrics, active_metrics = version.metrics or {}, active.metrics or {}
+    mine = metrics.get("mean_accuracy_without_ties")
+    if mine is None:
+        return "This critic has no pairwise evaluation yet (mean_accuracy_without_ties is missing)."
+    beside = metrics.get("rating_critic_on_these_pairs") or {}
+    same_pairs = (active_metrics.get("test_split") or {}).get("pairs") == (metrics.get("test_split") or {}).get("pairs")
+    if beside.get("critic") == active.pk:
+        theirs = beside.get("mean_accuracy_without_ties")
+    elif is_preference_critic(active) and same_pairs:
+        theirs = active_metrics.get("mean_accuracy_without_ties")
+    else:
+        return f"The active critic {active.name} was not measured on this critic's test pairs."
+    if theirs is not None and mine < theirs:
+        return f"Pairwise accuracy {mine:.3f} is below the active critic's {theirs:.3f} on the same test pairs."
+    return None
 
 
 def _critic_refusal(version: ModelVersion, active: ModelVersion) -> str | None:
@@ -49,7 +70,9 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
     if active is not None and active.pk == version.pk:
         return None
     if version.kind == ModelVersion.Kind.CRITIC:
-        return _critic_refusal(version, active) if active else None
+        if active is None:
+            return None
+        return _preference_refusal(version, active) if is_preference_critic(version) else _critic_refusal(version, active)
     # An aligned generator carries its own comparison (its parent's held-out reward and its own), so it
     # is refused when worse than its parent even where no generator is active yet.
     metrics = version.metrics or {}

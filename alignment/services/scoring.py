@@ -15,7 +15,7 @@ from annotation.models import Campaign, CampaignItem, Video
 from lift.api_errors import ApplicationError
 
 from ..models import Job, ModelVersion, VideoScore
-from ..selectors import active_version, critic_dimensions, scored_video_ids
+from ..selectors import active_version, critic_dimensions, is_preference_critic, scored_video_ids
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
 DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
@@ -90,13 +90,15 @@ def scoring_device() -> str:
 
 def critic_loaded(critic: ModelVersion):
     """(model, tokenizer, meta) of the critic, loaded once per worker process and kept across jobs."""
+    from ..engine.critic.pairwise import load_preference_critic
     from ..engine.critic.spec import load_critic
 
     directory = critic_directory(critic)
     if _LOADED_CRITIC.get("dir") != directory:
         _LOADED_CRITIC.clear()
+        load = load_preference_critic if is_preference_critic(critic) else load_critic
         try:
-            _LOADED_CRITIC["critic"] = load_critic(directory, device=scoring_device())
+            _LOADED_CRITIC["critic"] = load(directory, device=scoring_device())
         except OSError as exc:
             raise ApplicationError(f"Critic {critic.name} cannot be loaded from {directory}: {exc}",
                                    code="critic_unloadable") from exc
@@ -162,6 +164,25 @@ def _decode_batch(pool, video_ids: list[int], loaded):
     return videos, [pool.submit(_decoded_frames, video, meta.num_frames, size) for video in videos]
 
 
+def _preference_rows(loaded, videos: list[Video], frames: list, *, critic: ModelVersion, job) -> list[VideoScore]:
+    """A Bradley–Terry critic's verdicts: per dimension its score, as reward σ(score) (the probability of beating
+    a video scored 0) and as uncertainty that probability's entropy; no rating word."""
+    import math
+
+    from ..engine.critic.pairwise import score_videos as preference_scores
+
+    model = loaded[0]
+    scores = preference_scores(model, frames, [video_caption(v) for v in videos])
+    rows = []
+    for video, row in zip(videos, scores):
+        for dim, score in zip(model.dimensions, row.tolist()):
+            p = 1.0 / (1.0 + math.exp(-score))
+            entropy = -sum(q * math.log(q) for q in (p, 1.0 - p) if q > 0)
+            rows.append(VideoScore(video=video, critic=critic, dimension=dim, probs={"score": score}, rating="",
+                                   reward=p, uncertainty=entropy, job=job))
+    return rows
+
+
 def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, job=None,
                    with_reasons: bool = False) -> dict:
     """Score the videos that `critic` has not scored yet, in batches; store one VideoScore per dimension.
@@ -194,17 +215,21 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
                 upcoming = _decode_batch(pool, batches[index + 1], loaded)
             try:
                 decoded = [future.result() for future in decoding]
-                items = [ScoreItem(frames, video_caption(video), fps=fps) for video, (frames, fps) in zip(videos, decoded)]
-                results = score_videos(None, items, batch_size=len(items) * len(dims), with_reasons=with_reasons,
-                                       dimensions=tuple(dims), critic=loaded,  # one forward pass per batch
-                                       device=scoring_device())
+                if is_preference_critic(critic):
+                    rows = _preference_rows(loaded, videos, [frames for frames, _ in decoded], critic=critic, job=job)
+                else:
+                    items = [ScoreItem(frames, video_caption(video), fps=fps)
+                             for video, (frames, fps) in zip(videos, decoded)]
+                    results = score_videos(None, items, batch_size=len(items) * len(dims), with_reasons=with_reasons,
+                                           dimensions=tuple(dims), critic=loaded,  # one forward pass per batch
+                                           device=scoring_device())
+                    rows = [
+                        VideoScore(video=video, critic=critic, dimension=dim, probs=s.probs, rating=s.rating,
+                                   reward=s.expected_reward, uncertainty=s.entropy, reason=s.reason or "", job=job)
+                        for video, result in zip(videos, results) for dim, s in result.dimensions.items()
+                    ]
             except CriticDataError as exc:
                 raise ApplicationError(f"Scoring failed: {exc}", code="score_failed") from exc
-            rows = [
-                VideoScore(video=video, critic=critic, dimension=dim, probs=s.probs, rating=s.rating,
-                           reward=s.expected_reward, uncertainty=s.entropy, reason=s.reason or "", job=job)
-                for video, result in zip(videos, results) for dim, s in result.dimensions.items()
-            ]
             with transaction.atomic():
                 VideoScore.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent run's rows stay
             scored += len(videos)

@@ -1550,6 +1550,29 @@ export interface components {
             /** @description Train on the rating word alone (the same as with_reasons false). */
             without_reasons?: unknown;
         };
+        /** @description Train a Bradley–Terry critic (a score per dimension) on a snapshot's compared pairs, measure its pairwise accuracy on the test pairs beside the active rating critic's, register it. */
+        TrainPreferenceCriticJobParams: {
+            /** @description Hub id or path of the vision-language model (default: the tiny critic pretrained on the synthetic world). */
+            backbone?: unknown;
+            /** @description Pairs per step. */
+            batch_size?: unknown;
+            /** @description "lora" (on the language model, vision frozen; VideoReward's default) or "full". */
+            finetune?: unknown;
+            /** @description LoRA rank. */
+            lora_rank?: unknown;
+            /** @description AdamW learning rate. */
+            lr?: unknown;
+            /** @description The critic version's name (default: 'preference critic job <id>'). */
+            name?: unknown;
+            /** @description Seed of the batches and the head's initialisation. */
+            seed?: unknown;
+            /** @description A ready snapshot with compared pairs: trained on its train split, measured on its test split. */
+            snapshot?: unknown;
+            /** @description Optimiser steps. */
+            steps?: unknown;
+            /** @description How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson. */
+            tie_model?: unknown;
+        };
         UserOutput: {
             id: number;
             readonly roles: string[];

@@ -53,3 +53,49 @@ def annotate_pair(item, user, stored: dict, *, shown_order: str = "AB", time_spe
 
 def same(choice: str) -> dict:
     return {dim: choice for dim in DIMS}
+
+
+def world_pair_snapshot(media_root, out_dir, votes: list[dict], splits: list[str]):
+    """A ready snapshot of a pairwise campaign over playable world clips: pair i is a clean and a damaged render
+    of one world prompt, its prompt chosen to fall in `splits[i]`, and three annotators of whom two choose
+    `votes[i]` ({dimension: A|B|tie}) and the third the other side. Returns (snapshot, items)."""
+    import hashlib
+
+    import numpy as np
+
+    from alignment.engine.synthetic import SyntheticGenerator, render, sample_prompt
+    from alignment.engine.video_io import encode_video
+    from annotation.models import Video
+    from annotation.services.prompts import prompt_create
+    from annotation.snapshots.hra_format import prompt_key, split_for
+    from annotation.snapshots.services import snapshot_build, snapshot_create
+    from tests.factories import UserFactory, add_member
+
+    rng = np.random.default_rng(5)
+    campaign = campaign_create(name=f"which is better {uuid.uuid4().hex[:6]}", kind="pairwise", overlap=3)
+    pairs = []
+    for index, split in enumerate(splits):
+        text = ""
+        while not text or split_for(prompt_key(text, ""), 0) != split:
+            text = f"{sample_prompt(rng).to_text()} (pair {index}.{rng.integers(1 << 30)})"
+        prompt = prompt_create(text=text, source="synthetic")
+        ids = []
+        for clean in (True, False):
+            truth = SyntheticGenerator(p_clean=1.0 if clean else 0.0).truth(text.split(" (")[0], index)
+            name = f"videos/compared-{prompt.pk}-{int(clean)}.mp4"
+            path = media_root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            info = encode_video(render(truth.spec, truth.defects, frames=12, size=(32, 32), seed=index), path, fps=8)
+            ids.append(Video.objects.create(file=name, prompt=prompt, source=Video.Source.UPLOADED, frames=info.frames,
+                                            width=info.width, height=info.height, fps=8,
+                                            sha256=hashlib.sha256(path.read_bytes()).hexdigest()).pk)
+        pairs.append(tuple(ids))
+    items = campaign_add_pairs(campaign=campaign, pairs=pairs)
+    users = [add_member(campaign, UserFactory(roles=["annotator"])) for _ in range(3)]
+    for item, agreed in zip(items, votes):
+        dissent = {dim: {"A": "B", "B": "A", "tie": "A"}[choice] for dim, choice in agreed.items()}
+        for j, user in enumerate(users):
+            annotate_pair(item, user, dissent if j == 2 else agreed, shown_order="AB" if j % 2 else "BA")
+    snapshot = snapshot_build(snapshot=snapshot_create(params={"filters": {"campaign_ids": [campaign.pk]}}),
+                              out_dir=out_dir)
+    return snapshot, items

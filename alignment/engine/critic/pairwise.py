@@ -77,6 +77,11 @@ class PairwiseCritic(torch.nn.Module):
         (directory / META_FILE).write_text(json.dumps({"dimensions": list(self.dimensions)}, indent=1))
         return directory
 
+    @property
+    def config(self):
+        """The vision-language model's config (its geometry), as a rating critic's model has one."""
+        return self._vlm[0].config
+
     def forward(self, frames: Sequence[np.ndarray], captions: Sequence[str]) -> torch.Tensor:
         batch = collate_turns(self.tokenizer, [Turn(f, c) for f, c in zip(frames, captions)], self.geometry)
         device = self.head.weight.device
@@ -100,8 +105,9 @@ def pair_targets(pairs: Sequence[PairExample], dimensions: Sequence[str]) -> tup
 
 def train_pairwise(critic: PairwiseCritic, pairs: Sequence[PairExample], *, steps: int, batch_size: int = 8,
                    learning_rate: float = 1e-3, tie: float = RAO_KUPPER_THETA, tie_model: str = "rao_kupper",
-                   seed: int = 0) -> list[float]:
-    """AdamW on the tie-aware Bradley–Terry loss over random batches of pairs; the losses per step."""
+                   seed: int = 0, on_step=None) -> list[float]:
+    """AdamW on the tie-aware Bradley–Terry loss over random batches of pairs; the losses per step
+    (`on_step(step, loss)` after each)."""
     if not pairs:
         raise ValueError("no pairs to train on")
     generator = torch.Generator().manual_seed(seed)
@@ -117,6 +123,8 @@ def train_pairwise(critic: PairwiseCritic, pairs: Sequence[PairExample], *, step
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
+        if on_step:
+            on_step(len(losses), losses[-1])
     return losses
 
 
@@ -128,3 +136,94 @@ def score_pairs(critic: PairwiseCritic, pairs: Sequence[PairExample], batch_size
     parts = [critic.score_pairs(pairs[i : i + batch_size]) for i in range(0, len(pairs), batch_size)]
     critic.train(was_training)
     return torch.cat([a for a, _ in parts]).cpu().numpy(), torch.cat([b for _, b in parts]).cpu().numpy()
+
+
+def preference_critic(base: str | Path, dimensions: Sequence[str], *, finetune: str = "lora", lora_rank: int = 16,
+                      seed: int = 0) -> PairwiseCritic:
+    """A fresh preference critic over a vision-language base: a zero-bias head per dimension, and either every
+    weight training ("full") or a LoRA on the language model's linear layers with the vision tower frozen
+    ("lora", VideoReward's default); the head trains either way."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    from .train import LLM_LORA_TARGETS
+
+    if finetune not in ("lora", "full"):
+        raise ValueError(f"finetune must be 'lora' or 'full', got {finetune!r}")
+    torch.manual_seed(seed)
+    critic = PairwiseCritic.from_pretrained(base, dimensions)
+    if finetune == "lora":
+        critic.backbone.requires_grad_(False)
+        inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=LLM_LORA_TARGETS),
+                                critic._vlm[0])
+    return critic
+
+
+def save_preference_critic(critic: PairwiseCritic, directory: str | Path, base: str | Path) -> Path:
+    """The critic with any LoRA merged into the base weights, loadable by `PairwiseCritic.from_pretrained`, with
+    the base's frame sampling (its critic meta) so scoring samples frames as training did."""
+    from peft.tuners.lora import LoraLayer
+
+    from .spec import CriticMeta
+
+    with torch.no_grad():
+        for module in critic._vlm[0].modules():
+            if isinstance(module, LoraLayer):
+                module.merge()
+    _unwrap_lora(critic._vlm[0])
+    directory = critic.save(directory)
+    meta = CriticMeta.load(base)
+    meta.origin, meta.adapter, meta.recipe = "trained", False, {}
+    meta.save(directory)
+    return directory
+
+
+def _unwrap_lora(model) -> None:
+    """Merged LoRA layers replaced by their base layers, so the saved weights carry no adapter keys."""
+    from peft.tuners.lora import LoraLayer
+
+    for module in list(model.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, LoraLayer):
+                setattr(module, child_name, child.get_base_layer())
+
+
+@torch.no_grad()
+def score_videos(critic: PairwiseCritic, frames: Sequence[np.ndarray], captions: Sequence[str],
+                 batch_size: int = 16) -> np.ndarray:
+    """[N, dimensions] scores of videos (frames already at the critic's geometry), in eval mode."""
+    was_training = critic.training
+    critic.eval()
+    parts = [critic(frames[i : i + batch_size], captions[i : i + batch_size]) for i in range(0, len(frames), batch_size)]
+    critic.train(was_training)
+    return torch.cat(parts).float().cpu().numpy() if parts else np.zeros((0, len(critic.dimensions)))
+
+
+def load_preference_critic(directory: str | Path, device: str = "cpu") -> tuple[PairwiseCritic, object, object]:
+    """(critic, tokenizer, meta) of a saved preference critic, in eval mode on `device`: the shape the scoring
+    service keeps a loaded critic in."""
+    from .spec import CriticMeta, critic_dtype
+
+    critic = PairwiseCritic.from_pretrained(directory, dtype=critic_dtype("auto", device)).to(device).eval()
+    return critic, critic.tokenizer, CriticMeta.load(directory)
+
+
+def preference_reward(scores: np.ndarray) -> np.ndarray:
+    """[N] rewards in (0, 1) from [N, dimensions] scores: the mean over dimensions of σ(score), the probability
+    of beating a video scored 0 (Bradley–Terry) — one scale with the rating critic's expected reward."""
+    return (1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64)))).mean(axis=1)
+
+
+def preference_reward_fn(loaded, device: str = "cpu"):
+    """reward_fn(videos, prompts, metadata) for the alignment trainer: videos [B, T, 3, H, W] in [0, 1] →
+    `preference_reward` of each, frames sampled as the critic was trained on them."""
+    from .data import sample_frames_timed
+
+    critic, _, meta = loaded
+    size = lambda height, width: meta.frame_size_for(height, width, critic.geometry)  # noqa: E731
+
+    def reward(videos, prompts, metadata=None):
+        clips = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
+        frames = [sample_frames_timed(clip, meta.num_frames, size)[0] for clip in clips]
+        return torch.tensor(preference_reward(score_videos(critic.to(device), frames, list(prompts))))
+
+    return reward

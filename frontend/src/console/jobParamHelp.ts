@@ -79,5 +79,17 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "steps": "Optimiser steps (upper bound; early stopping may end sooner).",
     "with_reasons": "Train on '<Rating>. <reason>'; False trains on the rating word alone.",
     "without_reasons": "Train on the rating word alone (the same as with_reasons false)."
+  },
+  "train_preference_critic": {
+    "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the synthetic world).",
+    "batch_size": "Pairs per step.",
+    "finetune": "\"lora\" (on the language model, vision frozen; VideoReward's default) or \"full\".",
+    "lora_rank": "LoRA rank.",
+    "lr": "AdamW learning rate.",
+    "name": "The critic version's name (default: 'preference critic job <id>').",
+    "seed": "Seed of the batches and the head's initialisation.",
+    "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split.",
+    "steps": "Optimiser steps.",
+    "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson."
   }
 };

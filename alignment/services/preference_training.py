@@ -1,0 +1,187 @@
+"""The `train_preference_critic` job: a pairwise snapshot's compared pairs → a Bradley–Terry critic (a
+vision-language backbone with a scalar head per dimension, VideoReward's shape), measured on the snapshot's
+test pairs beside the active rating critic judged on the same pairs through its expected rewards, and
+registered as a critic version whose scores feed the same score job, active learning and alignment.
+
+Each pair's label per dimension is its consensus (the majority of A / tie / B; a split vote is a tie);
+dimensions without a vote are left out of the loss. Accuracy "with ties" predicts a tie below a score gap
+chosen on the test pairs themselves, as VideoGen-RewardBench reports it.
+"""
+from pathlib import Path
+
+from django.conf import settings
+
+from annotation.models import CampaignItem, Snapshot
+from lift.api_errors import ApplicationError
+
+from ..models import Job, ModelVersion, VideoScore
+from ..selectors import active_version, is_preference_critic
+from .align_data import snapshot_pair_consensus, snapshot_ready
+from .critic_training import default_backbone
+
+DEFAULTS = {"finetune": "lora", "steps": 200, "lr": 1e-4, "batch_size": 8, "lora_rank": 16, "seed": 0,
+            "tie_model": "rao_kupper"}
+TYPES = {"finetune": str, "steps": int, "lr": float, "batch_size": int, "lora_rank": int, "seed": int,
+         "tie_model": str, "backbone": str, "name": str, "snapshot": int}
+
+
+def train_preference_critic_params_help() -> dict[str, str]:
+    return {
+        "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split.",
+        "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the "
+                    "synthetic world).",
+        "finetune": '"lora" (on the language model, vision frozen; VideoReward\'s default) or "full".',
+        "steps": "Optimiser steps.", "lr": "AdamW learning rate.", "batch_size": "Pairs per step.",
+        "lora_rank": "LoRA rank.", "seed": "Seed of the batches and the head's initialisation.",
+        "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson.",
+        "name": "The critic version's name (default: 'preference critic job <id>').",
+    }
+
+
+def _checked(name: str, value, kind):
+    ok = isinstance(value, kind) and not isinstance(value, bool) if kind is not float else (
+        isinstance(value, (int, float)) and not isinstance(value, bool))
+    if not ok:
+        raise ApplicationError(f"{name} must be a {kind.__name__}.", fields={name: "invalid"})
+    return kind(value)
+
+
+def train_preference_critic_params_validate(*, params: dict) -> dict:
+    from ..engine.critic.preference import TIE_MODELS
+
+    params = dict(params or {})
+    if unknown := sorted(set(params) - set(TYPES)):
+        raise ApplicationError(f"Unknown train_preference_critic params: {', '.join(unknown)}.", fields={"params": unknown})
+    clean = {**DEFAULTS, "backbone": default_backbone()}
+    clean.update({name: _checked(name, value, TYPES[name]) for name, value in params.items() if value is not None})
+    if clean["finetune"] not in ("lora", "full"):
+        raise ApplicationError('finetune must be "lora" or "full".', fields={"finetune": "invalid"})
+    if clean["tie_model"] not in TIE_MODELS:
+        raise ApplicationError(f"tie_model must be one of {', '.join(TIE_MODELS)}.", fields={"tie_model": "invalid"})
+    for name in ("steps", "batch_size", "lora_rank"):
+        if not 1 <= clean[name] <= 1_000_000:
+            raise ApplicationError(f"{name} must be at least 1.", fields={name: "invalid"})
+    if not 0 < clean["lr"] < 1:
+        raise ApplicationError("lr must lie in (0, 1).", fields={"lr": "invalid"})
+    if clean["backbone"] != default_backbone() and clean["backbone"].startswith(("/", ".")) \
+            and not Path(clean["backbone"]).is_dir():
+        raise ApplicationError(f"backbone {clean['backbone']} is not a directory.", fields={"backbone": "not found"})
+    snapshot = snapshot_ready(snapshot_id=params.get("snapshot"))
+    for split in ("train", "test"):
+        if not any(any(c for c in consensus.values()) for consensus in
+                   snapshot_pair_consensus(snapshot=snapshot, split=split).values()):
+            raise ApplicationError(f"Snapshot {snapshot.number} has no compared pair in its {split} split.",
+                                   code="no_scored_data", fields={"snapshot": f"no {split} pairs"})
+    if "name" in clean and ModelVersion.objects.filter(kind=ModelVersion.Kind.CRITIC, name=clean["name"]).exists():
+        raise ApplicationError(f"A critic named {clean['name']!r} exists.", fields={"name": "taken"})
+    clean["snapshot"] = snapshot.pk
+    return clean
+
+
+def _pairs(*, snapshot: Snapshot, split: str, frames_of) -> tuple[list, list]:
+    """(PairExamples, their item ids) of the split's pairs with at least one judged dimension."""
+    from ..engine.critic.pairwise import PairExample
+    from .scoring import video_caption
+
+    consensus = {item: {d: c for d, c in votes.items() if c}
+                 for item, votes in snapshot_pair_consensus(snapshot=snapshot, split=split).items()}
+    items = CampaignItem.objects.select_related("video__prompt", "video_b").in_bulk([i for i, c in consensus.items() if c])
+    ids = sorted(items)
+    return [PairExample(video_caption(items[i].video), frames_of(items[i].video), frames_of(items[i].video_b),
+                        consensus[i]) for i in ids], ids
+
+
+def _accuracies(score_a, score_b, pairs, dims) -> dict:
+    """Per dimension, on the pairs judged on it: accuracy without ties (VideoGen-RewardBench's w/o ties) and
+    with ties (the tie threshold that fits these pairs best)."""
+    import numpy as np
+
+    from ..engine.critic.preference import accuracy_with_ties, accuracy_without_ties
+
+    figures = {}
+    for d, dim in enumerate(dims):
+        rows = [i for i, pair in enumerate(pairs) if dim in pair.labels]
+        labels = [pairs[i].labels[dim] for i in rows]
+        a, b = np.asarray(score_a)[rows, d], np.asarray(score_b)[rows, d]
+        with_ties, threshold = accuracy_with_ties(a, b, labels)
+        figures[dim] = {"pairs": len(rows), "accuracy_without_ties": _finite(accuracy_without_ties(a, b, labels)),
+                        "accuracy_with_ties": _finite(with_ties), "tie_threshold": threshold}
+    decided = [f["accuracy_without_ties"] for f in figures.values() if f["accuracy_without_ties"] is not None]
+    return {"dimensions": figures, "mean_accuracy_without_ties": sum(decided) / len(decided) if decided else None}
+
+
+def _finite(value: float) -> float | None:
+    return None if value != value else value  # NaN (no decided pair) as null in JSON
+
+
+def _rating_critic_on(pairs, item_ids, dims, *, job, report) -> dict:
+    """The active rating critic on the same test pairs, through its expected reward per dimension."""
+    from .scoring import scores_compute
+
+    active = active_version(kind=ModelVersion.Kind.CRITIC)
+    if active is None or is_preference_critic(active):
+        return {}
+    items = CampaignItem.objects.in_bulk(item_ids)
+    videos = sorted({v for i in item_ids for v in (items[i].video_id, items[i].video_b_id)})
+    report(phase=f"the active critic {active.name} on the same pairs", force=True)
+    scores_compute(critic=active, video_ids=videos, job=job)
+    reward = {(row.video_id, row.dimension): row.reward
+              for row in VideoScore.objects.filter(critic=active, video_id__in=videos, dimension__in=dims)}
+    score_a = [[reward.get((items[i].video_id, d), 0.0) for d in dims] for i in item_ids]
+    score_b = [[reward.get((items[i].video_b_id, d), 0.0) for d in dims] for i in item_ids]
+    return {"critic": active.pk, "name": active.name, **_accuracies(score_a, score_b, pairs, dims)}
+
+
+def train_preference_critic_run(*, job: Job, report) -> dict:
+    from ..engine.critic.data import sample_frames_timed
+    from ..engine.critic.pairwise import preference_critic, save_preference_critic, score_pairs, train_pairwise
+    from ..engine.critic.spec import CriticMeta
+    from .critic_training import ensure_backbone
+    from .registry import version_register
+    from .scoring import local_video_files
+
+    params = job.params
+    snapshot = snapshot_ready(snapshot_id=params["snapshot"])
+    dims = list(snapshot.manifest.get("pair_dimensions", []))
+    ensure_backbone(params["backbone"])
+    report(fraction=0.0, phase="loading the backbone", force=True)
+    critic = preference_critic(params["backbone"], dims, finetune=params["finetune"], lora_rank=params["lora_rank"],
+                               seed=params["seed"])
+    meta = CriticMeta.load(params["backbone"])
+    size = lambda height, width: meta.frame_size_for(height, width, critic.geometry)  # noqa: E731
+    videos = {}
+
+    def frames_of(video):
+        if video.pk not in videos:
+            with local_video_files([video]) as paths:
+                videos[video.pk] = sample_frames_timed(paths[video.pk], meta.num_frames, size)[0]
+        return videos[video.pk]
+
+    report(fraction=0.02, phase="reading the compared pairs", force=True)
+    train, _ = _pairs(snapshot=snapshot, split="train", frames_of=frames_of)
+    test, test_ids = _pairs(snapshot=snapshot, split="test", frames_of=frames_of)
+    report(log=f"{len(train)} train pairs, {len(test)} test pairs; {params['finetune']} on {params['backbone']}",
+           force=True)
+    losses = train_pairwise(critic, train, steps=params["steps"], batch_size=params["batch_size"],
+                            learning_rate=params["lr"], tie_model=params["tie_model"], seed=params["seed"],
+                            on_step=lambda step, loss: report(fraction=0.05 + 0.8 * step / params["steps"],
+                                                              phase=f"train step {step}"))
+    report(fraction=0.86, phase="evaluate on the test pairs", force=True)
+    score_a, score_b = score_pairs(critic, test)
+    evaluation = {"test_pairs": len(test), **_accuracies(score_a, score_b, test, dims),
+                  "rating_critic_on_these_pairs": _rating_critic_on(test, test_ids, dims, job=job, report=report),
+                  "test_split": {"snapshot": snapshot.pk, "number": snapshot.number, "pairs": test_ids}}
+    out = Path(settings.LIFT["JOBS_DIR"]) / f"train_preference_critic-{job.pk}" / "critic"
+    save_preference_critic(critic, out, params["backbone"])
+    version = version_register(
+        kind=ModelVersion.Kind.CRITIC, name=params.get("name") or f"preference critic job {job.pk}",
+        base=params["backbone"], config={"critic_dir": str(out), "critic_kind": "preference", "dimensions": dims},
+        lineage={"backbone": params["backbone"], "snapshot": snapshot.pk, "job": job.pk, "train_pairs": len(train),
+                 "hyperparameters": {k: params[k] for k in DEFAULTS}},
+        metrics={**evaluation, "loss_curve": [[i + 1, round(v, 6)] for i, v in enumerate(losses)]}, created_by_job=job)
+    report(metrics={"loss_curve": [[i + 1, round(v, 6)] for i, v in enumerate(losses)],
+                    "mean_accuracy_without_ties": evaluation["mean_accuracy_without_ties"]}, force=True)
+    return {"critic_version": version.pk, "name": version.name, "train_pairs": len(train), "test_pairs": len(test),
+            "mean_accuracy_without_ties": evaluation["mean_accuracy_without_ties"],
+            "rating_critic_mean_accuracy_without_ties":
+                evaluation["rating_critic_on_these_pairs"].get("mean_accuracy_without_ties")}
