@@ -245,3 +245,26 @@ def test_admin_cancels_a_queued_job_and_retries_it_under_the_same_id(page, activ
     job.refresh_from_db()
     assert (job.status, Job.objects.count()) == ("queued", 1)
     assert page.url.endswith(f"/console/jobs/{job.pk}")
+
+
+def test_a_pairwise_campaign_shows_who_leans_to_the_left(page, transactional_db):
+    """An annotator who picked the left video every time is flagged beside one who did not."""
+    from annotation.models import CampaignItem
+    from tests.factories import add_member
+    from tests.pairs.util import annotate_pair, pair_campaign
+
+    UserFactory(username="boss", roles=["admin"])
+    campaign, items = pair_campaign(pairs=6, overlap=2)
+    leaning, fair = (add_member(campaign, UserFactory(username=name, roles=["annotator"])) for name in ("lefty", "fair"))
+    for index, item in enumerate(CampaignItem.objects.filter(pk__in=[i.pk for i in items]).order_by("pk")):
+        # lefty always chose the left video: A when A was on the left (AB), B when B was (BA).
+        order = "AB" if index % 2 else "BA"
+        annotate_pair(item, leaning, {d: "A" if order == "AB" else "B" for d in ("semantic", "motion", "fidelity")},
+                      shown_order=order)
+        annotate_pair(item, fair, {d: "A" for d in ("semantic", "motion", "fidelity")}, shown_order=order)
+    sign_in(page, "boss", path=f"/console/campaigns/{campaign.pk}")
+    figures = page.get_by_test_id("annotator-figures")
+    expect(figures.locator("tr", has_text="lefty").get_by_test_id("position-bias")).to_contain_text("100% left of 18")
+    expect(figures.locator("tr", has_text="lefty").get_by_test_id("position-bias")).to_contain_text("flagged")
+    expect(figures.locator("tr", has_text="fair").get_by_test_id("position-bias")).to_contain_text("50% left of 18")
+    expect(figures.locator("tr", has_text="fair").get_by_test_id("position-bias")).not_to_contain_text("flagged")

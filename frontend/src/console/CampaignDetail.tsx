@@ -4,8 +4,8 @@ import { useEffect, useState } from 'react';
 import { ApiError, fieldMessages } from '../api';
 import { renderMarkdown } from '../markdown';
 import { settingsPatch, settingsValues, type SettingsValues } from './campaignForm';
-import { consoleApi, type AdminCampaign } from './consoleApi';
-import { formatValue, percent } from './shaping';
+import { consoleApi, type AdminCampaign, type AnnotatorFigures } from './consoleApi';
+import { formatValue, percent, positionBiasText } from './shaping';
 import { ErrorText, Link, Loading, useLoad } from './ui';
 
 export function CampaignDetail({ id }: { id: number }) {
@@ -297,6 +297,7 @@ function Members({ id }: { id: number }) {
 
 function AnnotatorFigures({ id }: { id: number }) {
   const { data, error } = useLoad(() => consoleApi.annotators(id), `annotators-${id}`);
+  const pairs = !!data?.annotators.some((a) => a.position_bias);
   return (
     <section className="card" data-testid="annotator-figures">
       <h3>Annotators</h3>
@@ -314,6 +315,7 @@ function AnnotatorFigures({ id }: { id: number }) {
               <th>median s</th>
               <th>gold accuracy</th>
               <th>agreement with others</th>
+              {pairs && <th>position (left video)</th>}
               <th>flags</th>
             </tr>
           </thead>
@@ -326,6 +328,7 @@ function AnnotatorFigures({ id }: { id: number }) {
                 <td>{formatValue(a.median_seconds)}</td>
                 <td>{typeof a.gold_accuracy.overall === 'number' ? percent(a.gold_accuracy.overall) : '—'}</td>
                 <td>{percent(a.agreement_with_others.overall)}</td>
+                {pairs && <PositionBias bias={a.position_bias} />}
                 <td className="small">
                   {[...Object.keys(a.flags), ...Object.entries(a.annotation_flags).map(([f, n]) => `${f} ×${n}`)].join(', ') || '—'}
                 </td>
@@ -335,5 +338,14 @@ function AnnotatorFigures({ id }: { id: number }) {
         </table>
       )}
     </section>
+  );
+}
+
+function PositionBias({ bias }: { bias: AnnotatorFigures['position_bias'] }) {
+  const shown = positionBiasText(bias);
+  return (
+    <td className={shown?.flagged ? 'small field-error' : 'small'} data-testid="position-bias">
+      {shown ? `${shown.text}${shown.flagged ? ' — flagged' : ''}` : '—'}
+    </td>
   );
 }

@@ -137,7 +137,7 @@ function Agreement({ campaignId }: { campaignId: number }) {
     <span className="small">
       {Object.entries(data.dimensions).map(([dim, f]) => (
         <span key={dim} className="chip">
-          {dim} {formatValue(f.alpha_ordinal)}
+          {dim} {formatValue(f.alpha_ordinal ?? f.alpha_nominal)}
         </span>
       ))}
     </span>

@@ -77,7 +77,13 @@ export interface QualityReport {
   annotators: number;
   dimensions: Record<
     string,
-    { alpha_ordinal: number | null; alpha_ci: [number | null, number | null]; pairwise_agreement: number | null }
+    {
+      // Ratings are ordinal (Good > Normal > Bad); a pair's A / tie / B is nominal.
+      alpha_ordinal?: number | null;
+      alpha_nominal?: number | null;
+      alpha_ci: [number | null, number | null];
+      pairwise_agreement: number | null;
+    }
   >;
 }
 
@@ -91,6 +97,8 @@ export interface AnnotatorFigures {
   agreement_with_others: { overall: number | null; [dim: string]: number | null };
   annotation_flags: Record<string, number>;
   flags: Record<string, unknown>;
+  // Pairwise campaigns: the share of LEFT among choices that prefer a side, tested against a fair coin.
+  position_bias?: { left_share: number | null; p_value: number | null; sided_choices: number; flagged: boolean };
 }
 
 export type RetrainPolicy = Refine<

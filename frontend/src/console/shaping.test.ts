@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareMetrics, curvePoints, distributionShares, keyFigures, lineageEntries, metricSeries } from './shaping';
+import { compareMetrics, curvePoints, distributionShares, keyFigures, lineageEntries, metricSeries, positionBiasText } from './shaping';
 
 describe('curves from job metrics', () => {
   it('reads the three point shapes', () => {
@@ -73,5 +73,24 @@ describe('distributions', () => {
       { level: 'Bad', count: 1, share: 0.25 },
     ]);
     expect(distributionShares({})).toEqual([]);
+  });
+});
+
+describe('pairwise figures', () => {
+  it('shows a preference critic by its pairwise accuracy', () => {
+    expect(keyFigures('critic', { mean_accuracy_without_ties: 0.8125, test_pairs: 16 })).toEqual([
+      { key: 'mean_accuracy_without_ties', value: '0.8125' },
+      { key: 'test_pairs', value: '16' },
+    ]);
+  });
+
+  it('writes an annotator\'s lean to the left, and nothing without sided choices', () => {
+    expect(positionBiasText({ left_share: 0.9, p_value: 0.0002, sided_choices: 30, flagged: true })).toEqual({
+      text: '90% left of 30 (p < 0.001)',
+      flagged: true,
+    });
+    expect(positionBiasText({ left_share: 0.55, p_value: 0.6891, sided_choices: 20, flagged: false })?.text).toBe('55% left of 20 (p 0.69)');
+    expect(positionBiasText({ left_share: null, p_value: null, sided_choices: 0, flagged: false })).toBeNull();
+    expect(positionBiasText(undefined)).toBeNull();
   });
 });

@@ -143,10 +143,19 @@ export function percent(fraction: number | null | undefined, digits = 0): string
 export function keyFigures(kind: string, metrics: Record<string, unknown>): { key: string; value: string }[] {
   const wanted =
     kind === 'critic'
-      ? ['mean_accuracy', 'accuracy', 'val_accuracy', 'split']
+      ? ['mean_accuracy', 'accuracy', 'val_accuracy', 'split', 'mean_accuracy_without_ties', 'test_pairs']
       : ['heldout_reward_after', 'heldout_reward_before', 'reward_gain', 'critic'];
   const flat = flatScalars(metrics);
   return wanted.filter((k) => k in flat).map((k) => ({ key: k, value: formatValue(flat[k]) }));
+}
+
+/** An annotator's lean toward the left video of pairs: "62% left (p 0.003)", flagged or not; null without one. */
+export function positionBiasText(
+  bias: { left_share: number | null; p_value: number | null; sided_choices: number; flagged: boolean } | undefined,
+): { text: string; flagged: boolean } | null {
+  if (!bias || !bias.sided_choices || bias.left_share === null) return null;
+  const p = bias.p_value === null ? '' : ` (p ${bias.p_value < 0.001 ? '< 0.001' : formatValue(Number(bias.p_value.toPrecision(2)))})`;
+  return { text: `${percent(bias.left_share)} left of ${bias.sided_choices}${p}`, flagged: bias.flagged };
 }
 
 export function isFinished(status: string): boolean {
