@@ -71,6 +71,9 @@ def loop_settings_validate(settings: dict) -> dict:
     for key in ("critic", "align"):
         if not isinstance(settings.get(key) or {}, dict):
             raise ApplicationError(f"{key} must be an object of {key} job params.", fields={key: "not an object"})
+    if (settings.get("critic") or {}).get("kind", "rating") not in ("rating", "preference"):
+        raise ApplicationError('critic.kind must be "rating" (train_critic) or "preference" (train_preference_critic).',
+                               fields={"critic": "kind"})
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
     if (settings.get("align") or {}).get("objective") == "dpo" and len(candidates["seeds"]) < 2:
         raise ApplicationError("The dpo objective pairs each prompt's best and worst candidate: candidates.seeds needs "

@@ -33,7 +33,7 @@ def _now() -> str:
 
 
 def _initial_stages(params: dict) -> list[dict]:
-    return [{"name": name, "kind": stage_named(name).kind or "inline", "status": "pending", "job": None,
+    return [{"name": name, "kind": stage_named(name).job_kind(params) or "inline", "status": "pending", "job": None,
              "outcome": "", "started_at": None, "finished_at": None, "retries": 0} for name in params["stages"]]
 
 
@@ -73,8 +73,8 @@ def _step(loop: Job, entries: list[dict], context: dict, foreground: bool):
                 entry.update(status=_DONE, finished_at=_now())
                 context.update(more)
                 continue
-            child, _ = job_create(kind=stage.kind, params=stage.build(loop.params, context), created_by=loop.created_by,
-                                  parent=loop, dispatch=not foreground)
+            child, _ = job_create(kind=stage.job_kind(loop.params), params=stage.build(loop.params, context),
+                                  created_by=loop.created_by, parent=loop, dispatch=not foreground)
         except ApplicationError as exc:  # refused before any work: the reason is the stage's outcome
             entry.update(status="failed", outcome=exc.message, finished_at=_now())
             return None, (Job.Status.FAILED, f"Stage {stage.name} failed: {exc.message}")

@@ -22,6 +22,10 @@ class Stage:
     read: Callable[[Job], tuple[str, dict]] | None = None  # finished child -> (outcome, context additions)
     inline: Callable[[dict, dict, object], tuple[str, dict]] | None = None  # (params, context, by) -> ...
     needs: tuple[str, ...] = ()  # stages whose output this one reads
+    kind_for: Callable[[dict], str] | None = None  # the job kind by the loop's params, where it depends on them
+
+    def job_kind(self, params: dict) -> str:
+        return self.kind_for(params) if self.kind_for else self.kind
 
 
 def _active_id(kind: str, what: str) -> int:
@@ -54,7 +58,13 @@ def _snapshot_read(job: Job) -> tuple[str, dict]:
 
 
 def _critic_params(params: dict, context: dict) -> dict:
-    return {**params["critic"], "snapshot": context["snapshot_id"]}
+    settings = {k: v for k, v in params["critic"].items() if k != "kind"}
+    return {**settings, "snapshot": context["snapshot_id"]}
+
+
+def _critic_kind(params: dict) -> str:
+    """critic.kind "preference": a Bradley–Terry critic on the snapshot's compared pairs; else a rating critic."""
+    return "train_preference_critic" if params["critic"].get("kind") == "preference" else "train_critic"
 
 
 def _version_from(job: Job, kind: str) -> int:
@@ -121,7 +131,7 @@ def _next_round_params(params: dict, context: dict) -> dict:
 
 # --- inline stages ------------------------------------------------------------------------------------
 
-_KEY_FIGURES = {ModelVersion.Kind.CRITIC: ("mean_accuracy",),
+_KEY_FIGURES = {ModelVersion.Kind.CRITIC: ("mean_accuracy", "mean_accuracy_without_ties"),
                 ModelVersion.Kind.GENERATOR: ("heldout_reward_before", "heldout_reward_after")}
 
 
@@ -130,7 +140,7 @@ def _evaluate(kind: str) -> Callable:
     def evaluate(params: dict, context: dict, by) -> tuple[str, dict]:
         version = ModelVersion.objects.get(pk=context[f"{kind}_version"])
         active = active_version(kind=kind)
-        figures = {name: version.metrics.get(name) for name in _KEY_FIGURES[kind]}
+        figures = {name: version.metrics[name] for name in _KEY_FIGURES[kind] if name in version.metrics}
         refusal = promotion_refusal(version=version, active=active)
         verdict = f"not better: {refusal}" if refusal else "better than the active one"
         shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items())
@@ -155,7 +165,8 @@ def _promote(kind: str) -> Callable:
 
 STAGES: list[Stage] = [
     Stage("snapshot", kind="snapshot", build=_snapshot_params, read=_snapshot_read),
-    Stage("train_critic", kind="train_critic", build=_critic_params, read=_version_read(ModelVersion.Kind.CRITIC), needs=("snapshot",)),
+    Stage("train_critic", kind="train_critic", build=_critic_params, read=_version_read(ModelVersion.Kind.CRITIC),
+          needs=("snapshot",), kind_for=_critic_kind),
     Stage("evaluate_critic", inline=_evaluate(ModelVersion.Kind.CRITIC), needs=("train_critic",)),
     Stage("promote_critic", inline=_promote(ModelVersion.Kind.CRITIC), needs=("train_critic",)),
     Stage("generate_candidates", kind="generate", build=_candidates_params, read=_videos_read("candidate_video_ids")),

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from alignment.models import ModelVersion, VideoScore
-from alignment.services.jobs import job_create, job_run
+from alignment.services.jobs import job_create, job_run, job_start
 from alignment.services.registry import promotion_refusal, version_promote, version_register
 from lift.api_errors import ApplicationError
 from tests.align.conftest import align_params
@@ -101,3 +101,27 @@ def test_bad_requests_are_refused_before_a_job_exists(compared, jobs_dir):
         with pytest.raises(ApplicationError, match=message):
             job_create(kind="train_preference_critic", params={"snapshot": snapshot.pk, **bad}, dispatch=False)
     assert not ModelVersion.objects.filter(config__critic_kind="preference").exists()
+
+
+def test_the_retrain_loop_trains_a_preference_critic_on_a_pairwise_campaign(compared, jobs_dir, tiny_critic_dir,
+                                                                            critic, generator):
+    from alignment.services.registry import version_promote
+    from tests.loop.conftest import drive
+
+    _, items = compared
+    version_promote(version=generator)
+    loop, _ = job_create(kind="retrain_loop", dispatch=False, params={
+        "stages": ["snapshot", "train_critic", "evaluate_critic", "promote_critic"],
+        "source_campaign_ids": [items[0].campaign_id],
+        "critic": {"kind": "preference", "backbone": str(tiny_critic_dir), "name": "loop bt", **FAST}})
+    job_start(job_id=loop.pk)
+    loop = drive(loop.pk)
+    assert loop.status == "succeeded", loop.error
+    stages = {s["name"]: s for s in loop.metrics["stages"]}
+    assert stages["train_critic"]["kind"] == "train_preference_critic"
+    version = ModelVersion.objects.get(name="loop bt")
+    assert version.config["critic_kind"] == "preference" and version.metrics["test_pairs"] == 3
+    assert "mean_accuracy_without_ties" in stages["evaluate_critic"]["outcome"]
+    with pytest.raises(ApplicationError, match="critic.kind"):
+        job_create(kind="retrain_loop", dispatch=False, params={"stages": ["snapshot", "train_critic"],
+                                                                "critic": {"kind": "ranking"}})
