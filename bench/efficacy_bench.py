@@ -1,6 +1,6 @@
 """Does the loop's machinery work in the synthetic world, measured against the truth? (issue "prove the loop")
 
-    .venv/bin/python bench/efficacy_bench.py [--parts judge,generator,critic,align] [--seeds 3]
+    .venv/bin/python bench/efficacy_bench.py [--parts judge,generator,critic,align,pairwise] [--seeds 3]
 
   judge      the pixel judge against the oracle on fresh renders, per dimension
   generator  the pretrained tiny generator's samples, rated by the judge (its room to improve)
@@ -9,6 +9,8 @@
   align      reward_weighted and rejection against the uniform-weight control over several seeds, λ = 1
              beside λ = 0, and edit_reward with the critic as its differentiable reward; every run measured
              on held-out prompts by the judge (and by the critic, so reward hacking shows)
+  pairwise   a Bradley–Terry critic from the pretrained tiny critic on world pairs judged by the truth (10%
+             noise), its held-out pairwise accuracy with and without ties per seed (not in the default parts)
 
 Numbers go to bench/results/efficacy.json (one section per part, merged with what is there); a summary
 for bench/RESULTS.md is printed. The machine and its load average are recorded beside every figure.
@@ -128,12 +130,21 @@ def align_part(models: dict, seeds: int) -> dict:
     return report
 
 
+def pairwise_part(models: dict, seeds: int, steps: int) -> dict:
+    from alignment.engine.critic.pairwise_experiment import PairSetup, run_pairwise_experiment
+
+    runs = [run_pairwise_experiment(PairSetup(base=str(models["tiny-critic"]), steps=steps, seed=seed))
+            for seed in range(seeds)]
+    return {"runs": runs, **_stamp()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="judge,generator,critic,align")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--judge-videos", type=int, default=1000)
     parser.add_argument("--critic-videos", type=int, default=1500)
+    parser.add_argument("--pairwise-steps", type=int, default=300)
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -149,6 +160,8 @@ def main() -> None:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
+        if "pairwise" in parts:
+            figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=1))
     print(json.dumps({k: v for k, v in figures.items() if k != "align"}, indent=1))
