@@ -41,7 +41,7 @@ def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tup
     from ..synthetic import CLIP_FRAMES, CLIP_SIZE, oracle_judge, render, sample_defects, sample_prompt
     from .experiment import _through_codec
 
-    rng = np.random.default_rng([seed, 31])
+    rng, noise_rng = np.random.default_rng([seed, 31]), np.random.default_rng([seed, 37])  # noise never moves the videos
     pairs, truths = [], []
     for index in range(count):
         spec = sample_prompt(rng)
@@ -53,7 +53,7 @@ def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tup
         if through_codec:
             sides = [(frames, judged) for (frames, _, judged) in _through_codec([(f, "", j) for f, j in sides])]
         truth = {d: outcome(sides[0][1][d].rating, sides[1][1][d].rating) for d in DIMENSIONS}
-        noisy = {d: str(rng.choice([o for o in OUTCOMES if o != t])) if rng.random() < noise else t
+        noisy = {d: str(noise_rng.choice([o for o in OUTCOMES if o != t])) if noise_rng.random() < noise else t
                  for d, t in truth.items()}
         pairs.append(PairExample(spec.to_text(), sides[0][0], sides[1][0], noisy))
         truths.append(truth)

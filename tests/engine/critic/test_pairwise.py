@@ -66,3 +66,16 @@ def test_training_without_pairs_is_refused(tiny_critic_dir):
     critic = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity"])
     with pytest.raises(ValueError, match="no pairs"):
         train_pairwise(critic, [], steps=1)
+
+
+def test_world_pairs_are_labelled_by_the_truth_and_noise_changes_only_its_share():
+    from alignment.engine.critic.pairwise_experiment import outcome, world_pairs
+
+    assert (outcome("Good", "Bad"), outcome("Bad", "Normal"), outcome("Normal", "Normal")) == ("A", "B", "tie")
+    clean, truth = world_pairs(60, seed=3, noise=0.0, through_codec=False)
+    assert [p.labels for p in clean] == truth and all(p.frames_a.shape == (9, 48, 48, 3) for p in clean)
+    assert {label for t in truth for label in t.values()} == {"A", "B", "tie"}
+    noisy, same_truth = world_pairs(60, seed=3, noise=0.5, through_codec=False)
+    assert same_truth == truth  # the same videos and truth; only the labels trained on change
+    changed = sum(p.labels[d] != t[d] for p, t in zip(noisy, truth) for d in t) / (60 * 3)
+    assert 0.35 < changed < 0.65
