@@ -131,6 +131,23 @@ def _lock_and_find_live(*, campaign: Campaign, annotator, now) -> Assignment | N
     return assignment_with_relations(row[0]) if row else None
 
 
+# The item's slot and the lease in one round trip on PostgreSQL: the counter moves (is_open read on the old
+# counter: open while one more slot is left after this one), and the annotator's lease is inserted, or their
+# own expired lease on this item (the only row that can already be there) comes back to life.
+_TAKE_SLOT_AND_LEASE_SQL = f"""
+WITH taken AS (
+    UPDATE {CampaignItem._meta.db_table} SET slots_taken = slots_taken + 1, is_open = slots_taken < %(last_open)s
+    WHERE id = %(item)s RETURNING id
+)
+INSERT INTO {Assignment._meta.db_table}
+    (campaign_id, item_id, annotator_id, state, leased_at, expires_at, skip_reason, shown_order, updated_at)
+SELECT %(campaign)s, id, %(annotator)s, 'leased', %(now)s, %(expires)s, '', %(order)s, %(now)s FROM taken
+ON CONFLICT (item_id, annotator_id) DO UPDATE SET state = EXCLUDED.state, leased_at = EXCLUDED.leased_at,
+    expires_at = EXCLUDED.expires_at, shown_order = EXCLUDED.shown_order, updated_at = EXCLUDED.updated_at
+RETURNING id
+"""
+
+
 @transaction.atomic
 def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
     existing = _lock_and_find_live(campaign=campaign, annotator=annotator, now=now)
@@ -145,21 +162,29 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
     item = item or candidates.first() or _open_items(campaign=campaign, annotator=annotator, skip_locked=False).first()
     if item is None:
         return None
+    expires_at = now + timedelta(seconds=campaign.lease_seconds)
+    # A pair is shown in an order drawn afresh for every lease, so a preference for one side shows up as
+    # position bias instead of as a preference for A or B.
+    shown_order = secrets.choice(Assignment.ShownOrder.values) if item.video_b_id else ""
+    lease = Assignment(campaign=campaign, item=item, annotator=annotator, state=Assignment.State.LEASED,
+                       leased_at=now, expires_at=expires_at, shown_order=shown_order, updated_at=now)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_TAKE_SLOT_AND_LEASE_SQL, {
+                "item": item.pk, "last_open": campaign.overlap - 1, "campaign": campaign.pk, "annotator": annotator.pk,
+                "now": now, "expires": expires_at, "order": shown_order})
+            lease.pk = cursor.fetchone()[0]
+        lease._state.adding, lease._state.db = False, connection.alias
+        return lease
     CampaignItem.objects.filter(pk=item.pk).update(
         slots_taken=F("slots_taken") + 1,
         # Evaluated on the old counter: the item stays open while one more slot is left after this.
         is_open=Case(When(slots_taken__lt=campaign.overlap - 1, then=True), default=False),
     )
-    expires_at = now + timedelta(seconds=campaign.lease_seconds)
-    # A pair is shown in an order drawn afresh for every lease, so a preference for one side shows up as
-    # position bias instead of as a preference for A or B.
-    shown_order = secrets.choice(Assignment.ShownOrder.values) if item.video_b_id else ""
     # One statement instead of get_or_create's look-up, savepoint and insert: the annotator's own expired
     # lease on this item (the only row that can already be there) comes back to life.
     (assignment,) = Assignment.objects.bulk_create(
-        [Assignment(campaign=campaign, item=item, annotator=annotator, state=Assignment.State.LEASED,
-                    leased_at=now, expires_at=expires_at, shown_order=shown_order, updated_at=now)],
-        update_conflicts=True, unique_fields=["item", "annotator"],
+        [lease], update_conflicts=True, unique_fields=["item", "annotator"],
         update_fields=["state", "leased_at", "expires_at", "shown_order", "updated_at"],
     )
     return assignment
