@@ -229,6 +229,8 @@ def test_choices_by_keyboard_are_stored_as_a_and_b(page, pair_seed):
          ("fidelity", "2", "Both equally sharp.")],
     ]
     open_task(page, pair_seed["campaign"])
+    # Both videos of the next pair are buffered in the background.
+    expect(page.get_by_test_id("pair-prefetch")).to_have_count(2)
     for plan in plans:
         try:
             page.wait_for_function(
