@@ -40,8 +40,23 @@ export interface DimensionRating {
   rationale: string;
 }
 
-// What is rated (kept in the draft and sent again on a retry); `next` is how it is sent, set by submitAndNext.
-export type SubmitBody = Omit<Refine<Schemas['SubmitApiInputRequest'], { ratings: Record<string, DimensionRating> }>, 'next'>;
+/** A side of a pair as the annotator saw it; the server stores it as A or B of the pair (its shown order). */
+export type PairSide = 'left' | 'tie' | 'right';
+
+export interface DimensionChoice {
+  choice: PairSide;
+  rationale: string;
+}
+
+// What is rated or compared (kept in the draft and sent again on a retry): `ratings` in a rating campaign,
+// `choices` in a pairwise one; `next` is how it is sent, set by submitAndNext.
+export type SubmitBody = Omit<
+  Refine<
+    Schemas['SubmitApiInputRequest'],
+    { ratings?: Record<string, DimensionRating>; choices?: Record<string, DimensionChoice> }
+  >,
+  'next'
+>;
 export type Annotation = Refine<Schemas['AnnotationOutput'], { ratings: Record<string, DimensionRating> }>;
 /** A submit that also leased the next task (?next=1). `unknown`: the server answered a plain annotation
  *  (one that does not know the option), so the caller asks next-task itself. */

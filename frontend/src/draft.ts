@@ -5,6 +5,7 @@
 import type { SubmitBody } from './api';
 
 export interface DraftRating {
+  /** The chosen level; in a pairwise campaign the chosen side (left, tie or right). */
   rating: string | null;
   rationale: string;
 }

@@ -21,6 +21,13 @@ describe('resolveShortcut', () => {
     expect(resolveShortcut({ key: 'Enter', metaKey: true, target: body })).toEqual({ type: 'submit' });
   });
 
+  it('maps L to linking the pair view\'s players, once per press and never while typing', () => {
+    expect(resolveShortcut({ key: 'l', target: body })).toEqual({ type: 'toggleLink' });
+    expect(resolveShortcut({ key: 'L', target: body })).toEqual({ type: 'toggleLink' });
+    expect(resolveShortcut({ key: 'l', repeat: true, target: body })).toBeNull();
+    expect(resolveShortcut({ key: 'l', target: el('<textarea></textarea>') })).toBeNull();
+  });
+
   it('stays out of the way while typing, except Ctrl/⌘+Enter and Escape', () => {
     const ta = el('<textarea></textarea>');
     for (const key of [' ', ',', '.', '1', '2', '3', 'ArrowUp', 'ArrowDown', 'g', 'f']) {

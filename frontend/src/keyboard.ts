@@ -12,6 +12,7 @@ export type Action =
   | { type: 'moveLevel'; delta: number }
   | { type: 'toggleGuidelines' }
   | { type: 'fullscreen' }
+  | { type: 'toggleLink' }
   | { type: 'closeOverlay' };
 
 export interface KeyLike {
@@ -35,6 +36,21 @@ export const SHORTCUTS: ShortcutHelp[] = [
   { keys: '1 2 3', action: 'Rate the focused dimension (Good, Normal, Bad)' },
   { keys: '↑ ↓ or Tab', action: 'Previous / next dimension' },
   { keys: '← →', action: 'Previous / next level' },
+  { keys: 'Ctrl/⌘ + Enter', action: 'Submit' },
+  { keys: 'Esc', action: 'Leave the text box' },
+  { keys: 'F', action: 'Fullscreen' },
+  { keys: 'G', action: 'Guidelines' },
+];
+
+/** The pair view's keys: the rating view's, with the three options of a dimension being left, tie and right,
+ *  and L to link or unlink the two players (both play, pause, seek, step and change speed together when linked). */
+export const PAIR_SHORTCUTS: ShortcutHelp[] = [
+  { keys: 'Space', action: 'Play / pause both videos' },
+  { keys: ', and .', action: 'One frame back / forward, both videos' },
+  { keys: '1 2 3', action: 'Choose for the focused dimension: left better, tie, right better' },
+  { keys: '↑ ↓ or Tab', action: 'Previous / next dimension' },
+  { keys: '← →', action: 'Move the choice towards left / right' },
+  { keys: 'L', action: 'Link / unlink the two videos' },
   { keys: 'Ctrl/⌘ + Enter', action: 'Submit' },
   { keys: 'Esc', action: 'Leave the text box' },
   { keys: 'F', action: 'Fullscreen' },
@@ -102,6 +118,9 @@ export function resolveShortcut(e: KeyLike): Action | null {
     case 'f':
     case 'F':
       return e.repeat ? null : { type: 'fullscreen' };
+    case 'l':
+    case 'L':
+      return e.repeat ? null : { type: 'toggleLink' };
     case 'g':
     case 'G':
       return e.repeat ? null : { type: 'toggleGuidelines' };

@@ -104,6 +104,16 @@ def seed(transactional_db, settings, rendered_videos):
 
 
 @pytest.fixture
+def media_with_ranges(monkeypatch):
+    """Django's live server answers /media/ itself (django.views.static.serve, no Range), so a browser cannot
+    seek in a video: it jumps back to 0. With this fixture the app's own media view answers, with Range and
+    its access checks, as in production. Tests that seek or frame-step use it."""
+    from django.test.testcases import _MediaFilesHandler
+
+    monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
+
+
+@pytest.fixture
 def page(browser, live_server, frontend_dist):
     """A fresh browser context at 1366×768; any JS dialog other than beforeunload fails the test."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)

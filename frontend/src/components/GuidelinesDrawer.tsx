@@ -1,15 +1,17 @@
 import { useEffect, useMemo, useRef } from 'react';
 import { renderMarkdown } from '../markdown';
-import { SHORTCUTS } from '../keyboard';
+import { SHORTCUTS, type ShortcutHelp } from '../keyboard';
 
 interface Props {
   open: boolean;
   title: string;
   markdown: string;
   onClose: () => void;
+  /** The keys listed under the guidelines (the rating view's by default). */
+  shortcuts?: ShortcutHelp[];
 }
 
-export function GuidelinesDrawer({ open, title, markdown, onClose }: Props) {
+export function GuidelinesDrawer({ open, title, markdown, onClose, shortcuts = SHORTCUTS }: Props) {
   // Safe: raw HTML in the source is escaped and the output sanitised (see markdown.ts).
   const html = useMemo(() => renderMarkdown(markdown), [markdown]);
   const closeRef = useRef<HTMLButtonElement>(null);
@@ -42,7 +44,7 @@ export function GuidelinesDrawer({ open, title, markdown, onClose }: Props) {
         <div className="markdown" data-testid="guidelines-content" dangerouslySetInnerHTML={{ __html: html }} />
         <h3>Keyboard shortcuts</h3>
         <dl className="shortcuts">
-          {SHORTCUTS.map((s) => (
+          {shortcuts.map((s) => (
             <div key={s.keys}>
               <dt>
                 <kbd>{s.keys}</kbd>

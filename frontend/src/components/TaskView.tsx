@@ -12,10 +12,19 @@ import {
   type Draft,
   type PendingSubmit,
 } from '../draft';
-import { resolveShortcut, type Action } from '../keyboard';
+import { PAIR_SHORTCUTS, SHORTCUTS, resolveShortcut, type Action } from '../keyboard';
 import { linkClick } from '../router';
-import { buildSubmitBody, validateDraft, type DimensionErrors } from '../rules';
+import {
+  PAIR_SIDES,
+  buildPairSubmitBody,
+  buildSubmitBody,
+  validateDraft,
+  validatePairDraft,
+  type DimensionErrors,
+} from '../rules';
 import { DimensionRater } from './DimensionRater';
+import { PairChooser } from './PairChooser';
+import { PairPlayers, type PairPlayersHandle } from './PairPlayers';
 import { GuidelinesDrawer } from './GuidelinesDrawer';
 import { LeaseTimer } from './LeaseTimer';
 import { SkipDialog } from './SkipDialog';
@@ -58,6 +67,16 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
 
   const player = useRef<VideoPlayerHandle>(null);
+  const pairPlayer = useRef<PairPlayersHandle>(null);
+  // A pair of videos to compare (pairwise campaign) or one video to rate: the same drafts, submit, lease and
+  // keys; the chosen side is kept where a rating keeps its level.
+  const pairTask = !!assignment?.pair;
+  const activePlayer = (): VideoPlayerHandle | null => pairPlayer.current ?? player.current;
+  const optionsOf = useCallback(
+    (dim: Campaign['schema']['dimensions'][number]): string[] =>
+      pairTask ? PAIR_SIDES.map((s) => s.value) : dim.levels.map((l) => l.value),
+    [pairTask],
+  );
   const ratingsRef = useRef<HTMLDivElement>(null);
   const draftRef = useRef<Draft | null>(null);
   const mounted = useRef(true);
@@ -296,12 +315,16 @@ export function TaskView({ campaignId, retryDelays }: Props) {
       setFormMessage('The lease has expired: this task can no longer be submitted.');
       return;
     }
-    const errs = validateDraft(campaign, d);
+    const errs = pairTask ? validatePairDraft(campaign, d) : validateDraft(campaign, d);
     setErrors(errs);
     const firstBad = campaign.schema.dimensions.findIndex((dim) => errs[dim.key]);
     if (firstBad >= 0) {
       const dim = campaign.schema.dimensions[firstBad];
-      setFormMessage('Some ratings or reasons are missing; they are marked below.');
+      setFormMessage(
+        pairTask
+          ? 'Some choices or reasons are missing; they are marked below.'
+          : 'Some ratings or reasons are missing; they are marked below.',
+      );
       if (errs[dim.key].rating) focusDimension(firstBad);
       else {
         setFocusedDim(firstBad);
@@ -311,13 +334,13 @@ export function TaskView({ campaignId, retryDelays }: Props) {
     }
     const pending: PendingSubmit = d.pending ?? {
       key: newIdempotencyKey(),
-      body: buildSubmitBody(campaign, d, timeSpent.current),
+      body: pairTask ? buildPairSubmitBody(campaign, d, timeSpent.current) : buildSubmitBody(campaign, d, timeSpent.current),
     };
     const withKey = { ...d, pending, timeSpentMs: timeSpent.current };
     saveDraft(withKey); // the key is stored before the first byte is sent
     setDraft(withKey);
     void runSubmit(assignment, campaign, pending);
-  }, [campaign, assignment, phase.kind, expired, focusDimension, runSubmit]);
+  }, [campaign, assignment, pairTask, phase.kind, expired, focusDimension, runSubmit]);
 
   const skip = useCallback(
     async (reason: string): Promise<string | null> => {
@@ -363,25 +386,29 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           }
           return false;
         case 'togglePlay':
-          player.current?.togglePlay();
+          activePlayer()?.togglePlay();
           return true;
         case 'step':
-          player.current?.step(action.frames);
+          activePlayer()?.step(action.frames);
           return true;
         case 'fullscreen':
-          player.current?.toggleFullscreen();
+          activePlayer()?.toggleFullscreen();
+          return true;
+        case 'toggleLink':
+          if (!pairPlayer.current) return false;
+          pairPlayer.current.toggleLink();
           return true;
         case 'toggleGuidelines':
           setGuidelinesOpen((o) => !o);
           return true;
         case 'rate': {
           const dim = campaign.schema.dimensions[focusedDim];
-          const level = dim?.levels[action.level];
+          const level = dim ? optionsOf(dim)[action.level] : undefined;
           if (!level) return false;
           // From nowhere (page body), a digit also puts focus on the dimension it rates, so Tab
           // leads on to its reason box.
           if (!target || target === document.body) focusDimension(focusedDim);
-          rate(focusedDim, level.value);
+          rate(focusedDim, level);
           return true;
         }
         case 'moveDimension':
@@ -390,17 +417,18 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         case 'moveLevel': {
           const dim = campaign.schema.dimensions[focusedDim];
           if (!dim) return false;
-          const cur = dim.levels.findIndex((l) => l.value === draftRef.current?.ratings[dim.key]?.rating);
-          const n = dim.levels.length;
+          const options = optionsOf(dim);
+          const cur = options.indexOf(draftRef.current?.ratings[dim.key]?.rating ?? '');
+          const n = options.length;
           const next = cur < 0 ? (action.delta > 0 ? 0 : n - 1) : (cur + action.delta + n) % n;
           // Focus follows the checked radio in DimensionRater (synchronously: a deferred focus here
           // once pulled it back out of the reason box the person had already tabbed into).
-          rate(focusedDim, dim.levels[next].value);
+          rate(focusedDim, options[next]);
           return true;
         }
       }
     },
-    [campaign, submit, guidelinesOpen, closeGuidelines, skipOpen, focusDimension, focusedDim, rate],
+    [campaign, submit, guidelinesOpen, closeGuidelines, skipOpen, focusDimension, focusedDim, rate, optionsOf],
   );
 
   useEffect(() => {
@@ -481,7 +509,16 @@ export function TaskView({ campaignId, retryDelays }: Props) {
 
       <div className="task-grid">
         <section className="stage" aria-label="Video and prompt">
-          <VideoPlayer ref={player} video={assignment.video} prefetchUrl={assignment.prefetch_url} />
+          {assignment.pair ? (
+            <PairPlayers
+              ref={pairPlayer}
+              left={assignment.pair.left}
+              right={assignment.pair.right}
+              prefetchUrls={assignment.prefetch_urls}
+            />
+          ) : (
+            <VideoPlayer ref={player} video={assignment.video} prefetchUrl={assignment.prefetch_url} />
+          )}
           <div className="prompt" data-testid="prompt">
             <h2 className="sr-only">Prompt</h2>
             <p className="prompt-text" data-testid="prompt-text">
@@ -495,7 +532,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           </div>
         </section>
 
-        <section className="panel" aria-label="Ratings">
+        <section className="panel" aria-label={pairTask ? 'Choices' : 'Ratings'}>
           {expired && (
             <div className="banner banner-error" role="alert" data-testid="lease-expired">
               <strong>Time is up on this task.</strong> The lease expired, so it may go to someone else and cannot
@@ -515,21 +552,37 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           )}
           <SkipDialog open={skipOpen} onSkip={skip} onCancel={() => setSkipOpen(false)} />
           <div className="dimensions" ref={ratingsRef}>
-            {dims.map((dim, i) => (
-              <DimensionRater
-                key={dim.key}
-                dimension={dim}
-                index={i}
-                value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
-                policy={campaign.rationale_policy}
-                focused={i === focusedDim}
-                disabled={locked || expired}
-                errors={errors[dim.key]}
-                onRate={(v) => rate(i, v)}
-                onRationale={(t) => setRationale(dim.key, t)}
-                onFocusDimension={() => setFocusedDim(i)}
-              />
-            ))}
+            {dims.map((dim, i) =>
+              pairTask ? (
+                <PairChooser
+                  key={dim.key}
+                  dimension={dim}
+                  index={i}
+                  value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
+                  policy={campaign.rationale_policy}
+                  focused={i === focusedDim}
+                  disabled={locked || expired}
+                  errors={errors[dim.key]}
+                  onChoose={(v) => rate(i, v)}
+                  onRationale={(t) => setRationale(dim.key, t)}
+                  onFocusDimension={() => setFocusedDim(i)}
+                />
+              ) : (
+                <DimensionRater
+                  key={dim.key}
+                  dimension={dim}
+                  index={i}
+                  value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
+                  policy={campaign.rationale_policy}
+                  focused={i === focusedDim}
+                  disabled={locked || expired}
+                  errors={errors[dim.key]}
+                  onRate={(v) => rate(i, v)}
+                  onRationale={(t) => setRationale(dim.key, t)}
+                  onFocusDimension={() => setFocusedDim(i)}
+                />
+              ),
+            )}
           </div>
           <div className="submit-bar">
             <SubmitStatus state={submitState} message={formMessage} dirty={hasWork(draft)} />
@@ -551,6 +604,7 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         title={campaign.name}
         markdown={campaign.guidelines}
         onClose={closeGuidelines}
+        shortcuts={pairTask ? PAIR_SHORTCUTS : SHORTCUTS}
       />
     </div>
   );

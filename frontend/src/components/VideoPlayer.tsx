@@ -14,7 +14,7 @@ interface Props {
 }
 
 // Inline SVG paths (24×24): no icon font, no glyphs missing from the system fonts.
-const ICONS = {
+export const ICONS = {
   play: 'M7 4v16l13-8z',
   pause: 'M6 4h4v16H6zM14 4h4v16h-4z',
   prev: 'M6 5h2v14H6zM20 5v14L9 12z',
@@ -27,7 +27,7 @@ const ICONS = {
 
 const FILLED = new Set([ICONS.play, ICONS.pause, ICONS.prev, ICONS.next]);
 
-function Icon({ d }: { d: string }) {
+export function Icon({ d }: { d: string }) {
   const filled = FILLED.has(d);
   return (
     <svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
@@ -45,7 +45,7 @@ function Icon({ d }: { d: string }) {
 
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 
-function formatTime(t: number): string {
+export function formatTime(t: number): string {
   if (!Number.isFinite(t)) return '0:00.0';
   const m = Math.floor(t / 60);
   const s = t - m * 60;

@@ -53,3 +53,17 @@ export function json(status: number, body?: unknown): Response {
     headers: { 'Content-Type': 'application/json' },
   });
 }
+
+/** A pairwise campaign's lease: two videos of one prompt, shown left and right. */
+export function pairAssignment(overrides: Partial<Assignment> = {}): Assignment {
+  const left = { id: 5, url: '/media/p5.mp4', poster_url: null, width: 256, height: 144, fps: 8, frames: 16, duration: 2 };
+  const right = { ...left, id: 6, url: '/media/p6.mp4' };
+  return assignment({
+    kind: 'pairwise',
+    video: left,
+    pair: { left, right },
+    prefetch_url: '/media/p7.mp4',
+    prefetch_urls: ['/media/p7.mp4', '/media/p8.mp4'],
+    ...overrides,
+  });
+}
