@@ -6,7 +6,7 @@
   generator  the pretrained tiny generator's samples, rated by the judge (its room to improve)
   critic     the pretrained tiny critic fine-tuned on simulated annotators' ratings (10% noise), with and
              without reasons, against the truth on held-out videos, beside the majority baseline
-  align      reward_weighted and rejection against the uniform-weight control over several seeds, λ = 1
+  align      reward_weighted, rejection and dpo against the uniform-weight control over several seeds, λ = 1
              beside λ = 0, and edit_reward with the critic as its differentiable reward; every run measured
              on held-out prompts by the judge (and by the critic, so reward hacking shows)
   pairwise   a Bradley–Terry critic from the pretrained tiny critic on world pairs judged by the truth (10%
@@ -120,7 +120,8 @@ def align_part(models: dict, seeds: int) -> dict:
         tmp = Path(tmp)
         critic_dir = _generator_critic(models, tmp)
         base = AlignmentSetup()
-        setups = [replace(base, objective=o, seed=s) for o in ("reward_weighted", "rejection", "uniform") for s in range(seeds)]
+        setups = [replace(base, objective=o, seed=s) for o in ("reward_weighted", "rejection", "dpo", "uniform")
+                  for s in range(seeds)]
         setups += [replace(base, objective="reward_weighted", real_weight=1.0, seed=0),
                    replace(base, objective="edit_reward", steps=60, learning_rate=3e-4, seed=0)]
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align")

@@ -28,8 +28,8 @@ from ..generation import generate as generate_video
 from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, judge, render, sample_prompt
 from ..synthetic.defects import DIMENSIONS
 from ..critic.questions import RATING_REWARDS
-from .config import AlignConfig
-from .data import RealClip, ScoredSample
+from .config import DPO_BETA, AlignConfig
+from .data import RealClip, ScoredSample, pairs_from_scores
 from .trainer import align
 
 
@@ -38,8 +38,9 @@ from .trainer import align
 class AlignmentSetup:
     """What one run varies; the defaults are the CI size."""
 
-    objective: str = "reward_weighted"  # "rejection", "edit_reward" (the critic as a differentiable reward), or
-    # "uniform": the control, every sample weight 1 (what plain fine-tuning on its own samples does)
+    objective: str = "reward_weighted"  # "rejection", "edit_reward" (the critic as a differentiable reward), "dpo"
+    # (each prompt's best-scored candidate against its worst), or "uniform": the control, every sample weight 1
+    # (what plain fine-tuning on its own samples does)
     weighting: str = "lift"
     candidate_prompts: int = 32
     candidate_seeds: int = 4
@@ -50,6 +51,7 @@ class AlignmentSetup:
     learning_rate: float = 1e-3
     lora_rank: int = 16
     real_weight: float = 0.0  # λ: clean world renders ("real videos") mixed in
+    dpo_beta: float = DPO_BETA
     real_clips: int = 64
     sample_steps: int = 20
     guidance: float = 4.0
@@ -127,15 +129,17 @@ def real_clips(count: int, seed: int) -> list[RealClip]:
 
 
 def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample], out_dir: Path, critic=None) -> Path:
-    objective = setup.objective if setup.objective in ("rejection", "edit_reward") else "reward_weighted"
+    objective = setup.objective if setup.objective in ("rejection", "edit_reward", "dpo") else "reward_weighted"
     weighting = "uniform" if setup.objective == "uniform" else setup.weighting
     config = AlignConfig(
         base=base, output_dir=str(out_dir), objective=objective, weighting=weighting, real_weight=setup.real_weight,
         learning_rate=setup.learning_rate, steps=setup.steps, batch_size=setup.batch_size,
         real_batch_size=max(1, setup.batch_size // 2), lora_rank=setup.lora_rank, frames=CLIP_FRAMES,
         height=CLIP_SIZE[0], width=CLIP_SIZE[1], max_sequence_length=16, sample_steps=setup.sample_steps,
-        checkpoint_every=0, seed=setup.seed, mixed_precision="no", guidance=setup.guidance,
+        checkpoint_every=0, seed=setup.seed, mixed_precision="no", guidance=setup.guidance, dpo_beta=setup.dpo_beta,
     )
+    if objective == "dpo":  # no real term: the reference model is DPO's regulariser
+        return align(config, [], pairs=pairs_from_scores(candidates), device="cpu").final_dir
     real = real_clips(setup.real_clips, setup.seed) if setup.real_weight > 0 and objective != "edit_reward" else []
     # edit_reward climbs the critic's own expected reward, taken differentiably through the decoded frames.
     reward_fn = critic_edit_reward(critic) if objective == "edit_reward" else None
