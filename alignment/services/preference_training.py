@@ -38,11 +38,13 @@ def train_preference_critic_params_help() -> dict[str, str]:
     }
 
 
+_KIND_WORDS = {int: "a whole number", float: "a number", str: "text"}
+
+
 def _checked(name: str, value, kind):
-    ok = isinstance(value, kind) and not isinstance(value, bool) if kind is not float else (
-        isinstance(value, (int, float)) and not isinstance(value, bool))
-    if not ok:
-        raise ApplicationError(f"{name} must be a {kind.__name__}.", fields={name: "invalid"})
+    accepted = (int, float) if kind is float else kind
+    if isinstance(value, bool) or not isinstance(value, accepted):
+        raise ApplicationError(f"{name} must be {_KIND_WORDS[kind]}.", fields={name: "invalid"})
     return kind(value)
 
 
