@@ -95,7 +95,8 @@ def build_tokenizer():
 
 
 def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size: int, seed_hidden: int = 64,
-                initializer_range: float = 0.1, layers: int = 2, rope_theta: float = 100.0):
+                initializer_range: float = 0.1, layers: int = 2, rope_theta: float = 100.0,
+                vision_width: int | None = None, vision_layers: int | None = None):
     from transformers import Qwen2VLConfig
 
     ids = tokenizer.convert_tokens_to_ids
@@ -121,9 +122,9 @@ def tiny_config(tokenizer, patch_size: int, temporal_patch_size: int, merge_size
             initializer_range=initializer_range,
         ),
         vision_config=dict(
-            depth=layers,
-            embed_dim=hidden,
-            hidden_size=hidden,
+            depth=vision_layers or layers,
+            embed_dim=vision_width or hidden,
+            hidden_size=hidden,  # the merger's output: the language model's width
             num_heads=heads,
             mlp_ratio=2,
             in_channels=3,
@@ -177,6 +178,8 @@ def build_tiny_critic(
     hidden_size: int = 64,
     layers: int = 2,
     initializer_range: float = 0.02,
+    vision_width: int | None = None,
+    vision_layers: int | None = None,
 ) -> Path:
     """Save a tiny random-weight Qwen2-VL critic (model, tokenizer, processor, critic meta) to out_dir.
 
@@ -187,6 +190,8 @@ def build_tiny_critic(
     initializer_range is Qwen's 0.02: with 0.1 the vision tower learnt where the objects are three
     times slower (a probe of its tokens explained 29% of the objects' coverage after 300 steps, against
     75% from 0.02).
+    vision_width / vision_layers size the vision tower apart from the language model (None: the same
+    hidden_size / layers); its merger still hands the language model hidden_size-wide tokens.
     """
     import torch
     from transformers import Qwen2VLForConditionalGeneration, Qwen2VLImageProcessorPil
@@ -199,7 +204,8 @@ def build_tiny_critic(
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)
-    config = tiny_config(tokenizer, patch_size, temporal_patch_size, merge_size, hidden_size, initializer_range, layers)
+    config = tiny_config(tokenizer, patch_size, temporal_patch_size, merge_size, hidden_size, initializer_range, layers,
+                         vision_width=vision_width, vision_layers=vision_layers)
     model = Qwen2VLForConditionalGeneration(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id

@@ -44,7 +44,8 @@ def build_pretrained(out_dir: str | Path, *, critic: PretrainConfig | None = Non
     critic, generator = critic or PretrainConfig(), generator or GeneratorPretrainConfig()
     report = on_progress or (lambda fraction, phase, metrics: None)
     out_dir = Path(out_dir)
-    base = build_tiny_critic(out_dir / ".tiny-critic-random", seed=critic.seed)
+    base = build_tiny_critic(out_dir / ".tiny-critic-random", seed=critic.seed, vision_width=critic.vision_width,
+                             vision_layers=critic.vision_layers)
     critic_metrics = pretrain_critic(base, out_dir / CRITIC, critic, on_progress=lambda f, p, m: report(f, f"critic {p}", m))
     shutil.rmtree(base, ignore_errors=True)
     _card(CRITIC, CRITIC_WHAT, asdict(critic), critic_metrics, out_dir / CRITIC)

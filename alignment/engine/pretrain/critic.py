@@ -68,6 +68,12 @@ class PretrainConfig:
                 "it, and from the clip's tokens the instant and shake of each frame. They teach the vision tower "
                 "what the words are about; question answering alone left shape, count and motion at chance for "
                 "1500 steps and the picture's damage at the majority answer"})
+    fact_weight: float = field(default=0.0, metadata={
+        "help": "weight of the clip facts read straight from the vision tower: linear probes (dropped after "
+                "pretraining) classify the mean of the clip's video tokens into each of the renderer's facts "
+                "(count, colour, shape, motion, scene, timing, shake, picture)"})
+    vision_width: int = field(default=64, metadata={"help": "the vision tower's width (its merger still outputs the language model's 64)"})
+    vision_layers: int = field(default=2, metadata={"help": "the vision tower's depth"})
     warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
     p_clean: float = field(default=0.4, metadata={"help": "share of clean dimensions in the renders (sample_defects)"})
     seed: int = field(default=0, metadata={"help": "seeds the renders, their order and the model's initialisation"})
@@ -111,6 +117,7 @@ class WorldVideo:
     turns: list[Turn]
     tokens: np.ndarray  # [video tokens, k]: per merged token, coverage per patch and frame, damage per patch
     clip: np.ndarray  # [2T]: the instant each frame shows, and how far the shake moved the objects
+    facts: dict  # the renderer's facts (synthetic/describe.py), part → words
 
 
 def per_token(values: np.ndarray, patch: int, merge: int) -> np.ndarray:
@@ -148,7 +155,7 @@ def world_videos(count: int, seed: int, p_clean: float, geometry: VisionGeometry
                       told[part]) for part, question in WORLD_QUESTIONS.items()]
         turns.append(_match_turn(rendered.frames, spec, defects, rng))
         turns.extend(_issue_turns(rendered.frames, spec, defects, told))
-        videos.append(WorldVideo(turns, *dense_targets(rendered, geometry, CLIP_SIZE)))
+        videos.append(WorldVideo(turns, *dense_targets(rendered, geometry, CLIP_SIZE), told))
     return videos
 
 
@@ -196,9 +203,17 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
     width = model.config.vision_config.hidden_size
     token_probe = torch.nn.Linear(width, train[0].tokens.shape[1])
     clip_probe = torch.nn.Linear(width, train[0].clip.shape[0])
+    fact_classes = {part: sorted({video.facts[part] for video in train}) for part in train[0].facts}
+    fact_targets = {part: torch.tensor([classes.index(video.facts[part]) for video in train])
+                    for part, classes in fact_classes.items()}
+    # Made only when used: their initialisation draws from torch's generator (the default build is unchanged).
+    fact_probes = torch.nn.ModuleDict({part: torch.nn.Linear(width, len(classes)) for part, classes in fact_classes.items()}
+                                      ) if config.fact_weight else None
     seen = {}
     hook = model.model.visual.register_forward_hook(lambda module, inputs, output: seen.__setitem__("tokens", output.pooler_output))
     probes = [*token_probe.parameters(), *clip_probe.parameters()]
+    if config.fact_weight:
+        probes += list(fact_probes.parameters())
     optimizer = torch.optim.AdamW([*model.parameters(), *probes], lr=config.learning_rate, weight_decay=0.01)
     order_rng = np.random.default_rng([config.seed, 23])
     order: list[int] = []
@@ -224,6 +239,11 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
         occupancy = (torch.nn.functional.mse_loss(token_probe(tokens), token_target)
                      + torch.nn.functional.mse_loss(clip_probe(pooled), clip_target))
         loss = answers + config.occupancy_weight * occupancy
+        if config.fact_weight:
+            rows = torch.tensor(picked)
+            told = sum(torch.nn.functional.cross_entropy(fact_probes[part](pooled), targets[rows])
+                       for part, targets in fact_targets.items()) / len(fact_targets)
+            loss = loss + config.fact_weight * told
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
