@@ -17,6 +17,19 @@ RATIONALE_MAX = 2000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 
 
+def _rationale(entry: dict, *, required: bool, what: str) -> tuple[str, str | None]:
+    """(the trimmed rationale, or the error that refuses it): text, present when `required`, not too long."""
+    rationale = entry.get("rationale", "")
+    if not isinstance(rationale, str):
+        return "", "rationale must be text"
+    rationale = rationale.strip()
+    if required and not rationale:
+        return rationale, f"a rationale is required for this {what}"
+    if len(rationale) > RATIONALE_MAX:
+        return rationale, f"rationale is {len(rationale)} characters; at most {RATIONALE_MAX}"
+    return rationale, None
+
+
 def ratings_validate(*, campaign: Campaign, ratings) -> dict:
     """The ratings as they will be stored (rationales trimmed), or an ApplicationError naming each problem."""
     if not isinstance(ratings, dict):
@@ -37,16 +50,10 @@ def ratings_validate(*, campaign: Campaign, ratings) -> dict:
         if rating not in levels:
             errors[key] = f"rating must be one of {', '.join(levels)}"
             continue
-        rationale = entry.get("rationale", "")
-        if not isinstance(rationale, str):
-            errors[key] = "rationale must be text"
-            continue
-        rationale = rationale.strip()
         required = campaign.rationale_policy == Campaign.RationalePolicy.ALWAYS or rating != levels[0]
-        if required and not rationale:
-            errors[key] = "a rationale is required for this rating"
-        elif len(rationale) > RATIONALE_MAX:
-            errors[key] = f"rationale is {len(rationale)} characters; at most {RATIONALE_MAX}"
+        rationale, error = _rationale(entry, required=required, what="rating")
+        if error:
+            errors[key] = error
         else:
             cleaned[key] = {"rating": rating, "rationale": rationale}
     if errors:
@@ -78,16 +85,10 @@ def pair_choices_validate(*, campaign: Campaign, choices, shown_order: str | Non
         if choice not in allowed:
             errors[key] = f"choice must be one of {', '.join(allowed)}"
             continue
-        rationale = entry.get("rationale", "")
-        if not isinstance(rationale, str):
-            errors[key] = "rationale must be text"
-            continue
-        rationale = rationale.strip()
         required = campaign.rationale_policy == Campaign.RationalePolicy.ALWAYS or choice != "tie"
-        if required and not rationale:
-            errors[key] = "a rationale is required for this choice"
-        elif len(rationale) > RATIONALE_MAX:
-            errors[key] = f"rationale is {len(rationale)} characters; at most {RATIONALE_MAX}"
+        rationale, error = _rationale(entry, required=required, what="choice")
+        if error:
+            errors[key] = error
         else:
             stored = pair_choice_from_shown(choice, shown_order) if shown_order else choice
             cleaned[key] = {"choice": stored, "rationale": rationale}

@@ -552,37 +552,24 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           )}
           <SkipDialog open={skipOpen} onSkip={skip} onCancel={() => setSkipOpen(false)} />
           <div className="dimensions" ref={ratingsRef}>
-            {dims.map((dim, i) =>
-              pairTask ? (
-                <PairChooser
-                  key={dim.key}
-                  dimension={dim}
-                  index={i}
-                  value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
-                  policy={campaign.rationale_policy}
-                  focused={i === focusedDim}
-                  disabled={locked || expired}
-                  errors={errors[dim.key]}
-                  onChoose={(v) => rate(i, v)}
-                  onRationale={(t) => setRationale(dim.key, t)}
-                  onFocusDimension={() => setFocusedDim(i)}
-                />
+            {dims.map((dim, i) => {
+              const shared = {
+                dimension: dim,
+                index: i,
+                value: draft.ratings[dim.key] ?? { rating: null, rationale: '' },
+                policy: campaign.rationale_policy,
+                focused: i === focusedDim,
+                disabled: locked || expired,
+                errors: errors[dim.key],
+                onRationale: (t: string) => setRationale(dim.key, t),
+                onFocusDimension: () => setFocusedDim(i),
+              };
+              return pairTask ? (
+                <PairChooser key={dim.key} {...shared} onChoose={(v) => rate(i, v)} />
               ) : (
-                <DimensionRater
-                  key={dim.key}
-                  dimension={dim}
-                  index={i}
-                  value={draft.ratings[dim.key] ?? { rating: null, rationale: '' }}
-                  policy={campaign.rationale_policy}
-                  focused={i === focusedDim}
-                  disabled={locked || expired}
-                  errors={errors[dim.key]}
-                  onRate={(v) => rate(i, v)}
-                  onRationale={(t) => setRationale(dim.key, t)}
-                  onFocusDimension={() => setFocusedDim(i)}
-                />
-              ),
-            )}
+                <DimensionRater key={dim.key} {...shared} onRate={(v) => rate(i, v)} />
+              );
+            })}
           </div>
           <div className="submit-bar">
             <SubmitStatus state={submitState} message={formMessage} dirty={hasWork(draft)} />
