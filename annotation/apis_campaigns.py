@@ -173,10 +173,11 @@ class AssignmentOutput(serializers.Serializer):
         return {"text": prompt.text if prompt else "", "caption": prompt.caption if prompt else ""}
 
     def _next_hint(self, assignment):
-        if not hasattr(assignment, "_next_hint"):  # one look-up for both prefetch fields
-            assignment._next_hint = selectors.next_item_hint(
+        # A new lease brings the item its pick saw next; otherwise one look-up serves both prefetch fields.
+        if not hasattr(assignment, "next_hint"):
+            assignment.next_hint = selectors.next_item_hint(
                 campaign=assignment.campaign, user=assignment.annotator, exclude_item_id=assignment.item_id)
-        return assignment._next_hint
+        return assignment.next_hint
 
     def get_prefetch_url(self, assignment) -> str | None:
         item = self._next_hint(assignment)

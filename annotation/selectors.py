@@ -1,10 +1,14 @@
 """Reads. Every selector that takes a user returns only what that user may see."""
+from functools import cache
+
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from lift.api_errors import NotFound
 
-from .models import Annotation, Assignment, Campaign, CampaignItem, Video
+from .models import Annotation, Assignment, Campaign, CampaignItem, CampaignMembership, Prompt, Video
 from .roles import is_admin, is_reviewer
+from .rows import Columns, instances, select_list
 
 
 def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
@@ -45,15 +49,56 @@ def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]
     return counts
 
 
-def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
-    assignments = Assignment.objects.select_related("campaign", "item__video__prompt", "item__video_b").filter(
-        pk=assignment_id, annotator=user
+@cache
+def item_columns() -> tuple[Columns, ...]:
+    """An item with what a lease shows of it: CampaignItem i, its Video v, v's Prompt p, the pair's Video vb."""
+    return Columns(CampaignItem, "i"), Columns(Video, "v"), Columns(Prompt, "p"), Columns(Video, "vb")
+
+
+@cache
+def item_joins() -> str:
+    """FROM-clause joins from CampaignItem i to the tables of item_columns()."""
+    _, video, prompt, video_b = item_columns()
+    return (f"JOIN {video.table} ON v.id = i.video_id LEFT JOIN {prompt.table} ON p.id = v.prompt_id "
+            f"LEFT JOIN {video_b.table} ON vb.id = i.video_b_id")
+
+
+def item_from_row(row) -> CampaignItem:
+    """The item of a row that selected item_columns(), its videos and prompt attached (no lazy loads later)."""
+    item, video, prompt, video_b = instances(row, *item_columns())
+    video.prompt = prompt
+    item.video, item.video_b = video, video_b
+    return item
+
+
+@cache
+def _assignment_columns() -> tuple[Columns, Columns]:
+    return Columns(Assignment, "a"), Columns(Campaign, "c")
+
+
+@cache
+def _assignment_sql() -> str:
+    (assignment, campaign), item = _assignment_columns(), item_columns()[0]
+    membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
+    return (
+        f"SELECT {select_list(assignment, campaign, *item_columns())} FROM {assignment.table} "
+        f"JOIN {campaign.table} ON c.id = a.campaign_id JOIN {item.table} ON i.id = a.item_id {item_joins()} "
+        f"WHERE a.id = %(id)s AND a.annotator_id = %(user)s AND (%(admin)s OR EXISTS ("
+        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = a.campaign_id AND m.user_id = %(user)s))"
     )
-    if not is_admin(user):  # someone removed from the campaign keeps no way in through an old lease
-        assignments = assignments.filter(campaign__memberships__user=user)
-    assignment = assignments.first()
-    if assignment is None:
+
+
+def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
+    """The caller's own assignment with its campaign, item, videos and prompt, in one hand-written statement
+    (every submit starts here). Someone removed from the campaign keeps no way in through an old lease."""
+    with connection.cursor() as cursor:
+        cursor.execute(_assignment_sql(), {"id": assignment_id, "user": user.pk, "admin": is_admin(user)})
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("Assignment not found.")
+    assignment, campaign = instances(row, *_assignment_columns())
+    assignment.campaign, assignment.annotator = campaign, user
+    assignment.item = item_from_row(row[sum(map(len, _assignment_columns())):])
     return assignment
 
 

@@ -129,6 +129,28 @@ def gunicorn(database_url: str, workers: int = 4, threads: int = 4):
         server.stop()
 
 
+def _cpu_seconds(pid: int | str) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2:].split()  # utime and stime are the 14th and 15th fields
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_part(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the parts of a bench on this machine: the gunicorn master and workers,
+    PostgreSQL's and Redis's processes, and this process (the client). Two readings give a run's split."""
+    parts = {"server": 0.0, "postgresql": 0.0, "redis": 0.0, "client": 0.0}
+    server = {str(server_pid), *Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            part = ("server" if pid in server else "client" if int(pid) == os.getpid()
+                    else "postgresql" if command.startswith("postgres") or command.endswith("/postgres")
+                    else "redis" if "redis-server" in command else None)
+            if part:
+                parts[part] += _cpu_seconds(pid)
+    return parts
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:

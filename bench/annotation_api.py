@@ -20,7 +20,7 @@ from collections import Counter
 
 import requests
 
-from _harness import fresh_database, gunicorn, machine_description, percentile, setup_django
+from _harness import cpu_seconds_by_part, fresh_database, gunicorn, machine_description, percentile, setup_django
 
 RATINGS = {
     "semantic": {"rating": "Good", "rationale": "Matches the prompt."},
@@ -154,8 +154,9 @@ def throughput(args, combined: bool) -> dict:
     campaign, tokens = seed(args.annotators, args.items, args.overlap)
     out = {"next": [], "submit": [], "submit_next": [], "acknowledged": [], "errors": Counter()}
     loop = combined_loop if combined else annotator_loop
-    with gunicorn(url, workers=args.workers, threads=args.threads) as (base, _):
+    with gunicorn(url, workers=args.workers, threads=args.threads) as (base, server):
         load_before = os.getloadavg()
+        cpu_before = cpu_seconds_by_part(server.pid)
         deadline = time.time() + args.seconds
         threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000))
                    for t in tokens]
@@ -164,6 +165,7 @@ def throughput(args, combined: bool) -> dict:
         [t.join() for t in threads]
         elapsed = time.time() - started
         load_after = os.getloadavg()
+        cpu_after = cpu_seconds_by_part(server.pid)
     inv = check_invariants(campaign, out["acknowledged"])
     ms = lambda xs, q: round(1000 * percentile(xs, q), 1)  # noqa: E731
     mode = "combined (submit?next=1)" if combined else "two calls (next-task, submit)"
@@ -177,6 +179,10 @@ def throughput(args, combined: bool) -> dict:
             latency[name] = {"calls": len(out[name]), "p50_ms": ms(out[name], 50), "p95_ms": ms(out[name], 95),
                              "p99_ms": ms(out[name], 99)}
             print(f"{name}: {latency[name]}")
+    # Where the two cores went: CPU milliseconds per acknowledged round trip, by part.
+    rounds = max(1, len(out["acknowledged"]))
+    cpu_ms = {part: round(1000 * (cpu_after[part] - cpu_before[part]) / rounds, 2) for part in cpu_after}
+    print(f"CPU ms per round trip: {cpu_ms} (of {round(2000 * elapsed / rounds, 1)} ms of two cores' time)")
     print(f"errors: {dict(out['errors'])}")
     print(f"invariants: {inv}")
     ok = inv["lost"] == 0 and inv["duplicate_pairs"] == 0 and inv["items_beyond_overlap"] == 0 and inv["rows"] == inv["acknowledged"]
@@ -184,7 +190,7 @@ def throughput(args, combined: bool) -> dict:
     return {"mode": "combined" if combined else "two_calls", "annotators": args.annotators, "think_ms": args.think_ms,
             "seconds": round(elapsed, 1), "items": args.items, "overlap": args.overlap,
             "gunicorn": f"{args.workers}x{args.threads} gthread", "round_trips_per_s": round(len(out["acknowledged"]) / elapsed, 1),
-            "latency": latency, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
+            "latency": latency, "cpu_ms_per_round_trip": cpu_ms, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
             "loadavg_before": load_before, "loadavg_after": load_after}
 
 

@@ -1,6 +1,7 @@
 """Leases: who gets which item next, and what happens when a lease is skipped, extended or lost."""
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, When
@@ -8,8 +9,10 @@ from django.utils import timezone
 
 from lift.api_errors import Conflict
 
+from .. import selectors
 from ..models import Assignment, Campaign, CampaignItem
 from ..quality.gold import gold_preference
+from ..rows import select_list
 
 RECLAIM_BATCH = 500
 
@@ -148,18 +151,59 @@ RETURNING id
 """
 
 
+@cache
+def _pick_sql(*, gold: bool, skip_locked: bool) -> str:
+    """The annotator's next two items (the first to lease, the second to prefetch) with their videos and
+    prompt, rows locked: never one they submitted, skipped or hold, best priority and fewest annotations
+    first; `gold` restricts to gold items or to ordinary ones."""
+    item = selectors.item_columns()[0]
+    return (
+        f"SELECT {select_list(*selectors.item_columns())} FROM {item.table} {selectors.item_joins()} "
+        f"WHERE i.campaign_id = %(campaign)s AND i.is_open AND NOT EXISTS (SELECT 1 FROM "
+        f"{connection.ops.quote_name(Assignment._meta.db_table)} a WHERE a.item_id = i.id AND "
+        f"a.annotator_id = %(annotator)s AND a.state IN ('submitted', 'skipped', 'leased')) "
+        + ("AND (i.gold_answer IS NOT NULL) = %(gold)s " if gold else "")
+        + "ORDER BY i.priority DESC, i.annotations_done, i.id LIMIT 2 FOR UPDATE OF i"
+        + (" SKIP LOCKED" if skip_locked else "")
+    )
+
+
+def _pick_on_postgresql(*, campaign: Campaign, annotator, prefer_gold: bool | None):
+    """(item, hint): the item to lease and the one likely next, or (None, None). The hint's row is locked
+    with the item's for this short transaction, so a parallel call leases another; that is the better hint."""
+    params = {"campaign": campaign.pk, "annotator": annotator.pk, "gold": prefer_gold}
+    attempts = [(True, True)] if prefer_gold is not None else []
+    # Items locked by other annotators' leases in flight are skipped; before answering "nothing left", wait
+    # for those transactions and look again, so contention never reads as a finished campaign.
+    attempts += [(False, True), (False, False)]
+    with connection.cursor() as cursor:
+        for gold, skip_locked in attempts:
+            cursor.execute(_pick_sql(gold=gold, skip_locked=skip_locked), params)
+            rows = cursor.fetchall()
+            if rows:
+                items = [selectors.item_from_row(row) for row in rows]
+                return items[0], items[1] if len(items) > 1 else None
+    return None, None
+
+
+def _pick_with_orm(*, campaign: Campaign, annotator, prefer_gold: bool | None) -> CampaignItem | None:
+    candidates = _open_items(campaign=campaign, annotator=annotator, skip_locked=True)
+    item = None if prefer_gold is None else candidates.filter(gold_answer__isnull=not prefer_gold).first()
+    return item or candidates.first() or _open_items(campaign=campaign, annotator=annotator, skip_locked=False).first()
+
+
 @transaction.atomic
 def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
     existing = _lock_and_find_live(campaign=campaign, annotator=annotator, now=now)
     if existing:
         return existing
-    candidates = _open_items(campaign=campaign, annotator=annotator, skip_locked=True)
     # Gold items are mixed in at the campaign's gold rate; otherwise they are ordinary items.
     prefer_gold = gold_preference(campaign=campaign, annotator=annotator)
-    item = None if prefer_gold is None else candidates.filter(gold_answer__isnull=not prefer_gold).first()
-    # Items locked by other annotators' leases in flight were skipped; before answering "nothing left",
-    # wait for those transactions and look again, so contention never reads as a finished campaign.
-    item = item or candidates.first() or _open_items(campaign=campaign, annotator=annotator, skip_locked=False).first()
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        item, hint = _pick_on_postgresql(campaign=campaign, annotator=annotator, prefer_gold=prefer_gold)
+    else:
+        item = _pick_with_orm(campaign=campaign, annotator=annotator, prefer_gold=prefer_gold)
     if item is None:
         return None
     expires_at = now + timedelta(seconds=campaign.lease_seconds)
@@ -168,7 +212,8 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
     shown_order = secrets.choice(Assignment.ShownOrder.values) if item.video_b_id else ""
     lease = Assignment(campaign=campaign, item=item, annotator=annotator, state=Assignment.State.LEASED,
                        leased_at=now, expires_at=expires_at, shown_order=shown_order, updated_at=now)
-    if connection.vendor == "postgresql":
+    if postgresql:
+        lease.next_hint = hint  # the answer's prefetch: no look-up of its own
         with connection.cursor() as cursor:
             cursor.execute(_TAKE_SLOT_AND_LEASE_SQL, {
                 "item": item.pk, "last_open": campaign.overlap - 1, "campaign": campaign.pk, "annotator": annotator.pk,

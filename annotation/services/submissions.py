@@ -2,8 +2,9 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -170,27 +171,60 @@ def _not_live(assignment: Assignment, now) -> Conflict:
     return Conflict("Your lease on this task expired before the submit arrived; ask for a new task.", code="lease_expired")
 
 
-@transaction.atomic
 def _create(*, assignment, annotator, ratings, time_spent_ms, idempotency_key, request_hash) -> Annotation:
     now = timezone.now()
-    # The lease closes in one conditional statement (it waits for a concurrent submit or skip of the same
-    # lease, then re-checks the condition) instead of a locking read and a write.
-    closed = Assignment.objects.filter(pk=assignment.pk, state=Assignment.State.LEASED, expires_at__gt=now).update(
-        state=Assignment.State.SUBMITTED, updated_at=now)
-    if not closed:
-        raise _not_live(assignment, now)
-    annotation = Annotation.objects.create(
-        assignment=assignment,
-        campaign_id=assignment.campaign_id,
-        item_id=assignment.item_id,
-        annotator=annotator,
-        ratings=ratings,
-        time_spent_ms=time_spent_ms,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
-    CampaignItem.objects.filter(pk=assignment.item_id).update(annotations_done=F("annotations_done") + 1)
+    annotation = Annotation(assignment=assignment, campaign_id=assignment.campaign_id, item_id=assignment.item_id,
+                            annotator=annotator, ratings=ratings, time_spent_ms=time_spent_ms,
+                            idempotency_key=idempotency_key, request_hash=request_hash)
+    if connection.vendor == "postgresql":
+        _store_in_one_statement(annotation, now=now)
+    else:
+        _store_with_orm(annotation, now=now)
     return annotation
+
+
+@cache
+def _submit_sql() -> tuple[list, str]:
+    """The annotation's columns, and one statement that closes the lease (only while it is live: it waits for a
+    concurrent submit or skip of the same lease, then re-checks), inserts the annotation and counts it on
+    the item; all or nothing, as any single statement is."""
+    quote = connection.ops.quote_name
+    fields = [f for f in Annotation._meta.concrete_fields if not f.primary_key]
+    table = lambda model: quote(model._meta.db_table)  # noqa: E731
+    return fields, f"""
+WITH closed AS (
+    UPDATE {table(Assignment)} SET state = 'submitted', updated_at = %s
+    WHERE id = %s AND state = 'leased' AND expires_at > %s RETURNING id
+), created AS (
+    INSERT INTO {table(Annotation)} ({", ".join(quote(f.column) for f in fields)})
+    SELECT {", ".join(["%s"] * len(fields))} FROM closed RETURNING id, item_id
+), counted AS (
+    UPDATE {table(CampaignItem)} i SET annotations_done = i.annotations_done + 1 FROM created WHERE i.id = created.item_id
+)
+SELECT id FROM created
+"""
+
+
+def _store_in_one_statement(annotation: Annotation, *, now) -> None:
+    fields, sql = _submit_sql()
+    values = [field.get_db_prep_save(field.pre_save(annotation, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, annotation.assignment_id, now, *values])
+        row = cursor.fetchone()
+    if row is None:
+        raise _not_live(annotation.assignment, now)
+    annotation.pk = row[0]
+    annotation._state.adding, annotation._state.db = False, connection.alias
+
+
+@transaction.atomic
+def _store_with_orm(annotation: Annotation, *, now) -> None:
+    closed = Assignment.objects.filter(pk=annotation.assignment_id, state=Assignment.State.LEASED,
+                                       expires_at__gt=now).update(state=Assignment.State.SUBMITTED, updated_at=now)
+    if not closed:
+        raise _not_live(annotation.assignment, now)
+    annotation.save(force_insert=True)
+    CampaignItem.objects.filter(pk=annotation.item_id).update(annotations_done=F("annotations_done") + 1)
 
 
 @dataclass(frozen=True)
