@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lift.api_errors import ApplicationError
+from lift.output import ModelOutputSerializer, OutputSerializer
 
 from . import selectors
 from .apis_auth import UserOutput
@@ -105,7 +106,7 @@ class CampaignDetailApi(APIView):
         return self._respond(request, campaign_services.campaign_update(campaign=campaign, **data.validated_data))
 
 
-class VideoOutput(serializers.Serializer):
+class VideoOutput(OutputSerializer):
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
@@ -127,7 +128,7 @@ class PromptTextOutput(serializers.Serializer):
     caption = serializers.CharField()
 
 
-class PairOutput(serializers.Serializer):
+class PairOutput(OutputSerializer):
     left = VideoOutput()
     right = VideoOutput()
 
@@ -138,7 +139,7 @@ def _shown_videos(assignment) -> tuple:
     return (item.video, item.video_b) if assignment.shown_order == Assignment.ShownOrder.AB else (item.video_b, item.video)
 
 
-class AssignmentOutput(serializers.Serializer):
+class AssignmentOutput(OutputSerializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
     kind = serializers.ChoiceField(source="campaign.kind", choices=Campaign.Kind.choices)
@@ -200,7 +201,7 @@ class NextTaskApi(APIView):
         return Response(AssignmentOutput(assignment).data)
 
 
-class AnnotationOutput(serializers.ModelSerializer):
+class AnnotationOutput(ModelOutputSerializer):
     class Meta:
         model = Annotation
         fields = ["id", "assignment", "campaign", "item", "ratings", "time_spent_ms", "review_state", "state",
@@ -228,7 +229,7 @@ NEXT_PARAMETER = OpenApiParameter("next", bool, OpenApiParameter.QUERY, required
 NEXT_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 
-class SubmitWithNextOutput(serializers.Serializer):
+class SubmitWithNextOutput(OutputSerializer):
     annotation = AnnotationOutput()
     next = AssignmentOutput(allow_null=True, help_text="The next lease; null when next_state is not leased.")
     next_state = serializers.ChoiceField(

@@ -8,26 +8,29 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from lift.prepared import PreparedStatement
+
 from .roles import roles_set
+from .rows import Columns
 
 
 @cache
-def _user_by_token(token_table: str) -> str:
+def _user_by_token(token_table: str) -> tuple[Columns, PreparedStatement]:
     """The user's row once per group it is in (once, group NULL, without any), with the token's columns: a
-    plain join written once. The ORM's version (three Exists annotations) cost more to build on every
-    request than the query took to run (bench/RESULTS.md, profile)."""
+    plain join written once and prepared. The ORM's version (three Exists annotations) cost more to build on
+    every request than the query took to run (bench/RESULTS.md, profile)."""
     user_model = get_user_model()
-    user, through, quote = user_model._meta, user_model.groups.through._meta, connection.ops.quote_name
+    through, quote = user_model.groups.through._meta, connection.ops.quote_name
     member = {f.related_model: f.column for f in through.get_fields() if getattr(f, "related_model", None)}
-    columns = ", ".join(f"u.{quote(f.column)}" for f in user.concrete_fields)
-    return (
-        f"SELECT {columns}, t.{quote('key')} AS lift_token_key, t.{quote('created')} AS lift_token_created, "
-        f"g.{quote('name')} AS lift_group FROM {quote(token_table)} t "
-        f"JOIN {quote(user.db_table)} u ON u.{quote(user.pk.column)} = t.{quote('user_id')} "
-        f"LEFT JOIN {quote(through.db_table)} ug ON ug.{quote(member[user_model])} = u.{quote(user.pk.column)} "
+    user = Columns(user_model, "u")
+    pk = quote(user_model._meta.pk.column)
+    return user, PreparedStatement("user_by_token", (
+        f"SELECT {user.sql}, t.{quote('created')}, g.{quote('name')} FROM {quote(token_table)} t "
+        f"JOIN {user.table} ON u.{pk} = t.{quote('user_id')} "
+        f"LEFT JOIN {quote(through.db_table)} ug ON ug.{quote(member[user_model])} = u.{pk} "
         f"LEFT JOIN {quote(Group._meta.db_table)} g ON g.{quote(Group._meta.pk.column)} = ug.{quote(member[Group])} "
         f"WHERE t.{quote('key')} = %s"
-    )
+    ))
 
 
 class TokenWithRolesAuthentication(TokenAuthentication):
@@ -36,11 +39,14 @@ class TokenWithRolesAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         token_model = self.get_model()
-        rows = list(get_user_model().objects.raw(_user_by_token(token_model._meta.db_table), [key]))
+        columns, statement = _user_by_token(token_model._meta.db_table)
+        with connection.cursor() as cursor:
+            statement.execute(cursor, [key])
+            rows = cursor.fetchall()
         if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = rows[0]
+        user = columns.instance(rows[0][:len(columns)])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        roles_set(user, {row.lift_group for row in rows if row.lift_group})
-        return (user, token_model(key=user.lift_token_key, user=user, created=user.lift_token_created))
+        roles_set(user, {row[-1] for row in rows if row[-1]})
+        return (user, token_model(key=key, user=user, created=rows[0][-2]))

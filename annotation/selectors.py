@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from lift.api_errors import NotFound
+from lift.prepared import PreparedStatement
 
 from .models import Annotation, Assignment, Campaign, CampaignItem, CampaignMembership, Prompt, Video
 from .roles import is_admin, is_reviewer
@@ -77,14 +78,15 @@ def _assignment_columns() -> tuple[Columns, Columns]:
 
 
 @cache
-def _assignment_sql() -> str:
+def _assignment_statement() -> PreparedStatement:
     (assignment, campaign), item = _assignment_columns(), item_columns()[0]
     membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
-    return (
+    return PreparedStatement(
+        "assignment_for_user",
         f"SELECT {select_list(assignment, campaign, *item_columns())} FROM {assignment.table} "
         f"JOIN {campaign.table} ON c.id = a.campaign_id JOIN {item.table} ON i.id = a.item_id {item_joins()} "
         f"WHERE a.id = %(id)s AND a.annotator_id = %(user)s AND (%(admin)s OR EXISTS ("
-        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = a.campaign_id AND m.user_id = %(user)s))"
+        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = a.campaign_id AND m.user_id = %(user)s))",
     )
 
 
@@ -92,7 +94,7 @@ def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
     """The caller's own assignment with its campaign, item, videos and prompt, in one hand-written statement
     (every submit starts here). Someone removed from the campaign keeps no way in through an old lease."""
     with connection.cursor() as cursor:
-        cursor.execute(_assignment_sql(), {"id": assignment_id, "user": user.pk, "admin": is_admin(user)})
+        _assignment_statement().execute(cursor, {"id": assignment_id, "user": user.pk, "admin": is_admin(user)})
         row = cursor.fetchone()
     if row is None:
         raise NotFound("Assignment not found.")

@@ -30,6 +30,15 @@ return {1}
 """
 
 
+def _redis_client(cache: RedisCache):
+    # Django makes a new client object on every call (cheap to use, not to build); one per cache object,
+    # that is per thread, shares the same connection pool.
+    client = getattr(cache, "_lift_throttle_client", None)
+    if client is None:
+        client = cache._lift_throttle_client = cache._cache.get_client(write=True)
+    return client
+
+
 class _RatesFromSettings:
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
@@ -43,7 +52,7 @@ class _RatesFromSettings:
             return True
         key = cache.make_key(self.key)
         now = self.timer()
-        answer = cache._cache.get_client(key, write=True).eval(
+        answer = _redis_client(cache).eval(
             SLIDING_WINDOW, 1, key, repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex[:8]}")
         self.wait_seconds = 0.0 if answer[0] else max(0.0, float(answer[1]) + self.duration - now)
         return bool(answer[0])

@@ -8,6 +8,7 @@ from django.db.models import Case, Exists, F, OuterRef, When
 from django.utils import timezone
 
 from lift.api_errors import Conflict
+from lift.prepared import PreparedStatement
 
 from .. import selectors
 from ..models import Assignment, Campaign, CampaignItem
@@ -24,7 +25,7 @@ def _release_slot(item_id: int) -> None:
 
 # Expired leases give their slots back in one statement (one round trip whatever their number): the
 # leases are claimed with SKIP LOCKED, so concurrent reclaims never count one twice.
-_RECLAIM_SQL = f"""
+_RECLAIM = PreparedStatement("reclaim_expired", f"""
 WITH expired AS (
     SELECT id FROM {Assignment._meta.db_table}
     WHERE campaign_id = %(campaign)s AND state = 'leased' AND expires_at <= %(now)s
@@ -35,7 +36,7 @@ WITH expired AS (
 )
 UPDATE {CampaignItem._meta.db_table} i SET slots_taken = i.slots_taken - f.n, is_open = TRUE
 FROM (SELECT item_id, count(*) AS n FROM freed GROUP BY item_id) f WHERE i.id = f.item_id
-"""
+""")
 
 
 def leases_reclaim_expired(*, campaign: Campaign, now=None) -> int:
@@ -45,7 +46,7 @@ def leases_reclaim_expired(*, campaign: Campaign, now=None) -> int:
     if connection.vendor == "postgresql":
         # One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
         with connection.cursor() as cursor:
-            cursor.execute(_RECLAIM_SQL, {"campaign": campaign.pk, "now": now})
+            _RECLAIM.execute(cursor, {"campaign": campaign.pk, "now": now})
             return cursor.rowcount
     with transaction.atomic():
         expired = list(
@@ -137,7 +138,7 @@ def _lock_and_find_live(*, campaign: Campaign, annotator, now) -> Assignment | N
 # The item's slot and the lease in one round trip on PostgreSQL: the counter moves (is_open read on the old
 # counter: open while one more slot is left after this one), and the annotator's lease is inserted, or their
 # own expired lease on this item (the only row that can already be there) comes back to life.
-_TAKE_SLOT_AND_LEASE_SQL = f"""
+_TAKE_SLOT_AND_LEASE = PreparedStatement("take_slot_and_lease", f"""
 WITH taken AS (
     UPDATE {CampaignItem._meta.db_table} SET slots_taken = slots_taken + 1, is_open = slots_taken < %(last_open)s
     WHERE id = %(item)s RETURNING id
@@ -148,16 +149,16 @@ SELECT %(campaign)s, id, %(annotator)s, 'leased', %(now)s, %(expires)s, '', %(or
 ON CONFLICT (item_id, annotator_id) DO UPDATE SET state = EXCLUDED.state, leased_at = EXCLUDED.leased_at,
     expires_at = EXCLUDED.expires_at, shown_order = EXCLUDED.shown_order, updated_at = EXCLUDED.updated_at
 RETURNING id
-"""
+""")
 
 
 @cache
-def _pick_sql(*, gold: bool, skip_locked: bool) -> str:
+def _pick_statement(*, gold: bool, skip_locked: bool) -> PreparedStatement:
     """The annotator's next two items (the first to lease, the second to prefetch) with their videos and
     prompt, rows locked: never one they submitted, skipped or hold, best priority and fewest annotations
     first; `gold` restricts to gold items or to ordinary ones."""
     item = selectors.item_columns()[0]
-    return (
+    return PreparedStatement(f"pick{'_gold' if gold else ''}{'_skip_locked' if skip_locked else ''}", (
         f"SELECT {select_list(*selectors.item_columns())} FROM {item.table} {selectors.item_joins()} "
         f"WHERE i.campaign_id = %(campaign)s AND i.is_open AND NOT EXISTS (SELECT 1 FROM "
         f"{connection.ops.quote_name(Assignment._meta.db_table)} a WHERE a.item_id = i.id AND "
@@ -165,7 +166,7 @@ def _pick_sql(*, gold: bool, skip_locked: bool) -> str:
         + ("AND (i.gold_answer IS NOT NULL) = %(gold)s " if gold else "")
         + "ORDER BY i.priority DESC, i.annotations_done, i.id LIMIT 2 FOR UPDATE OF i"
         + (" SKIP LOCKED" if skip_locked else "")
-    )
+    ))
 
 
 def _pick_on_postgresql(*, campaign: Campaign, annotator, prefer_gold: bool | None):
@@ -178,7 +179,7 @@ def _pick_on_postgresql(*, campaign: Campaign, annotator, prefer_gold: bool | No
     attempts += [(False, True), (False, False)]
     with connection.cursor() as cursor:
         for gold, skip_locked in attempts:
-            cursor.execute(_pick_sql(gold=gold, skip_locked=skip_locked), params)
+            _pick_statement(gold=gold, skip_locked=skip_locked).execute(cursor, params)
             rows = cursor.fetchall()
             if rows:
                 items = [selectors.item_from_row(row) for row in rows]
@@ -215,7 +216,7 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
     if postgresql:
         lease.next_hint = hint  # the answer's prefetch: no look-up of its own
         with connection.cursor() as cursor:
-            cursor.execute(_TAKE_SLOT_AND_LEASE_SQL, {
+            _TAKE_SLOT_AND_LEASE.execute(cursor, {
                 "item": item.pk, "last_open": campaign.overlap - 1, "campaign": campaign.pk, "annotator": annotator.pk,
                 "now": now, "expires": expires_at, "order": shown_order})
             lease.pk = cursor.fetchone()[0]

@@ -87,6 +87,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web process and the worker share the file: wait for locks instead of failing.
     # IMMEDIATE transactions take the write lock up front, so two leases never read the same item.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=30, transaction_mode="IMMEDIATE")
+# The annotation hot path's statements are prepared once per connection (lift/prepared.py); 0 behind a
+# transaction-mode pooler (PgBouncer's), which does not keep a session's prepared statements.
+LIFT_PREPARED_STATEMENTS = env_bool("LIFT_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

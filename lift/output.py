@@ -1,0 +1,31 @@
+"""Output serializers whose fields are built once per class.
+
+DRF deep-copies and binds every declared field for every serializer instance it makes: on the annotation
+hot path (a lease and an annotation, their videos nested) that cost more Python than rendering the answer
+itself (bench/RESULTS.md, the annotation API's profile). These serializers only read the object they are
+given, so their fields can be built once, on a bare instance of the class, and shared by every instance.
+"""
+from rest_framework import serializers
+
+
+class FieldsBuiltOnce:
+    """Mix into a read-only output serializer whose fields use nothing of the serializer instance (no
+    context, no per-instance arguments): its bound fields are built on first use and kept on the class."""
+
+    @property
+    def fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            # A bare instance owns them, so they keep no request's object alive.
+            built = super(FieldsBuiltOnce, cls()).fields
+            cls._fields_built_once = built
+        return built
+
+
+class OutputSerializer(FieldsBuiltOnce, serializers.Serializer):
+    pass
+
+
+class ModelOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    pass
