@@ -79,20 +79,19 @@ def _assignment_columns() -> tuple[Columns, Columns]:
 
 @cache
 def _assignment_statement() -> PreparedStatement:
-    (assignment, campaign), item = _assignment_columns(), item_columns()[0]
+    assignment, campaign = _assignment_columns()
     membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
     return PreparedStatement(
         "assignment_for_user",
-        f"SELECT {select_list(assignment, campaign, *item_columns())} FROM {assignment.table} "
-        f"JOIN {campaign.table} ON c.id = a.campaign_id JOIN {item.table} ON i.id = a.item_id {item_joins()} "
+        f"SELECT {select_list(assignment, campaign)} FROM {assignment.table} JOIN {campaign.table} ON c.id = a.campaign_id "
         f"WHERE a.id = %(id)s AND a.annotator_id = %(user)s AND (%(admin)s OR EXISTS ("
         f"SELECT 1 FROM {membership} m WHERE m.campaign_id = a.campaign_id AND m.user_id = %(user)s))",
     )
 
 
 def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
-    """The caller's own assignment with its campaign, item, videos and prompt, in one hand-written statement
-    (every submit starts here). Someone removed from the campaign keeps no way in through an old lease."""
+    """The caller's own assignment with its campaign (what a submit, skip or extend reads), in one prepared
+    statement: every submit starts here. Someone removed from the campaign keeps no way in through an old lease."""
     with connection.cursor() as cursor:
         _assignment_statement().execute(cursor, {"id": assignment_id, "user": user.pk, "admin": is_admin(user)})
         row = cursor.fetchone()
@@ -100,7 +99,6 @@ def assignment_get_for_user(*, assignment_id: int, user) -> Assignment:
         raise NotFound("Assignment not found.")
     assignment, campaign = instances(row, *_assignment_columns())
     assignment.campaign, assignment.annotator = campaign, user
-    assignment.item = item_from_row(row[sum(map(len, _assignment_columns())):])
     return assignment
 
 

@@ -9,6 +9,7 @@
 Prints figures and checks the invariants (rows = acknowledged submits, no duplicates, no item beyond k).
 """
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -17,10 +18,13 @@ import threading
 import time
 import uuid
 from collections import Counter
+from urllib.parse import urlsplit
 
 import requests
 
 from _harness import cpu_seconds_by_part, fresh_database, gunicorn, machine_description, percentile, setup_django
+
+_json_dumps = json.dumps
 
 RATINGS = {
     "semantic": {"rating": "Good", "rationale": "Matches the prompt."},
@@ -50,7 +54,44 @@ def seed(n_annotators: int, n_items: int, overlap: int):
     return campaign, tokens
 
 
-def _session(token: str) -> requests.Session:
+class _Answer:
+    def __init__(self, status_code: int, body: bytes):
+        self.status_code, self._body = status_code, body
+
+    def json(self):
+        return json.loads(self._body)
+
+
+class LeanSession:
+    """One annotator's keep-alive connection through the standard library: the same requests as a
+    requests.Session sends, at about half its client CPU, which here competes with the server for the same
+    two cores (--client requests measures with requests)."""
+
+    def __init__(self, token: str):
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.connection = None
+
+    def post(self, url: str, json=None, headers=None) -> _Answer:
+        parts = urlsplit(url)
+        body = b"" if json is None else _json_dumps(json).encode()
+        for attempt in (1, 2):  # once more on a connection the server closed while idle
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            try:
+                self.connection.request("POST", f"{parts.path}?{parts.query}" if parts.query else parts.path,
+                                        body=body, headers={**self.headers, **(headers or {})})
+                answer = self.connection.getresponse()
+                return _Answer(answer.status, answer.read())
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise
+
+
+def _session(token: str, client: str = "lean"):
+    if client == "lean":
+        return LeanSession(token)
     session = requests.Session()
     session.headers["Authorization"] = f"Token {token}"
     return session
@@ -84,9 +125,9 @@ def _next_lease(session, base, campaign_id, out) -> dict | None:
     return answer.json()
 
 
-def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0):
+def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0, client="lean"):
     """Two calls per task: next-task, then submit."""
-    session = _session(token)
+    session = _session(token, client)
     while time.time() < deadline:
         try:
             lease = _next_lease(session, base, campaign_id, out)
@@ -102,9 +143,9 @@ def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0):
             out["errors"][f"submit {done.status_code}"] += 1
 
 
-def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0):
+def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0, client="lean"):
     """One call per task: submit?next=1 answers with the next lease (next-task only to start)."""
-    session = _session(token)
+    session = _session(token, client)
     lease = None
     while time.time() < deadline:
         if lease is None:
@@ -158,7 +199,7 @@ def throughput(args, combined: bool) -> dict:
         load_before = os.getloadavg()
         cpu_before = cpu_seconds_by_part(server.pid)
         deadline = time.time() + args.seconds
-        threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000))
+        threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000, args.client))
                    for t in tokens]
         started = time.time()
         [t.start() for t in threads]
@@ -171,7 +212,7 @@ def throughput(args, combined: bool) -> dict:
     mode = "combined (submit?next=1)" if combined else "two calls (next-task, submit)"
     print(f"machine: {machine_description()}")
     print(f"{mode}: {args.annotators} annotators, think {args.think_ms} ms, {elapsed:.1f} s, "
-          f"gunicorn {args.workers}x{args.threads} gthread; load average {load_before} before, {load_after} after")
+          f"gunicorn {args.workers}x{args.threads} gthread, {args.client} client; load average {load_before} before, {load_after} after")
     print(f"round-trips/s: {len(out['acknowledged']) / elapsed:.1f}")
     latency = {}
     for name in ("next", "submit", "submit_next"):
@@ -189,7 +230,7 @@ def throughput(args, combined: bool) -> dict:
     print("INVARIANTS OK" if ok else "INVARIANTS BROKEN", flush=True)
     return {"mode": "combined" if combined else "two_calls", "annotators": args.annotators, "think_ms": args.think_ms,
             "seconds": round(elapsed, 1), "items": args.items, "overlap": args.overlap,
-            "gunicorn": f"{args.workers}x{args.threads} gthread", "round_trips_per_s": round(len(out["acknowledged"]) / elapsed, 1),
+            "gunicorn": f"{args.workers}x{args.threads} gthread", "client": args.client, "round_trips_per_s": round(len(out["acknowledged"]) / elapsed, 1),
             "latency": latency, "cpu_ms_per_round_trip": cpu_ms, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
             "loadavg_before": load_before, "loadavg_after": load_after}
 
@@ -274,6 +315,8 @@ if __name__ == "__main__":
     parser.add_argument("--combined", action="store_true", help="one call per task: submit?next=1")
     parser.add_argument("--both", action="store_true", help="two calls per task, then the combined call")
     parser.add_argument("--think-ms", type=float, default=0, help="an annotator's pause on each task")
+    parser.add_argument("--client", choices=["lean", "requests"], default="lean",
+                        help="the annotators' HTTP client: the standard library's (lean) or requests")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--db", default="lift_bench", help="the throw-away database (dropped and created afresh)")
     parser.add_argument("--scaling", action="store_true")

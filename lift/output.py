@@ -8,9 +8,10 @@ given, so their fields can be built once, on a bare instance of the class, and s
 from rest_framework import serializers
 
 
+# No docstrings below: drf-spectacular would take them as the description of every serializer built on them.
 class FieldsBuiltOnce:
-    """Mix into a read-only output serializer whose fields use nothing of the serializer instance (no
-    context, no per-instance arguments): its bound fields are built on first use and kept on the class."""
+    # Mix into a read-only output serializer whose fields use nothing of the serializer instance (no context,
+    # no per-instance arguments): its bound fields are built on first use and kept on the class.
 
     @property
     def fields(self):

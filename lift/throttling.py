@@ -30,13 +30,13 @@ return {1}
 """
 
 
-def _redis_client(cache: RedisCache):
-    # Django makes a new client object on every call (cheap to use, not to build); one per cache object,
-    # that is per thread, shares the same connection pool.
-    client = getattr(cache, "_lift_throttle_client", None)
-    if client is None:
-        client = cache._lift_throttle_client = cache._cache.get_client(write=True)
-    return client
+def _sliding_window(cache: RedisCache):
+    # Django makes a new client object on every call (cheap to use, not to build): one per cache object, that
+    # is per thread, shares the same connection pool. The script goes by its hash (EVALSHA), not its text.
+    script = getattr(cache, "_lift_sliding_window", None)
+    if script is None:
+        script = cache._lift_sliding_window = cache._cache.get_client(write=True).register_script(SLIDING_WINDOW)
+    return script
 
 
 class _RatesFromSettings:
@@ -52,8 +52,8 @@ class _RatesFromSettings:
             return True
         key = cache.make_key(self.key)
         now = self.timer()
-        answer = _redis_client(cache).eval(
-            SLIDING_WINDOW, 1, key, repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex[:8]}")
+        answer = _sliding_window(cache)(
+            keys=[key], args=[repr(now), self.duration, self.num_requests, f"{now!r}:{uuid.uuid4().hex[:8]}"])
         self.wait_seconds = 0.0 if answer[0] else max(0.0, float(answer[1]) + self.duration - now)
         return bool(answer[0])
 

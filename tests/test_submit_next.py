@@ -110,17 +110,17 @@ def test_next_0_and_no_option_answer_the_plain_annotation(leased):
 # Statements per call on the hot path (each one a round trip to PostgreSQL, transaction control and the
 # one-off PREPAREs not counted). A change that adds one fails here: find it, or raise the figure with a reason.
 QUERIES = {
-    # token + user + roles; campaign if member; live lease; reclaim; advisory lock + live lease;
-    # the open item and the one after it (the prefetch hint); item counter and upsert of the lease
-    "next_task_new_lease": 7,
+    # token + user + roles; campaign if member; live lease; reclaim; the open item and the one after it
+    # (the prefetch hint); item counter and upsert of the lease (one statement)
+    "next_task_new_lease": 6,
     # token + user + roles; campaign if member; live lease (with everything the answer shows); hint
     "next_task_held_lease": 4,
     # token + user + roles; assignment if member; close lease + insert annotation + item counter (one
     # statement)
     "submit": 3,
-    # submit's 3; reclaim; advisory lock + live lease; open item and hint; item counter and upsert (one
-    # statement); record the answer on the annotation
-    "submit_next": 8,
+    # submit's 3; reclaim; open item and hint; item counter and upsert (one statement); record the answer
+    # on the annotation
+    "submit_next": 7,
     # token + user + roles; assignment if member; the submit statement (closes nothing); why; earlier
     # annotation; its next lease; prefetch hint (a replay is the rare path: not folded further)
     "submit_next_replay": 7,

@@ -97,7 +97,8 @@ def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = Fa
     try:
         return _lease_new_item(campaign=campaign, annotator=annotator, now=now)
     except IntegrityError:
-        # A parallel request of the same annotator won the one-live-lease race: return theirs.
+        # A parallel request of the same annotator won the one-live-lease race: return theirs (read after
+        # their transaction committed: the insert waited for it).
         return _live_lease(campaign=campaign, annotator=annotator, now=now)
 
 
@@ -114,25 +115,6 @@ def _open_items(*, campaign: Campaign, annotator, skip_locked: bool):
         .filter(~Exists(finished))
         .order_by("-priority", "annotations_done", "id")
     )
-
-
-# One round trip on PostgreSQL: one annotator's parallel next-task calls (double clicks, retries, tabs)
-# queue behind each other on the advisory lock, so the second sees the first's lease instead of racing it;
-# the answer is the live lease a call ahead of this one left (its id, or no row).
-_LOCK_AND_FIND_LIVE_SQL = f"""
-SELECT pg_advisory_xact_lock(%(campaign)s, %(annotator)s);
-SELECT id FROM {Assignment._meta.db_table}
-WHERE campaign_id = %(campaign)s AND annotator_id = %(annotator)s AND state = 'leased' AND expires_at > %(now)s
-"""
-
-
-def _lock_and_find_live(*, campaign: Campaign, annotator, now) -> Assignment | None:
-    if connection.vendor != "postgresql":  # SQLite's IMMEDIATE transactions serialize anyway
-        return _live_lease(campaign=campaign, annotator=annotator, now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_AND_FIND_LIVE_SQL, {"campaign": campaign.pk, "annotator": annotator.pk, "now": now})
-        row = cursor.fetchone()
-    return assignment_with_relations(row[0]) if row else None
 
 
 # The item's slot and the lease in one round trip on PostgreSQL: the counter moves (is_open read on the old
@@ -152,39 +134,66 @@ RETURNING id
 """)
 
 
+_OPEN_TO_ANNOTATOR = (
+    "WHERE i.campaign_id = %(campaign)s AND i.is_open AND NOT EXISTS (SELECT 1 FROM {assignments} a "
+    "WHERE a.item_id = i.id AND a.annotator_id = %(annotator)s AND a.state IN ('submitted', 'skipped', 'leased')) "
+)
+_BEST_FIRST = "ORDER BY i.priority DESC, i.annotations_done, i.id "
+
+
+def _open_to_annotator() -> str:
+    return _OPEN_TO_ANNOTATOR.format(assignments=connection.ops.quote_name(Assignment._meta.db_table))
+
+
 @cache
-def _pick_statement(*, gold: bool, skip_locked: bool) -> PreparedStatement:
-    """The annotator's next two items (the first to lease, the second to prefetch) with their videos and
-    prompt, rows locked: never one they submitted, skipped or hold, best priority and fewest annotations
-    first; `gold` restricts to gold items or to ordinary ones."""
+def _pick_statement(*, gold: bool) -> PreparedStatement:
+    """The annotator's next two open items (the first to lease, the second to prefetch) with their videos
+    and prompt, rows locked, rows other transactions hold skipped: never one they submitted, skipped or
+    hold, best priority and fewest annotations first; `gold` restricts to gold items or to ordinary ones."""
     item = selectors.item_columns()[0]
-    return PreparedStatement(f"pick{'_gold' if gold else ''}{'_skip_locked' if skip_locked else ''}", (
+    return PreparedStatement(f"pick{'_gold' if gold else ''}", (
         f"SELECT {select_list(*selectors.item_columns())} FROM {item.table} {selectors.item_joins()} "
-        f"WHERE i.campaign_id = %(campaign)s AND i.is_open AND NOT EXISTS (SELECT 1 FROM "
-        f"{connection.ops.quote_name(Assignment._meta.db_table)} a WHERE a.item_id = i.id AND "
-        f"a.annotator_id = %(annotator)s AND a.state IN ('submitted', 'skipped', 'leased')) "
-        + ("AND (i.gold_answer IS NOT NULL) = %(gold)s " if gold else "")
-        + "ORDER BY i.priority DESC, i.annotations_done, i.id LIMIT 2 FOR UPDATE OF i"
-        + (" SKIP LOCKED" if skip_locked else "")
+        + _open_to_annotator() + ("AND (i.gold_answer IS NOT NULL) = %(gold)s " if gold else "")
+        + _BEST_FIRST + "LIMIT 2 FOR UPDATE OF i SKIP LOCKED"
     ))
+
+
+@cache
+def _first_open_statement() -> PreparedStatement:
+    """The annotator's best open item, locked or not (nothing is locked by this)."""
+    item = selectors.item_columns()[0]
+    return PreparedStatement("first_open", f"SELECT i.id FROM {item.table} " + _open_to_annotator() + _BEST_FIRST + "LIMIT 1")
+
+
+def _wait_for_lock_on(cursor, item_id: int) -> None:
+    """Wait until the transaction holding this item's row ends, then let the row go again (a savepoint)."""
+    savepoint = transaction.savepoint()
+    cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(CampaignItem._meta.db_table)} WHERE id = %s FOR UPDATE",
+                   [item_id])
+    transaction.savepoint_rollback(savepoint)
 
 
 def _pick_on_postgresql(*, campaign: Campaign, annotator, prefer_gold: bool | None):
     """(item, hint): the item to lease and the one likely next, or (None, None). The hint's row is locked
     with the item's for this short transaction, so a parallel call leases another; that is the better hint."""
     params = {"campaign": campaign.pk, "annotator": annotator.pk, "gold": prefer_gold}
-    attempts = [(True, True)] if prefer_gold is not None else []
-    # Items locked by other annotators' leases in flight are skipped; before answering "nothing left", wait
-    # for those transactions and look again, so contention never reads as a finished campaign.
-    attempts += [(False, True), (False, False)]
     with connection.cursor() as cursor:
-        for gold, skip_locked in attempts:
-            _pick_statement(gold=gold, skip_locked=skip_locked).execute(cursor, params)
-            rows = cursor.fetchall()
-            if rows:
-                items = [selectors.item_from_row(row) for row in rows]
-                return items[0], items[1] if len(items) > 1 else None
-    return None, None
+        while True:
+            for gold in ([True] if prefer_gold is not None else []) + [False]:
+                _pick_statement(gold=gold).execute(cursor, params)
+                rows = cursor.fetchall()
+                if rows:
+                    items = [selectors.item_from_row(row) for row in rows]
+                    return items[0], items[1] if len(items) > 1 else None
+            # Every open item was locked by other annotators' leases in flight. Before answering "nothing
+            # left", wait for one of them to end and look again, so contention never reads as a finished
+            # campaign. The wait holds no row: a transaction that held one row while it waited for another
+            # could deadlock with one doing the same the other way round.
+            _first_open_statement().execute(cursor, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None, None
+            _wait_for_lock_on(cursor, row[0])
 
 
 def _pick_with_orm(*, campaign: Campaign, annotator, prefer_gold: bool | None) -> CampaignItem | None:
@@ -195,12 +204,16 @@ def _pick_with_orm(*, campaign: Campaign, annotator, prefer_gold: bool | None) -
 
 @transaction.atomic
 def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
-    existing = _lock_and_find_live(campaign=campaign, annotator=annotator, now=now)
+    """On PostgreSQL the one-live-lease unique index settles a race between one annotator's parallel calls
+    (double clicks, retries, tabs): the later insert waits for the earlier transaction, then fails, and
+    campaign_next_task answers with the lease that won. SQLite's IMMEDIATE transactions run one at a time,
+    so there a look for a lease that a call ahead of this one left is enough."""
+    postgresql = connection.vendor == "postgresql"
+    existing = None if postgresql else _live_lease(campaign=campaign, annotator=annotator, now=now)
     if existing:
         return existing
     # Gold items are mixed in at the campaign's gold rate; otherwise they are ordinary items.
     prefer_gold = gold_preference(campaign=campaign, annotator=annotator)
-    postgresql = connection.vendor == "postgresql"
     if postgresql:
         item, hint = _pick_on_postgresql(campaign=campaign, annotator=annotator, prefer_gold=prefer_gold)
     else:
