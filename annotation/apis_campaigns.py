@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lift.api_errors import ApplicationError
-from lift.output import ModelOutputSerializer, OutputSerializer
+from lift.output import FieldsBuiltOnce, ModelOutputSerializer, OutputSerializer
 
 from . import selectors
 from .apis_auth import UserOutput
@@ -238,7 +238,7 @@ class SubmitWithNextOutput(OutputSerializer):
 
 
 class SubmitApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(FieldsBuiltOnce, serializers.Serializer):  # on the hot path; its fields keep no state
         ratings = serializers.JSONField(required=False, help_text=(
             "Rating campaigns: {dimension: {rating, rationale}}."))
         choices = serializers.JSONField(required=False, help_text=(

@@ -3,6 +3,9 @@ from django.urls import path
 from . import apis_auth, apis_campaigns, apis_prompts, apis_quality, apis_retraction, apis_snapshots
 
 urlpatterns = [
+    # An annotator's two calls first: Django tries the patterns in order, on every request.
+    path("assignments/<int:assignment_id>/submit/", apis_campaigns.SubmitApi.as_view(), name="assignment-submit"),
+    path("campaigns/<int:campaign_id>/next-task/", apis_campaigns.NextTaskApi.as_view(), name="campaign-next-task"),
     path("auth/token/", apis_auth.TokenApi.as_view(), name="auth-token"),
     path("auth/login/", apis_auth.LoginApi.as_view(), name="auth-login"),
     path("auth/logout/", apis_auth.LogoutApi.as_view(), name="auth-logout"),
@@ -11,7 +14,6 @@ urlpatterns = [
     path("users/<str:username>/revoke-tokens/", apis_auth.UserTokensRevokeApi.as_view(), name="user-revoke-tokens"),
     path("campaigns/", apis_campaigns.CampaignListApi.as_view(), name="campaign-list"),
     path("campaigns/<int:campaign_id>/", apis_campaigns.CampaignDetailApi.as_view(), name="campaign-detail"),
-    path("campaigns/<int:campaign_id>/next-task/", apis_campaigns.NextTaskApi.as_view(), name="campaign-next-task"),
     path("campaigns/<int:campaign_id>/progress/", apis_campaigns.ProgressApi.as_view(), name="campaign-progress"),
     path("campaigns/<int:campaign_id>/items/", apis_campaigns.CampaignItemsApi.as_view(), name="campaign-items"),
     path("campaigns/<int:campaign_id>/members/", apis_campaigns.CampaignMembersApi.as_view(), name="campaign-members"),
@@ -19,7 +21,6 @@ urlpatterns = [
          name="campaign-member-detail"),
     path("campaigns/<int:campaign_id>/annotations/", apis_campaigns.CampaignAnnotationsApi.as_view(),
          name="campaign-annotations"),
-    path("assignments/<int:assignment_id>/submit/", apis_campaigns.SubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<int:assignment_id>/skip/", apis_campaigns.SkipApi.as_view(), name="assignment-skip"),
     path("assignments/<int:assignment_id>/extend/", apis_campaigns.ExtendApi.as_view(), name="assignment-extend"),
     path("campaigns/<int:campaign_id>/quality/", apis_quality.QualityApi.as_view(), name="campaign-quality"),

@@ -1,17 +1,18 @@
-"""Output serializers whose fields are built once per class.
+"""Serializers whose fields are built once per class.
 
 DRF deep-copies and binds every declared field for every serializer instance it makes: on the annotation
 hot path (a lease and an annotation, their videos nested) that cost more Python than rendering the answer
-itself (bench/RESULTS.md, the annotation API's profile). These serializers only read the object they are
-given, so their fields can be built once, on a bare instance of the class, and shared by every instance.
+itself (bench/RESULTS.md, the annotation API's profile). Output serializers that only read the object they are
+given (and plain input ones), can build their fields once, on a bare instance of the class, and share them.
 """
 from rest_framework import serializers
 
 
 # No docstrings below: drf-spectacular would take them as the description of every serializer built on them.
 class FieldsBuiltOnce:
-    # Mix into a read-only output serializer whose fields use nothing of the serializer instance (no context,
-    # no per-instance arguments): its bound fields are built on first use and kept on the class.
+    # Mix into a serializer whose fields use nothing of the serializer instance (no context, no per-instance
+    # arguments; validation keeps its state in the serializer, not in the fields): its bound fields are built
+    # on first use and kept on the class.
 
     @property
     def fields(self):

@@ -93,3 +93,14 @@ def test_fields_built_once_answer_each_object_as_a_plain_serializer_would():
     a, b = _Point({"x": 1}), _Point({"x": 2})
     assert a.fields is b.fields
     assert all(field.parent.instance is None for field in a.fields.values())
+
+
+@pytest.mark.parametrize("accept, status", [(None, 200), ("*/*", 200), ("application/json", 200),
+                                            ("application/json; indent=2", 200), ("text/html", 406)])
+def test_negotiation_answers_json_and_still_refuses_what_it_cannot_render(people, accept, status):
+    client = token_client(people["annotator"])
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    response = client.get("/api/auth/me/", **headers)
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"].startswith("application/json") and response.json()["username"]
