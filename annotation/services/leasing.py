@@ -1,5 +1,6 @@
 """Leases: who gets which item next, and what happens when a lease is skipped, extended or lost."""
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 
@@ -79,13 +80,15 @@ def assignment_with_relations(assignment_id: int) -> Assignment:
     return _with_lease_relations(Assignment.objects).get(pk=assignment_id)
 
 
-def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = False) -> Assignment | None:
+def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = False,
+                       with_new_lease: Callable[[Assignment], None] | None = None) -> Assignment | None:
     """Lease one item to the annotator, or return the live lease they already hold; None when done.
 
     Items come by priority, then fewest annotations; never one the annotator already submitted or
     skipped, never beyond the campaign's overlap (annotations plus live leases). `after_submit`: the
     caller has just closed the annotator's live lease, so the quick look for one is skipped (the lease
-    transaction still finds one that a parallel call left).
+    transaction still finds one that a parallel call left). `with_new_lease` is called with a new lease
+    inside its transaction, to write what belongs with it in the same commit.
     """
     now = timezone.now()
     existing = None if after_submit else _live_lease(campaign=campaign, annotator=annotator, now=now)
@@ -95,7 +98,7 @@ def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = Fa
     # call waits for others' leases (two such waits could otherwise deadlock near a campaign's end).
     leases_reclaim_expired(campaign=campaign, now=now)
     try:
-        return _lease_new_item(campaign=campaign, annotator=annotator, now=now)
+        return _lease_new_item(campaign=campaign, annotator=annotator, now=now, with_new_lease=with_new_lease)
     except IntegrityError:
         # A parallel request of the same annotator won the one-live-lease race: return theirs (read after
         # their transaction committed: the insert waited for it).
@@ -203,7 +206,7 @@ def _pick_with_orm(*, campaign: Campaign, annotator, prefer_gold: bool | None) -
 
 
 @transaction.atomic
-def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
+def _lease_new_item(*, campaign: Campaign, annotator, now, with_new_lease=None) -> Assignment | None:
     """On PostgreSQL the one-live-lease unique index settles a race between one annotator's parallel calls
     (double clicks, retries, tabs): the later insert waits for the earlier transaction, then fails, and
     campaign_next_task answers with the lease that won. SQLite's IMMEDIATE transactions run one at a time,
@@ -234,7 +237,15 @@ def _lease_new_item(*, campaign: Campaign, annotator, now) -> Assignment | None:
                 "now": now, "expires": expires_at, "order": shown_order})
             lease.pk = cursor.fetchone()[0]
         lease._state.adding, lease._state.db = False, connection.alias
-        return lease
+    else:
+        lease = _take_slot_and_lease_with_orm(lease, campaign=campaign)
+    if with_new_lease:
+        with_new_lease(lease)
+    return lease
+
+
+def _take_slot_and_lease_with_orm(lease: Assignment, *, campaign: Campaign) -> Assignment:
+    item = lease.item
     CampaignItem.objects.filter(pk=item.pk).update(
         slots_taken=F("slots_taken") + 1,
         # Evaluated on the old counter: the item stays open while one more slot is left after this.

@@ -262,15 +262,20 @@ def annotation_submit_and_next(
                                             idempotency_key=idempotency_key)
     if not annotation.next_state:
         campaign = assignment.campaign
+        recorded_with_lease = []
         if not campaign.is_active:
             lease, state = None, Annotation.NextState.CAMPAIGN_PAUSED
         else:
             # Leased in a transaction of its own: the submit has committed, so a failure here never loses it
             # (a replay then leases). One live lease per annotator and campaign makes a racing replay get
-            # this same lease.
-            lease = leasing.campaign_next_task(campaign=campaign, annotator=annotator, after_submit=True)
+            # this same lease. A new lease is recorded as the answer in its own transaction (one commit).
+            lease = leasing.campaign_next_task(
+                campaign=campaign, annotator=annotator, after_submit=True,
+                with_new_lease=lambda new: recorded_with_lease.append(
+                    _record_next(annotation, lease=new, state=Annotation.NextState.LEASED)))
             state = Annotation.NextState.LEASED if lease else Annotation.NextState.NOTHING_LEFT
-        if _record_next(annotation, lease=lease, state=state):
+        # Otherwise (no new lease: nothing left, paused, or a parallel call's lease) it is recorded now.
+        if recorded_with_lease[0] if recorded_with_lease else _record_next(annotation, lease=lease, state=state):
             return SubmitWithNext(annotation, created, lease, state)
         annotation.refresh_from_db(fields=["next_assignment", "next_state"])  # a parallel replay recorded first
     lease = leasing.assignment_with_relations(annotation.next_assignment_id) if annotation.next_assignment_id else None
