@@ -3,7 +3,8 @@
     python bench/annotation_api.py                 # 32 annotators, throughput and latency, invariants
     python bench/annotation_api.py --combined      # the same with one call per task: submit?next=1
     python bench/annotation_api.py --both --json bench/results/annotation_api.json   # both, one after the other
-    python bench/annotation_api.py --think-ms 2000 # annotators who pause between tasks (an open, realistic load)
+    python bench/annotation_api.py --think-ms 2000 # annotators who pause between tasks
+    python bench/annotation_api.py --combined --rate 128  # an open load: 128 round trips/s offered on a schedule
     python bench/annotation_api.py --scaling       # next-task and submit p50 with 10k and with 1M annotations
 
 Prints figures and checks the invariants (rows = acknowledged submits, no duplicates, no item beyond k).
@@ -12,6 +13,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import statistics
 import sys
 import threading
@@ -97,17 +99,20 @@ def _session(token: str, client: str = "lean"):
     return session
 
 
-def _timed(out: list, call):
-    t0 = time.perf_counter()
+def _timed(out: list, call, since: float | None = None):
+    """The call's latency, from `since` when given: an open load's scheduled send time, so a request that
+    had to wait for the one before it counts that wait (no coordinated omission)."""
+    t0 = time.perf_counter() if since is None else since
     response = call()
-    out.append(time.perf_counter() - t0)
+    end = time.perf_counter()
+    out.append((end, end - t0))
     return response
 
 
-def _submit(session, base, assignment_id: int, out: list, query: str = ""):
+def _submit(session, base, assignment_id: int, out: list, query: str = "", since: float | None = None):
     return _timed(out, lambda: session.post(f"{base}/api/assignments/{assignment_id}/submit/{query}",
                                             json={"ratings": RATINGS, "time_spent_ms": 1000},
-                                            headers={"Idempotency-Key": str(uuid.uuid4())}))
+                                            headers={"Idempotency-Key": str(uuid.uuid4())}), since)
 
 
 class _NothingLeft(Exception):
@@ -138,15 +143,18 @@ def annotator_loop(base, campaign_id, token, deadline, out, think_s=0.0, client=
         time.sleep(think_s)
         done = _submit(session, base, lease["id"], out["submit"])
         if done.status_code in (200, 201):
-            out["acknowledged"].append(done.json()["id"])
+            out["acknowledged"].append((time.perf_counter(), done.json()["id"]))
         else:
             out["errors"][f"submit {done.status_code}"] += 1
 
 
-def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0, client="lean"):
-    """One call per task: submit?next=1 answers with the next lease (next-task only to start)."""
+def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0, client="lean", interval_s=None):
+    """One call per task: submit?next=1 answers with the next lease (next-task only to start). With
+    `interval_s` (an open load) the submits are scheduled every interval_s from a random start, whatever
+    the answers' latency, and each is timed from its scheduled moment."""
     session = _session(token, client)
     lease = None
+    scheduled = time.perf_counter() + random.uniform(0, interval_s) if interval_s else None
     while time.time() < deadline:
         if lease is None:
             try:
@@ -155,14 +163,19 @@ def combined_loop(base, campaign_id, token, deadline, out, think_s=0.0, client="
                 return
             if lease is None:
                 continue
-        time.sleep(think_s)
-        done = _submit(session, base, lease["id"], out["submit_next"], query="?next=1")
+        if interval_s:
+            time.sleep(max(0.0, scheduled - time.perf_counter()))
+        else:
+            time.sleep(think_s)
+        done = _submit(session, base, lease["id"], out["submit_next"], query="?next=1", since=scheduled)
+        if interval_s:
+            scheduled += interval_s
         if done.status_code not in (200, 201):
             out["errors"][f"submit?next=1 {done.status_code}"] += 1
             lease = None
             continue
         body = done.json()
-        out["acknowledged"].append(body["annotation"]["id"])
+        out["acknowledged"].append((time.perf_counter(), body["annotation"]["id"]))
         if body["next_state"] == "nothing_left":
             return
         lease = body["next"]
@@ -195,30 +208,39 @@ def throughput(args, combined: bool) -> dict:
     campaign, tokens = seed(args.annotators, args.items, args.overlap)
     out = {"next": [], "submit": [], "submit_next": [], "acknowledged": [], "errors": Counter()}
     loop = combined_loop if combined else annotator_loop
+    if args.rate and not combined:
+        raise SystemExit("--rate (an open load) is for the combined call: add --combined")
     with gunicorn(url, workers=args.workers, threads=args.threads) as (base, server):
         load_before = os.getloadavg()
         cpu_before = cpu_seconds_by_part(server.pid)
         deadline = time.time() + args.seconds
-        threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000, args.client))
+        interval = args.annotators / args.rate if args.rate else None  # each annotator's share of the offered rate
+        threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000,
+                                                       args.client, *([interval] if interval else [])))
                    for t in tokens]
-        started = time.time()
+        started, started_clock = time.time(), time.perf_counter()
         [t.start() for t in threads]
         [t.join() for t in threads]
         elapsed = time.time() - started
         load_after = os.getloadavg()
         cpu_after = cpu_seconds_by_part(server.pid)
-    inv = check_invariants(campaign, out["acknowledged"])
+    inv = check_invariants(campaign, [annotation_id for _, annotation_id in out["acknowledged"]])
+    # Figures from the steady state: the first --warmup seconds (all annotators' first next-task at once,
+    # workers' first statements being prepared) are left out of rates and latencies, not of the invariants.
+    steady_from, steady_s = started_clock + args.warmup, elapsed - args.warmup
+    steady = {name: [latency for end, latency in out[name] if end >= steady_from] for name in ("next", "submit", "submit_next")}
+    round_trips_per_s = sum(1 for end, _ in out["acknowledged"] if end >= steady_from) / steady_s
     ms = lambda xs, q: round(1000 * percentile(xs, q), 1)  # noqa: E731
     mode = "combined (submit?next=1)" if combined else "two calls (next-task, submit)"
     print(f"machine: {machine_description()}")
-    print(f"{mode}: {args.annotators} annotators, think {args.think_ms} ms, {elapsed:.1f} s, "
+    print(f"{mode}: {args.annotators} annotators, think {args.think_ms} ms, offered {args.rate or 'as fast as answered'}/s, {elapsed:.1f} s, "
           f"gunicorn {args.workers}x{args.threads} gthread, {args.client} client; load average {load_before} before, {load_after} after")
-    print(f"round-trips/s: {len(out['acknowledged']) / elapsed:.1f}")
+    print(f"round-trips/s (after {args.warmup:g} s of warm-up): {round_trips_per_s:.1f}")
     latency = {}
     for name in ("next", "submit", "submit_next"):
-        if out[name]:
-            latency[name] = {"calls": len(out[name]), "p50_ms": ms(out[name], 50), "p95_ms": ms(out[name], 95),
-                             "p99_ms": ms(out[name], 99)}
+        if steady[name]:
+            latency[name] = {"calls": len(steady[name]), "p50_ms": ms(steady[name], 50),
+                             "p95_ms": ms(steady[name], 95), "p99_ms": ms(steady[name], 99)}
             print(f"{name}: {latency[name]}")
     # Where the two cores went: CPU milliseconds per acknowledged round trip, by part.
     rounds = max(1, len(out["acknowledged"]))
@@ -228,9 +250,10 @@ def throughput(args, combined: bool) -> dict:
     print(f"invariants: {inv}")
     ok = inv["lost"] == 0 and inv["duplicate_pairs"] == 0 and inv["items_beyond_overlap"] == 0 and inv["rows"] == inv["acknowledged"]
     print("INVARIANTS OK" if ok else "INVARIANTS BROKEN", flush=True)
-    return {"mode": "combined" if combined else "two_calls", "annotators": args.annotators, "think_ms": args.think_ms,
+    return {"mode": "combined" if combined else "two_calls", "annotators": args.annotators, "think_ms": args.think_ms, "offered_per_s": args.rate or None,
             "seconds": round(elapsed, 1), "items": args.items, "overlap": args.overlap,
-            "gunicorn": f"{args.workers}x{args.threads} gthread", "client": args.client, "round_trips_per_s": round(len(out["acknowledged"]) / elapsed, 1),
+            "gunicorn": f"{args.workers}x{args.threads} gthread", "client": args.client, "round_trips_per_s": round(round_trips_per_s, 1),
+            "warmup_s": args.warmup,
             "latency": latency, "cpu_ms_per_round_trip": cpu_ms, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
             "loadavg_before": load_before, "loadavg_after": load_after}
 
@@ -290,7 +313,7 @@ def scaling(args):
 
     figures = {}
     for size in (10_000, args.large):
-        started = time.time()
+        started, started_clock = time.time(), time.perf_counter()
         campaign = Campaign.objects.get(pk=populate(args.db, size))
         token = open_work(campaign, args.rounds + 50)
         print(f"loaded {size:,} annotations in {time.time() - started:.0f} s", flush=True)
@@ -315,6 +338,9 @@ if __name__ == "__main__":
     parser.add_argument("--combined", action="store_true", help="one call per task: submit?next=1")
     parser.add_argument("--both", action="store_true", help="two calls per task, then the combined call")
     parser.add_argument("--think-ms", type=float, default=0, help="an annotator's pause on each task")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds left out of rates and latencies")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="an open load: round trips/s offered in all, on a fixed schedule (with --combined)")
     parser.add_argument("--client", choices=["lean", "requests"], default="lean",
                         help="the annotators' HTTP client: the standard library's (lean) or requests")
     parser.add_argument("--json", help="write the figures to this file")
