@@ -151,6 +151,13 @@ def cpu_seconds_by_part(server_pid: int) -> dict[str, float]:
     return parts
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the hypervisor has given to other guests so far (all cores): a figure that moves during a
+    run says the machine was not all ours."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:

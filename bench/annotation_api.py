@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from _harness import cpu_seconds_by_part, fresh_database, gunicorn, machine_description, percentile, setup_django
+from _harness import cpu_seconds_by_part, fresh_database, gunicorn, stolen_seconds, machine_description, percentile, setup_django
 
 _json_dumps = json.dumps
 
@@ -212,7 +212,7 @@ def throughput(args, combined: bool) -> dict:
         raise SystemExit("--rate (an open load) is for the combined call: add --combined")
     with gunicorn(url, workers=args.workers, threads=args.threads) as (base, server):
         load_before = os.getloadavg()
-        cpu_before = cpu_seconds_by_part(server.pid)
+        cpu_before, stolen_before = cpu_seconds_by_part(server.pid), stolen_seconds()
         deadline = time.time() + args.seconds
         interval = args.annotators / args.rate if args.rate else None  # each annotator's share of the offered rate
         threads = [threading.Thread(target=loop, args=(base, campaign.pk, t, deadline, out, args.think_ms / 1000,
@@ -223,7 +223,7 @@ def throughput(args, combined: bool) -> dict:
         [t.join() for t in threads]
         elapsed = time.time() - started
         load_after = os.getloadavg()
-        cpu_after = cpu_seconds_by_part(server.pid)
+        cpu_after, stolen = cpu_seconds_by_part(server.pid), stolen_seconds() - stolen_before
     inv = check_invariants(campaign, [annotation_id for _, annotation_id in out["acknowledged"]])
     # Figures from the steady state: the first --warmup seconds (all annotators' first next-task at once,
     # workers' first statements being prepared) are left out of rates and latencies, not of the invariants.
@@ -245,7 +245,8 @@ def throughput(args, combined: bool) -> dict:
     # Where the two cores went: CPU milliseconds per acknowledged round trip, by part.
     rounds = max(1, len(out["acknowledged"]))
     cpu_ms = {part: round(1000 * (cpu_after[part] - cpu_before[part]) / rounds, 2) for part in cpu_after}
-    print(f"CPU ms per round trip: {cpu_ms} (of {round(2000 * elapsed / rounds, 1)} ms of two cores' time)")
+    print(f"CPU ms per round trip: {cpu_ms} (of {round(2000 * elapsed / rounds, 1)} ms of two cores' time); "
+          f"stolen by the hypervisor: {stolen:.1f} CPU s of {2 * elapsed:.0f}")
     print(f"errors: {dict(out['errors'])}")
     print(f"invariants: {inv}")
     ok = inv["lost"] == 0 and inv["duplicate_pairs"] == 0 and inv["items_beyond_overlap"] == 0 and inv["rows"] == inv["acknowledged"]
@@ -254,7 +255,7 @@ def throughput(args, combined: bool) -> dict:
             "seconds": round(elapsed, 1), "items": args.items, "overlap": args.overlap,
             "gunicorn": f"{args.workers}x{args.threads} gthread", "client": args.client, "round_trips_per_s": round(round_trips_per_s, 1),
             "warmup_s": args.warmup,
-            "latency": latency, "cpu_ms_per_round_trip": cpu_ms, "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
+            "latency": latency, "cpu_ms_per_round_trip": cpu_ms, "stolen_cpu_s": round(stolen, 2), "errors": dict(out["errors"]), "invariants": inv, "invariants_ok": ok,
             "loadavg_before": load_before, "loadavg_after": load_after}
 
 
