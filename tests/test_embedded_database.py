@@ -32,6 +32,7 @@ client = APIClient()
 client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=user).key)
 ratings = {d: {"rating": "Normal", "rationale": "so-so"} for d in ("semantic", "motion", "fidelity")}
 lease = client.post(f"/api/campaigns/{campaign.pk}/next-task/").json()
+held = client.post(f"/api/campaigns/{campaign.pk}/next-task/").json()["id"] == lease["id"]
 seen, answers = [], []
 while lease:
     seen.append((lease["prompt"]["text"], lease["prefetch_url"]))
@@ -41,7 +42,7 @@ while lease:
     first, replay = submit(), submit()
     answers.append([first.status_code, replay.status_code, first.json() == replay.json()])
     lease = first.json()["next"]
-print(json.dumps({"seen": seen, "answers": answers, "annotations": Annotation.objects.count(),
+print(json.dumps({"held": held, "seen": seen, "answers": answers, "annotations": Annotation.objects.count(),
                   "items": list(CampaignItem.objects.order_by("id").values_list("annotations_done", "slots_taken", "is_open"))}))
 """
 
@@ -52,6 +53,7 @@ def test_lease_submit_and_next_on_the_embedded_database(tmp_path):
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["held"]  # asking again while holding a lease answers that lease
     # Every item served once, in order, each answer prefetching the next item's video (none after the last).
     assert result["seen"] == [["prompt 0", "/media/videos/1.mp4"], ["prompt 1", "/media/videos/2.mp4"],
                               ["prompt 2", None]]

@@ -14,7 +14,7 @@ from lift.prepared import PreparedStatement
 from .. import selectors
 from ..models import Assignment, Campaign, CampaignItem
 from ..quality.gold import gold_preference
-from ..rows import select_list
+from ..rows import Columns, select_list
 
 RECLAIM_BATCH = 500
 
@@ -68,12 +68,28 @@ def _with_lease_relations(assignments):
     return assignments.select_related("campaign", "annotator", "item__video__prompt", "item__video_b")
 
 
+@cache
+def _live_lease_statement() -> tuple[Columns, PreparedStatement]:
+    """The annotator's live lease in a campaign with its item, videos and prompt (every next-task looks)."""
+    lease = Columns(Assignment, "a")
+    return lease, PreparedStatement("live_lease", (
+        f"SELECT {select_list(lease, *selectors.item_columns())} FROM {lease.table} "
+        f"JOIN {selectors.item_columns()[0].table} ON i.id = a.item_id {selectors.item_joins()} "
+        f"WHERE a.campaign_id = %(campaign)s AND a.annotator_id = %(annotator)s AND a.state = 'leased' "
+        f"AND a.expires_at > %(now)s"
+    ))
+
+
 def _live_lease(*, campaign: Campaign, annotator, now) -> Assignment | None:
-    return (
-        _with_lease_relations(Assignment.objects)
-        .filter(campaign=campaign, annotator=annotator, state=Assignment.State.LEASED, expires_at__gt=now)
-        .first()
-    )
+    columns, statement = _live_lease_statement()
+    with connection.cursor() as cursor:
+        statement.execute(cursor, {"campaign": campaign.pk, "annotator": annotator.pk, "now": now})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    lease = columns.instance(row[:len(columns)])
+    lease.campaign, lease.annotator, lease.item = campaign, annotator, selectors.item_from_row(row[len(columns):])
+    return lease
 
 
 def assignment_with_relations(assignment_id: int) -> Assignment:
