@@ -19,12 +19,26 @@ def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
     return campaigns.order_by("-created_at", "id")
 
 
+@cache
+def _campaign_statement() -> tuple[Columns, PreparedStatement]:
+    campaign = Columns(Campaign, "c")
+    membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
+    return campaign, PreparedStatement("campaign_for_user", (
+        f"SELECT {campaign.sql} FROM {campaign.table} WHERE c.id = %(id)s AND (%(admin)s OR EXISTS ("
+        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = c.id AND m.user_id = %(user)s))"
+    ))
+
+
 def campaign_get_for_user(*, campaign_id: int, user) -> Campaign:
-    # Unknown and not-yours look the same: no leak of which campaigns exist.
-    campaign = campaigns_visible_to(user=user).filter(pk=campaign_id).first()
-    if campaign is None:
+    """The campaign if the caller may see it (admins, members), in one prepared statement: every next-task
+    starts here. Unknown and not-yours look the same: no leak of which campaigns exist."""
+    columns, statement = _campaign_statement()
+    with connection.cursor() as cursor:
+        statement.execute(cursor, {"id": campaign_id, "user": user.pk, "admin": is_admin(user)})
+        row = cursor.fetchone()
+    if row is None:
         raise NotFound("Campaign not found.")
-    return campaign
+    return columns.instance(row)
 
 
 def campaign_progress_for(*, campaigns: list[Campaign], user) -> dict[int, dict]:
@@ -136,10 +150,23 @@ def video_for_media_path(*, path: str, user) -> Video | None:
     return videos.first()
 
 
+@cache
+def _next_item_hint_statement() -> PreparedStatement:
+    item = item_columns()[0]
+    assignments = connection.ops.quote_name(Assignment._meta.db_table)
+    return PreparedStatement("next_item_hint", (
+        f"SELECT {select_list(*item_columns())} FROM {item.table} {item_joins()} "
+        f"WHERE i.campaign_id = %(campaign)s AND i.is_open AND i.id <> %(exclude)s AND NOT EXISTS ("
+        f"SELECT 1 FROM {assignments} a WHERE a.item_id = i.id AND a.annotator_id = %(user)s) "
+        f"ORDER BY i.priority DESC, i.annotations_done, i.id LIMIT 1"
+    ))
+
+
 def next_item_hint(*, campaign: Campaign, user, exclude_item_id: int | None) -> CampaignItem | None:
-    """The item the caller would most likely be served next (for prefetching; nothing is leased)."""
-    touched = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
-    items = CampaignItem.objects.filter(campaign=campaign, is_open=True).filter(~Exists(touched))
-    if exclude_item_id:
-        items = items.exclude(pk=exclude_item_id)
-    return items.select_related("video", "video_b").order_by("-priority", "annotations_done", "id").first()
+    """The item the caller would most likely be served next (for prefetching; nothing is leased): open, never
+    touched by them, best first."""
+    with connection.cursor() as cursor:
+        _next_item_hint_statement().execute(cursor, {"campaign": campaign.pk, "user": user.pk,
+                                                     "exclude": exclude_item_id or 0})  # ids start at 1
+        row = cursor.fetchone()
+    return item_from_row(row) if row else None
