@@ -102,8 +102,8 @@ def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = Fa
 
     Items come by priority, then fewest annotations; never one the annotator already submitted or
     skipped, never beyond the campaign's overlap (annotations plus live leases). `after_submit`: the
-    caller has just closed the annotator's live lease, so the quick look for one is skipped (the lease
-    transaction still finds one that a parallel call left). `with_new_lease` is called with a new lease
+    caller has just closed the annotator's live lease, so the quick look for one is skipped (one that a
+    parallel call left still wins: see _lease_new_item). `with_new_lease` is called with a new lease
     inside its transaction, to write what belongs with it in the same commit.
     """
     now = timezone.now()
