@@ -19,14 +19,22 @@ def campaigns_visible_to(*, user) -> QuerySet[Campaign]:
     return campaigns.order_by("-created_at", "id")
 
 
+def _caller_may_see(campaign_id_column: str) -> str:
+    """SQL: the caller (%(user)s) is an admin (%(admin)s) or a member of the campaign in that column."""
+    membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
+    return (f"(%(admin)s OR EXISTS (SELECT 1 FROM {membership} m "
+            f"WHERE m.campaign_id = {campaign_id_column} AND m.user_id = %(user)s))")
+
+
+# The order items are served in (and prefetched in): best priority, then fewest annotations.
+ITEMS_BEST_FIRST = "ORDER BY i.priority DESC, i.annotations_done, i.id "
+
+
 @cache
 def _campaign_statement() -> tuple[Columns, PreparedStatement]:
     campaign = Columns(Campaign, "c")
-    membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
-    return campaign, PreparedStatement("campaign_for_user", (
-        f"SELECT {campaign.sql} FROM {campaign.table} WHERE c.id = %(id)s AND (%(admin)s OR EXISTS ("
-        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = c.id AND m.user_id = %(user)s))"
-    ))
+    return campaign, PreparedStatement(
+        "campaign_for_user", f"SELECT {campaign.sql} FROM {campaign.table} WHERE c.id = %(id)s AND {_caller_may_see('c.id')}")
 
 
 def campaign_get_for_user(*, campaign_id: int, user) -> Campaign:
@@ -94,12 +102,10 @@ def _assignment_columns() -> tuple[Columns, Columns]:
 @cache
 def _assignment_statement() -> PreparedStatement:
     assignment, campaign = _assignment_columns()
-    membership = connection.ops.quote_name(CampaignMembership._meta.db_table)
     return PreparedStatement(
         "assignment_for_user",
         f"SELECT {select_list(assignment, campaign)} FROM {assignment.table} JOIN {campaign.table} ON c.id = a.campaign_id "
-        f"WHERE a.id = %(id)s AND a.annotator_id = %(user)s AND (%(admin)s OR EXISTS ("
-        f"SELECT 1 FROM {membership} m WHERE m.campaign_id = a.campaign_id AND m.user_id = %(user)s))",
+        f"WHERE a.id = %(id)s AND a.annotator_id = %(user)s AND {_caller_may_see('a.campaign_id')}",
     )
 
 
@@ -158,7 +164,7 @@ def _next_item_hint_statement() -> PreparedStatement:
         f"SELECT {select_list(*item_columns())} FROM {item.table} {item_joins()} "
         f"WHERE i.campaign_id = %(campaign)s AND i.is_open AND i.id <> %(exclude)s AND NOT EXISTS ("
         f"SELECT 1 FROM {assignments} a WHERE a.item_id = i.id AND a.annotator_id = %(user)s) "
-        f"ORDER BY i.priority DESC, i.annotations_done, i.id LIMIT 1"
+        f"{ITEMS_BEST_FIRST}LIMIT 1"
     ))
 
 

@@ -121,14 +121,15 @@ def campaign_next_task(*, campaign: Campaign, annotator, after_submit: bool = Fa
         return _live_lease(campaign=campaign, annotator=annotator, now=now)
 
 
-def _open_items(*, campaign: Campaign, annotator, skip_locked: bool):
+def _open_items(*, campaign: Campaign, annotator):
+    """The ORM's pick (SQLite, whose IMMEDIATE transactions run one at a time, so no row locks are needed)."""
     finished = Assignment.objects.filter(
         item=OuterRef("pk"),
         annotator=annotator,
         state__in=[Assignment.State.SUBMITTED, Assignment.State.SKIPPED, Assignment.State.LEASED],
     )
     return (
-        CampaignItem.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        CampaignItem.objects
         .select_related("video__prompt", "video_b")  # the new lease is answered without reading the item again
         .filter(campaign=campaign, is_open=True)
         .filter(~Exists(finished))
@@ -157,7 +158,6 @@ _OPEN_TO_ANNOTATOR = (
     "WHERE i.campaign_id = %(campaign)s AND i.is_open AND NOT EXISTS (SELECT 1 FROM {assignments} a "
     "WHERE a.item_id = i.id AND a.annotator_id = %(annotator)s AND a.state IN ('submitted', 'skipped', 'leased')) "
 )
-_BEST_FIRST = "ORDER BY i.priority DESC, i.annotations_done, i.id "
 
 
 def _open_to_annotator() -> str:
@@ -173,7 +173,7 @@ def _pick_statement(*, gold: bool) -> PreparedStatement:
     return PreparedStatement(f"pick{'_gold' if gold else ''}", (
         f"SELECT {select_list(*selectors.item_columns())} FROM {item.table} {selectors.item_joins()} "
         + _open_to_annotator() + ("AND (i.gold_answer IS NOT NULL) = %(gold)s " if gold else "")
-        + _BEST_FIRST + "LIMIT 2 FOR UPDATE OF i SKIP LOCKED"
+        + selectors.ITEMS_BEST_FIRST + "LIMIT 2 FOR UPDATE OF i SKIP LOCKED"
     ))
 
 
@@ -181,7 +181,8 @@ def _pick_statement(*, gold: bool) -> PreparedStatement:
 def _first_open_statement() -> PreparedStatement:
     """The annotator's best open item, locked or not (nothing is locked by this)."""
     item = selectors.item_columns()[0]
-    return PreparedStatement("first_open", f"SELECT i.id FROM {item.table} " + _open_to_annotator() + _BEST_FIRST + "LIMIT 1")
+    return PreparedStatement(
+        "first_open", f"SELECT i.id FROM {item.table} " + _open_to_annotator() + selectors.ITEMS_BEST_FIRST + "LIMIT 1")
 
 
 def _wait_for_lock_on(cursor, item_id: int) -> None:
@@ -216,9 +217,9 @@ def _pick_on_postgresql(*, campaign: Campaign, annotator, prefer_gold: bool | No
 
 
 def _pick_with_orm(*, campaign: Campaign, annotator, prefer_gold: bool | None) -> CampaignItem | None:
-    candidates = _open_items(campaign=campaign, annotator=annotator, skip_locked=True)
+    candidates = _open_items(campaign=campaign, annotator=annotator)
     item = None if prefer_gold is None else candidates.filter(gold_answer__isnull=not prefer_gold).first()
-    return item or candidates.first() or _open_items(campaign=campaign, annotator=annotator, skip_locked=False).first()
+    return item or candidates.first()
 
 
 @transaction.atomic

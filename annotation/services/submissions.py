@@ -275,7 +275,8 @@ def annotation_submit_and_next(
                     _record_next(annotation, lease=new, state=Annotation.NextState.LEASED)))
             state = Annotation.NextState.LEASED if lease else Annotation.NextState.NOTHING_LEFT
         # Otherwise (no new lease: nothing left, paused, or a parallel call's lease) it is recorded now.
-        if recorded_with_lease[0] if recorded_with_lease else _record_next(annotation, lease=lease, state=state):
+        recorded = recorded_with_lease[0] if recorded_with_lease else _record_next(annotation, lease=lease, state=state)
+        if recorded:
             return SubmitWithNext(annotation, created, lease, state)
         annotation.refresh_from_db(fields=["next_assignment", "next_state"])  # a parallel replay recorded first
     lease = leasing.assignment_with_relations(annotation.next_assignment_id) if annotation.next_assignment_id else None
