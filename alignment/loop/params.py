@@ -44,13 +44,13 @@ def _round_validate(name: str, value, default_seed: int) -> dict:
     return {"count": count, "seed": seed, "seeds": sorted(set(seeds))}
 
 
-def _stages_validate(stages) -> list[str]:
-    stages = stages or STAGE_NAMES
+def _stages_validate(settings: dict) -> list[str]:
+    stages = settings.get("stages") or STAGE_NAMES
     if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGE_NAMES):
         raise ApplicationError(f"stages must be a non-empty list of: {', '.join(STAGE_NAMES)}.",
                                fields={"stages": "unknown stage"})
     for name in stages:
-        if missing := [need for need in stage_named(name).needs if need not in stages]:
+        if missing := [need for need in stage_named(name).needs_given(settings) if need not in stages]:
             raise ApplicationError(f"Stage {name} needs {', '.join(missing)}.", fields={"stages": f"{name} needs {missing}"})
     return [name for name in STAGE_NAMES if name in stages]
 
@@ -75,10 +75,11 @@ def loop_settings_validate(settings: dict) -> dict:
         raise ApplicationError('critic.kind must be "rating" (train_critic) or "preference" (train_preference_critic).',
                                fields={"critic": "kind"})
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
-    if (settings.get("align") or {}).get("objective") == "dpo" and len(candidates["seeds"]) < 2:
+    align = settings.get("align") or {}
+    if align.get("objective") == "dpo" and align.get("pairs") != "snapshot" and len(candidates["seeds"]) < 2:
         raise ApplicationError("The dpo objective pairs each prompt's best and worst candidate: candidates.seeds needs "
                                "two or more seeds.", fields={"candidates": "one seed"})
-    return {"stages": _stages_validate(settings.get("stages")), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
+    return {"stages": _stages_validate(settings), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
             "next_round_campaign": campaign,
             "candidates": candidates,
             "next_round": _round_validate("next_round", settings.get("next_round"), default_seed=1),

@@ -23,9 +23,13 @@ class Stage:
     inline: Callable[[dict, dict, object], tuple[str, dict]] | None = None  # (params, context, by) -> ...
     needs: tuple[str, ...] = ()  # stages whose output this one reads
     kind_for: Callable[[dict], str] | None = None  # the job kind by the loop's params, where it depends on them
+    needs_for: Callable[[dict], tuple[str, ...]] | None = None  # `needs` by the loop's params, where they decide it
 
     def job_kind(self, params: dict) -> str:
         return self.kind_for(params) if self.kind_for else self.kind
+
+    def needs_given(self, params: dict) -> tuple[str, ...]:
+        return self.needs_for(params) if self.needs_for else self.needs
 
 
 def _active_id(kind: str, what: str) -> int:
@@ -111,6 +115,11 @@ def _score_read(job: Job) -> tuple[str, dict]:
 DEFAULT_HELDOUT = {"count": 4, "seed": 90_001, "seeds": [0]}
 
 
+def _align_needs(params: dict) -> tuple[str, ...]:
+    """dpo on people's pairs reads the snapshot's comparisons; every other objective the new candidates."""
+    return ("snapshot",) if (params.get("align") or {}).get("pairs") == "snapshot" else ("generate_candidates",)
+
+
 def _align_params(params: dict, context: dict) -> dict:
     aligned = {"heldout": DEFAULT_HELDOUT, **params["align"],
                "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "align"),
@@ -172,7 +181,7 @@ STAGES: list[Stage] = [
     Stage("generate_candidates", kind="generate", build=_candidates_params, read=_videos_read("candidate_video_ids")),
     Stage("score", kind="score", build=_score_params, read=_score_read, needs=("generate_candidates",)),
     Stage("align", kind="align", build=_align_params, read=_version_read(ModelVersion.Kind.GENERATOR),
-          needs=("generate_candidates",)),
+          needs_for=_align_needs),
     Stage("evaluate_generator", inline=_evaluate(ModelVersion.Kind.GENERATOR), needs=("align",)),
     Stage("promote_generator", inline=_promote(ModelVersion.Kind.GENERATOR), needs=("align",)),
     Stage("generate_next_round", kind="generate", build=_next_round_params, read=_videos_read("next_round_video_ids")),

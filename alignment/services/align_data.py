@@ -64,11 +64,12 @@ def snapshot_preferences(*, snapshot: Snapshot, split: str = "train") -> list[di
     """The pairs people compared in the snapshot's `split`, each with its overall preference:
     [{"item", "preferred": "A" | "B", "consensus": {dimension: A | tie | B}}]: the side that wins more
     dimensions than the other (a pair they win equally teaches DPO nothing and is left out)."""
+    from ..engine.critic.preference import overall_preference
+
     preferences = []
     for item, consensus in sorted(snapshot_pair_consensus(snapshot=snapshot, split=split).items()):
-        margin = sum({"A": 1, "B": -1}.get(choice, 0) for choice in consensus.values())
-        if margin:
-            preferences.append({"item": item, "preferred": "A" if margin > 0 else "B", "consensus": consensus})
+        if preferred := overall_preference(consensus):
+            preferences.append({"item": item, "preferred": preferred, "consensus": consensus})
     return preferences
 
 

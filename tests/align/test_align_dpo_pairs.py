@@ -1,14 +1,16 @@
 """DPO on people's comparisons: a pairwise campaign's snapshot → each compared pair's consensus → an align job
 with objective dpo and pairs "snapshot" trains on the preferred video against the other, and says so in its
-lineage; pairs nobody preferred a side of are left out, and bad requests are refused before a job exists."""
+lineage; pairs nobody preferred a side of are left out, and bad requests are refused before a job exists. The
+retrain loop runs it from a fresh snapshot, with no candidates to generate."""
 import pyarrow.parquet as pq
 import pytest
 
 from alignment.models import ModelVersion
 from alignment.services.align_data import snapshot_preferences
-from alignment.services.jobs import job_create, job_run
+from alignment.models import Job
+from alignment.services.jobs import job_create, job_run, job_start
 from lift.api_errors import ApplicationError
-from tests.align.conftest import align_params
+from tests.align.conftest import FAST_SETTINGS, align_params
 from tests.pairs.util import world_pair_snapshot
 
 # Per pair, what the three annotators chose on (semantic, motion, fidelity); the third one dissents.
@@ -75,3 +77,41 @@ def test_bad_pair_sources_are_refused(compared, generator, critic, real_clips, p
     for changes, message in cases:
         with pytest.raises(ApplicationError, match=message):
             job_create(kind="align", params=align_params(generator, critic, real_clips, **changes), dispatch=False)
+
+
+def test_the_retrain_loop_aligns_on_peoples_pairs_without_generating_candidates(
+        compared, models_dir, generator, critic, prompt_bank):
+    from alignment.services.registry import version_promote
+    from tests.loop.conftest import drive
+
+    snapshot, items = compared
+    version_promote(version=generator)  # the critic fixture is active already
+    align = {"objective": "dpo", "pairs": "snapshot", "settings": dict(FAST_SETTINGS),
+             "heldout": {"count": 1, "seed": 9, "seeds": [0]}}
+    loop, _ = job_create(kind="retrain_loop", dispatch=False, params={
+        "stages": ["snapshot", "align", "evaluate_generator"], "source_campaign_ids": [items[0].campaign_id],
+        "candidates": {"count": 2, "seeds": [0]}, "align": align})  # one seed is fine: nothing is generated
+    job_start(job_id=loop.pk)
+    loop = drive(loop.pk)
+    assert loop.status == "succeeded", loop.error
+    assert [s["name"] for s in loop.metrics["stages"]] == ["snapshot", "align", "evaluate_generator"]
+    assert not loop.stages.filter(kind="generate").exists()  # (the align job generates its held-out videos itself)
+    aligned = Job.objects.get(kind="align")
+    fresh = loop.metrics["stages"][0]["job"]
+    assert aligned.params["candidates"] is None and aligned.params["snapshot"] != snapshot.pk
+    assert aligned.params["snapshot"] == Job.objects.get(pk=fresh).result["snapshot_id"]
+    version = ModelVersion.objects.get(pk=aligned.result["version_id"])
+    assert version.lineage["data"]["human_pairs"] == len(_expected(snapshot, items))  # the same people's pairs
+
+
+def test_a_loop_that_would_align_on_peoples_pairs_needs_the_snapshot_stage(db, generator, critic):
+    from alignment.services.registry import version_promote
+
+    version_promote(version=generator)
+    with pytest.raises(ApplicationError, match="needs snapshot"):
+        job_create(kind="retrain_loop", dispatch=False, params={
+            "stages": ["generate_candidates", "align"], "align": {"objective": "dpo", "pairs": "snapshot"}})
+    with pytest.raises(ApplicationError, match="needs generate_candidates"):
+        job_create(kind="retrain_loop", dispatch=False, params={
+            "stages": ["snapshot", "align"], "align": {"objective": "dpo"}, "candidates": {"seeds": [0, 1]}})
+    assert not Job.objects.filter(kind="retrain_loop").exists()

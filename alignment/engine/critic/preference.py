@@ -111,3 +111,10 @@ def _gaps(score_a, score_b, labels) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"scores and labels differ in length: {a.shape}, {b.shape}, {truth.shape}")
     outcome_index(list(truth))  # refuses unknown labels
     return a - b, truth.astype(str)
+
+
+def overall_preference(consensus: dict[str, str | None]) -> str | None:
+    """The side a pair's per-dimension consensus prefers overall: "A" or "B", whichever wins more dimensions,
+    or None when they win equally (such a pair teaches DPO nothing)."""
+    margin = sum({"A": 1, "B": -1}.get(choice, 0) for choice in consensus.values())
+    return "A" if margin > 0 else "B" if margin < 0 else None
