@@ -13,6 +13,9 @@ describe('resolveShortcut', () => {
     expect(resolveShortcut({ key: ' ', target: body })).toEqual({ type: 'togglePlay' });
     expect(resolveShortcut({ key: ',', target: body })).toEqual({ type: 'step', frames: -1 });
     expect(resolveShortcut({ key: '.', target: body })).toEqual({ type: 'step', frames: 1 });
+    expect(resolveShortcut({ key: '[', target: body })).toEqual({ type: 'speed', delta: -1 });
+    expect(resolveShortcut({ key: ']', target: body })).toEqual({ type: 'speed', delta: 1 });
+    expect(resolveShortcut({ key: ']', target: el('<textarea></textarea>') })).toBeNull();
     expect(resolveShortcut({ key: '1', target: body })).toEqual({ type: 'rate', level: 0 });
     expect(resolveShortcut({ key: '3', target: body })).toEqual({ type: 'rate', level: 2 });
     expect(resolveShortcut({ key: 'ArrowDown', target: body })).toEqual({ type: 'moveDimension', delta: 1 });

@@ -7,6 +7,7 @@ export type Action =
   | { type: 'leaveField' }
   | { type: 'togglePlay' }
   | { type: 'step'; frames: number }
+  | { type: 'speed'; delta: number }
   | { type: 'rate'; level: number }
   | { type: 'moveDimension'; delta: number }
   | { type: 'moveLevel'; delta: number }
@@ -33,6 +34,7 @@ export interface ShortcutHelp {
 export const SHORTCUTS: ShortcutHelp[] = [
   { keys: 'Space', action: 'Play / pause' },
   { keys: ', and .', action: 'One frame back / forward' },
+  { keys: '[ and ]', action: 'Slower / faster' },
   { keys: '1 2 3', action: 'Rate the focused dimension (Good, Normal, Bad)' },
   { keys: '↑ ↓ or Tab', action: 'Previous / next dimension' },
   { keys: '← →', action: 'Previous / next level' },
@@ -47,6 +49,7 @@ export const SHORTCUTS: ShortcutHelp[] = [
 export const PAIR_SHORTCUTS: ShortcutHelp[] = [
   { keys: 'Space', action: 'Play / pause both videos' },
   { keys: ', and .', action: 'One frame back / forward, both videos' },
+  { keys: '[ and ]', action: 'Slower / faster, both videos' },
   { keys: '1 2 3', action: 'Choose for the focused dimension: left better, tie, right better' },
   { keys: '↑ ↓ or Tab', action: 'Previous / next dimension' },
   { keys: '← →', action: 'Move the choice towards left / right' },
@@ -103,6 +106,10 @@ export function resolveShortcut(e: KeyLike): Action | null {
     case '.':
     case '>':
       return { type: 'step', frames: 1 };
+    case '[':
+      return { type: 'speed', delta: -1 };
+    case ']':
+      return { type: 'speed', delta: 1 };
     case '1':
     case '2':
     case '3':

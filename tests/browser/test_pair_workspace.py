@@ -152,9 +152,10 @@ def test_two_videos_play_pause_seek_and_step_together(page, pair_seed):
     assert abs(t2["left"] - t2["right"]) <= FRAME / 2, t2
     assert round((t["left"] - t2["left"]) * FPS) == 1, (t, t2)
 
-    # Played again from there, at double speed: still in step.
-    page.get_by_test_id("pair-speed").select_option("2")
-    page.evaluate("document.activeElement && document.activeElement.blur()")
+    # Played again from there, at double speed (] steps 1 → 1.25 → 1.5 → 2 and holds there): still in step.
+    for _ in range(4):
+        page.keyboard.press("]")
+    assert page.get_by_test_id("pair-speed").input_value() == "2"
     page.keyboard.press("Space")
     page.wait_for_function("() => !document.querySelector('[data-testid=\"pair-video-left\"]').paused")
     seen = assert_in_step_while_playing(page, samples=12, every_ms=150)

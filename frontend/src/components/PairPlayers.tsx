@@ -1,7 +1,7 @@
 import { forwardRef, useCallback, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import type { Video } from '../api';
 import { frameAt, seekTarget, stepTarget, syncDecision } from '../pairSync';
-import { ICONS, Icon, SPEEDS, formatTime, type VideoPlayerHandle } from './VideoPlayer';
+import { ICONS, Icon, SPEEDS, formatTime, nextSpeed, type VideoPlayerHandle } from './VideoPlayer';
 
 export interface PairPlayersHandle extends VideoPlayerHandle {
   toggleLink: () => void;
@@ -177,7 +177,10 @@ export const PairPlayers = forwardRef<PairPlayersHandle, Props>(function PairPla
     else void w.requestFullscreen?.().catch(() => {});
   }, []);
 
-  useImperativeHandle(ref, () => ({ togglePlay, step, toggleFullscreen, toggleLink }), [togglePlay, step, toggleFullscreen, toggleLink]);
+  const changeSpeed = useCallback((delta: number) => setRate((r) => nextSpeed(r, delta)), []);
+
+  useImperativeHandle(ref, () => ({ togglePlay, step, changeSpeed, toggleFullscreen, toggleLink }),
+    [togglePlay, step, changeSpeed, toggleFullscreen, toggleLink]);
 
   /** Both start together once both can play (muted autoplay, as the rating view's player). */
   const onCanPlay = () => {

@@ -391,6 +391,9 @@ export function TaskView({ campaignId, retryDelays }: Props) {
         case 'step':
           activePlayer()?.step(action.frames);
           return true;
+        case 'speed':
+          activePlayer()?.changeSpeed(action.delta);
+          return true;
         case 'fullscreen':
           activePlayer()?.toggleFullscreen();
           return true;

@@ -4,6 +4,8 @@ import type { Video } from '../api';
 export interface VideoPlayerHandle {
   togglePlay: () => void;
   step: (frames: number) => void;
+  /** One step along SPEEDS: -1 slower, +1 faster (held at the ends). */
+  changeSpeed: (delta: number) => void;
   toggleFullscreen: () => void;
 }
 
@@ -44,6 +46,13 @@ export function Icon({ d }: { d: string }) {
 }
 
 export const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
+
+/** The speed `delta` steps along SPEEDS from `rate` (a rate off the list starts from normal speed). */
+export function nextSpeed(rate: number, delta: number): number {
+  const at = SPEEDS.indexOf(rate);
+  const from = at >= 0 ? at : SPEEDS.indexOf(1);
+  return SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, from + delta))];
+}
 
 export function formatTime(t: number): string {
   if (!Number.isFinite(t)) return '0:00.0';
@@ -111,7 +120,9 @@ export const VideoPlayer = forwardRef<VideoPlayerHandle, Props>(function VideoPl
     else void w.requestFullscreen?.().catch(() => {});
   }, []);
 
-  useImperativeHandle(ref, () => ({ togglePlay, step, toggleFullscreen }), [togglePlay, step, toggleFullscreen]);
+  const changeSpeed = useCallback((delta: number) => setRate((r) => nextSpeed(r, delta)), []);
+
+  useImperativeHandle(ref, () => ({ togglePlay, step, changeSpeed, toggleFullscreen }), [togglePlay, step, changeSpeed, toggleFullscreen]);
 
   const frame = Math.min(totalFrames, Math.floor(time * fps + 1e-3) + 1);
 
