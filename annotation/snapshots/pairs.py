@@ -70,14 +70,15 @@ def write_pairs(*, selected, out_dir: Path, dims: list[str], seed: int, method: 
                 copy_video, chunk_size: int, row_group_size: int, bootstrap_samples: int) -> dict:
     """Write the pairs table (and VideoAlign's CSVs); returns {counts, agreement, features}. `selected` are
     the pairwise annotations of the cut; `copy_video(name, target)` copies a video when videos are included."""
-    rows = list(selected.order_by("item_id", "annotator_id", "id").values_list(*PAIR_COLUMNS)
-                .iterator(chunk_size=chunk_size))
-    items = _item_info(sorted({row[1] for row in rows}), seed, chunk_size)
+    # The rows stream from the cursor to the table; what stays is one small record per annotation for the
+    # agreement figures (its choices, not its reasons) and one entry per pair.
+    items = _item_info(list(selected.order_by("item_id").values_list("item_id", flat=True).distinct()), seed, chunk_size)
     schema = pairs_schema(dims)
     writer = TableWriter(out_dir / "data", "pairs", schema, row_group_size)
     records, annotators = [], set()
     tally = {split: 0 for split in hra.SPLITS}
-    for pk, item_id, annotator_id, username, ms, state, ratings, corrected, order in rows:
+    rows = selected.order_by("item_id", "annotator_id", "id").values_list(*PAIR_COLUMNS)
+    for pk, item_id, annotator_id, username, ms, state, ratings, corrected, order in rows.iterator(chunk_size=chunk_size):
         item = items[item_id]
         choices = effective_ratings(ratings, corrected)
         row = {key: item[key] for key in ("video_A", "video_A_sha256", "video_B", "video_B_sha256", "prompt",
@@ -91,8 +92,8 @@ def write_pairs(*, selected, out_dir: Path, dims: list[str], seed: int, method: 
         writer.write(row)
         tally[item["split"]] += 1
         annotators.add(annotator_id)
-        records.append(PairRecord(id=pk, annotator=annotator_id, item=item_id, time_spent_ms=ms, choices=choices,
-                                  shown_order=order))
+        records.append(PairRecord(id=pk, annotator=annotator_id, item=item_id, time_spent_ms=ms, shown_order=order,
+                                  choices={dim: {"choice": row[f"{dim}_choice"]} for dim in dims}))
     writer.close()
     figures = pair_quality_figures(records, dims, method=method, samples=bootstrap_samples, seed=seed)
     if videoalign:
@@ -100,7 +101,7 @@ def write_pairs(*, selected, out_dir: Path, dims: list[str], seed: int, method: 
     for item in items.values() if copy_video else ():
         for name, path in zip(item["files"], (item["video_A"], item["video_B"])):
             copy_video(name, out_dir / path)
-    counts = {"pair_annotations": len(rows), "pairs": len(items), "pair_annotators": len(annotators),
+    counts = {"pair_annotations": len(records), "pairs": len(items), "pair_annotators": len(annotators),
               **{f"pairs_{split}": n for split, n in tally.items()}}
     return {"counts": counts, "agreement": figures["dimensions"], "schema": schema}
 
