@@ -9,6 +9,10 @@
   align      reward_weighted, rejection and dpo against the uniform-weight control over several seeds, λ = 1
              beside λ = 0, and edit_reward with the critic as its differentiable reward; every run measured
              on held-out prompts by the judge (and by the critic, so reward hacking shows)
+  dpo        DPO from people's preferences (issue "pairwise preference"): simulated annotators (the judge, 10%
+             noise, 3 per pair) compare every two of the base generator's samples of a prompt; DPO on their
+             consensus against the same pairs with coin-flipped sides and against uniform fine-tuning on the
+             same samples, over several seeds, judged on held-out prompts (no critic in the run)
   pairwise   a Bradley–Terry critic from the pretrained tiny critic on world pairs judged by the truth (10%
              noise), its held-out pairwise accuracy with and without ties per seed (not in the default parts)
 
@@ -131,6 +135,19 @@ def align_part(models: dict, seeds: int) -> dict:
     return report
 
 
+def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int) -> dict:
+    from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
+
+    base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
+                          heldout_prompts=heldout_prompts)
+    arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform")]
+    setups = [replace(arm, seed=seed) for arm in arms for seed in range(seeds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = run_alignment_experiment(str(models["tiny-cogvideox"]), None, setups, Path(tmp))
+    report.update(_stamp())
+    return report
+
+
 def pairwise_part(models: dict, seeds: int, steps: int) -> dict:
     from alignment.engine.critic.pairwise_experiment import PairSetup, run_pairwise_experiment
 
@@ -146,6 +163,9 @@ def main() -> None:
     parser.add_argument("--judge-videos", type=int, default=1000)
     parser.add_argument("--critic-videos", type=int, default=1500)
     parser.add_argument("--pairwise-steps", type=int, default=300)
+    parser.add_argument("--dpo-steps", type=int, default=150)
+    parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
+    parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -161,11 +181,13 @@ def main() -> None:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
+        if "dpo" in parts:
+            figures["dpo"] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=1))
-    print(json.dumps({k: v for k, v in figures.items() if k != "align"}, indent=1))
+    print(json.dumps({k: v for k, v in figures.items() if k not in ("align", "dpo")}, indent=1))
     if "align" in figures:
         print("| objective | seed | λ | judged before → after | gain | critic gain | hacking |\n|---|---:|---:|---|---:|---:|---|")
         before = figures["align"]["base"]["judged"]
@@ -173,6 +195,14 @@ def main() -> None:
             s = run["setup"]
             print(f"| {s['objective']} | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
+    if "dpo" in figures:
+        print("| arm | seed | judged before → after | gain | seconds |\n|---|---:|---|---:|---:|")
+        before = figures["dpo"]["base"]["judged"]
+        for run in figures["dpo"]["runs"]:
+            s = run["setup"]
+            arm = s["objective"] if s["objective"] != "dpo" else f"dpo ({s['preferences']})"
+            print(f"| {arm} | {s['seed']} | {before:.3f} → {run['after']['judged']:.3f} | {run['judged_gain']:+.1%} | "
+                  f"{run['seconds']} |")
 
 
 if __name__ == "__main__":

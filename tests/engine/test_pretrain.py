@@ -48,3 +48,18 @@ def test_the_build_is_deterministic(tmp_path):
         build_pretrained(tmp_path / run, critic=critic, generator=generator)
         digests.append({name: weights_digest(tmp_path / run / name) for name in (CRITIC, GENERATOR)})
     assert digests[0] == digests[1]
+
+
+def test_fact_probes_that_read_the_tokens_spread_train_the_tower_differently(tmp_path):
+    """fact_readout "mean+std" adds probes on the tokens' mean and spread: the same seed pretrains other weights;
+    an unknown readout is refused."""
+    from alignment.engine.critic.tiny import build_tiny_critic
+    from alignment.engine.pretrain.critic import PretrainConfig, pretrain_critic
+
+    base = build_tiny_critic(tmp_path / "random", seed=0)
+    small = PretrainConfig(videos=8, eval_videos=4, steps=2, batch_size=4, fact_weight=1.0)
+    for readout in ("mean", "mean+std"):
+        pretrain_critic(base, tmp_path / readout, PretrainConfig(**{**small.__dict__, "fact_readout": readout}))
+    assert weights_digest(tmp_path / "mean") != weights_digest(tmp_path / "mean+std")
+    with pytest.raises(ValueError, match="fact_readout"):
+        pretrain_critic(base, tmp_path / "bad", PretrainConfig(**{**small.__dict__, "fact_readout": "max"}))

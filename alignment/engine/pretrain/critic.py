@@ -72,6 +72,11 @@ class PretrainConfig:
         "help": "weight of the clip facts read straight from the vision tower: linear probes (dropped after "
                 "pretraining) classify the mean of the clip's video tokens into each of the renderer's facts "
                 "(count, colour, shape, motion, scene, timing, shake, picture)"})
+    fact_readout: str = field(default="mean", metadata={
+        "help": 'what the fact probes read: "mean" (the mean video token), or "mean+std" (beside those, a second '
+                "set reads the mean and the standard deviation of the tokens over the clip: a repeated frame or "
+                "grain shows as token-to-token variation that a mean cancels, and with this second set the tower "
+                'learnt to carry the damage in the mean as well: bench/RESULTS.md "3c")'})
     vision_width: int = field(default=64, metadata={"help": "the vision tower's width (its merger still outputs the language model's 64)"})
     vision_layers: int = field(default=2, metadata={"help": "the vision tower's depth"})
     warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
@@ -187,6 +192,8 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
     from transformers import AutoModelForImageTextToText
 
     config = config or PretrainConfig()
+    if config.fact_readout not in ("mean", "mean+std"):
+        raise ValueError(f'fact_readout must be "mean" or "mean+std", not {config.fact_readout!r}')
     report = on_progress or (lambda fraction, phase, metrics: None)
     torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
@@ -209,11 +216,16 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
     # Made only when used: their initialisation draws from torch's generator (the default build is unchanged).
     fact_probes = torch.nn.ModuleDict({part: torch.nn.Linear(width, len(classes)) for part, classes in fact_classes.items()}
                                       ) if config.fact_weight else None
+    spread_probes = torch.nn.ModuleDict({part: torch.nn.Linear(2 * width, len(classes))
+                                         for part, classes in fact_classes.items()}
+                                        ) if config.fact_weight and config.fact_readout == "mean+std" else None
     seen = {}
     hook = model.model.visual.register_forward_hook(lambda module, inputs, output: seen.__setitem__("tokens", output.pooler_output))
     probes = [*token_probe.parameters(), *clip_probe.parameters()]
     if config.fact_weight:
         probes += list(fact_probes.parameters())
+    if spread_probes is not None:
+        probes += list(spread_probes.parameters())
     optimizer = torch.optim.AdamW([*model.parameters(), *probes], lr=config.learning_rate, weight_decay=0.01)
     order_rng = np.random.default_rng([config.seed, 23])
     order: list[int] = []
@@ -243,6 +255,10 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
             rows = torch.tensor(picked)
             told = sum(torch.nn.functional.cross_entropy(fact_probes[part](pooled), targets[rows])
                        for part, targets in fact_targets.items()) / len(fact_targets)
+            if spread_probes is not None:
+                spread = torch.cat([pooled, tokens.reshape(len(picked), -1, tokens.shape[-1]).std(dim=1)], dim=-1)
+                told = told + sum(torch.nn.functional.cross_entropy(spread_probes[part](spread), targets[rows])
+                                  for part, targets in fact_targets.items()) / len(fact_targets)
             loss = loss + config.fact_weight * told
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
