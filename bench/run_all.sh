@@ -9,7 +9,7 @@ LOGS=var/bench
 mkdir -p "$LOGS"
 
 BENCHES=(
-  "annotation_api.py --both --json bench/results/annotation_api.json"
+  "annotation_api.py --both --json var/bench/annotation_api.json"  # bench/results/ holds the curated figures
   "annotation_api.py --scaling"
   "snapshot_bench.py"
   "hra_import_bench.py"
