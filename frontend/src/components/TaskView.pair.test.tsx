@@ -34,6 +34,13 @@ const key = (k: string, opts: Partial<KeyboardEventInit> = {}, target: Element |
     fireEvent.keyDown(target, { key: k, ...opts });
   });
 
+// The view listens for keys from an effect that runs after it first shows the task: let React run it before
+// pressing any (on a loaded machine the first key could otherwise land before the listener).
+async function ready() {
+  await screen.findByTestId('task-view');
+  await act(async () => {});
+}
+
 const checked = (dimKey: string) =>
   screen.getByTestId(`dimension-${dimKey}`).querySelector('[role="radio"][aria-checked="true"]')?.getAttribute('data-testid') ?? null;
 
@@ -48,7 +55,7 @@ describe('TaskView with a pair', () => {
   it('shows both videos, prefetches the next pair and lists the pair keys', async () => {
     mockServer(() => pairAssignment());
     render(<TaskView campaignId={7} />);
-    await screen.findByTestId('task-view');
+    await ready();
     expect(screen.queryByTestId('task-video')).toBeNull();
     expect(screen.getByTestId('pair-video-left').getAttribute('src')).toBe('/media/p5.mp4');
     expect(screen.getByTestId('pair-video-right').getAttribute('src')).toBe('/media/p6.mp4');
@@ -60,7 +67,7 @@ describe('TaskView with a pair', () => {
   it('chooses with 1/2/3 and the arrows, L unlinks and links, and sends choices', async () => {
     const calls = mockServer(() => pairAssignment());
     render(<TaskView campaignId={7} />);
-    await screen.findByTestId('task-view');
+    await ready();
     await key('1');
     expect(checked('semantic')).toBe('choose-semantic-left');
     fireEvent.change(screen.getByTestId('rationale-semantic'), { target: { value: ' Left one has the cat ' } });
@@ -101,7 +108,7 @@ describe('TaskView with a pair', () => {
   it('refuses a side without its reason, and a missing choice', async () => {
     const calls = mockServer(() => pairAssignment());
     render(<TaskView campaignId={7} />);
-    await screen.findByTestId('task-view');
+    await ready();
     await key('3');
     await key('Enter', { ctrlKey: true });
     expect(calls.some((c) => c.url.endsWith('/submit/'))).toBe(false);
@@ -112,7 +119,7 @@ describe('TaskView with a pair', () => {
   it('keeps the draft as typed and restores it after a reload', async () => {
     mockServer(() => pairAssignment());
     const first = render(<TaskView campaignId={7} />);
-    await screen.findByTestId('task-view');
+    await ready();
     await key('3');
     fireEvent.change(screen.getByTestId('rationale-semantic'), { target: { value: 'The right one has two ca' } });
     expect(loadDraft(42)?.ratings.semantic).toEqual({ rating: 'right', rationale: 'The right one has two ca' });
@@ -120,7 +127,7 @@ describe('TaskView with a pair', () => {
     expect(window.localStorage.getItem(draftKey(42))).not.toBeNull();
 
     render(<TaskView campaignId={7} />);
-    await screen.findByTestId('task-view');
+    await ready();
     expect(checked('semantic')).toBe('choose-semantic-right');
     expect((screen.getByTestId('rationale-semantic') as HTMLTextAreaElement).value).toBe('The right one has two ca');
   });

@@ -46,8 +46,11 @@ const checked = (dimKey: string) =>
     .querySelector('[role="radio"][aria-checked="true"]')
     ?.getAttribute('data-testid') ?? null;
 
+// The view listens for keys from an effect that runs after it first shows the task: let React run it before
+// pressing any (on a loaded machine the first key could otherwise land before the listener).
 async function ready() {
   await screen.findByTestId('task-view');
+  await act(async () => {});
 }
 
 beforeEach(() => {
