@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..critic.data import ScoreItem
-from ..critic.preference import overall_preference
+from ..critic.preference import OUTCOMES, outcome, overall_preference
 from ..critic.differentiable import critic_edit_reward
 from ..critic.score import score_videos
 from ..critic.spec import load_critic
@@ -133,9 +133,6 @@ def people_pairs(videos, setup: AlignmentSetup) -> list[PreferencePair]:
     wins, equal ones tie; each label replaced by another outcome with probability `setup.label_noise`), the
     majority per dimension (a split vote ties), and the side that wins more dimensions. "shuffled" keeps
     those pairs and draws each one's sides by a coin."""
-    from ..critic.pairwise_experiment import outcome
-    from ..critic.preference import OUTCOMES
-
     rng = np.random.default_rng([setup.seed, 43])
     ratings = [judge(frames, prompt).ratings for prompt, _, frames in videos]
     by_prompt: dict[str, list[int]] = {}

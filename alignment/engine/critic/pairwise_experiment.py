@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .pairwise import PairExample, preference_critic, score_pairs, train_pairwise
-from .preference import OUTCOMES, accuracy_with_ties, accuracy_without_ties
-from .questions import DIMENSIONS, RATINGS
+from .preference import OUTCOMES, accuracy_with_ties, accuracy_without_ties, outcome
+from .questions import DIMENSIONS
 
 
 @dataclass
@@ -28,12 +28,6 @@ class PairSetup:
     finetune: str = "full"
     through_codec: bool = True
     seed: int = 0
-
-
-def outcome(rating_a: str, rating_b: str) -> str:
-    """Which side the truth prefers: the better rating (Good over Normal over Bad), or a tie."""
-    a, b = RATINGS.index(rating_a), RATINGS.index(rating_b)
-    return "A" if a < b else "B" if b < a else "tie"
 
 
 def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tuple[list[PairExample], list[dict]]:

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .questions import RATINGS
+
 OUTCOMES = ("A", "B", "tie")
 TIE_MODELS = ("rao_kupper", "davidson")
 RAO_KUPPER_THETA = 5.0  # VideoReward's value
@@ -111,6 +113,12 @@ def _gaps(score_a, score_b, labels) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"scores and labels differ in length: {a.shape}, {b.shape}, {truth.shape}")
     outcome_index(list(truth))  # refuses unknown labels
     return a - b, truth.astype(str)
+
+
+def outcome(rating_a: str, rating_b: str) -> str:
+    """Which side two ratings prefer: the better rating (Good over Normal over Bad), or a tie."""
+    a, b = RATINGS.index(rating_a), RATINGS.index(rating_b)
+    return "A" if a < b else "B" if b < a else "tie"
 
 
 def overall_preference(consensus: dict[str, str | None]) -> str | None:

@@ -69,7 +69,8 @@ def test_training_without_pairs_is_refused(tiny_critic_dir):
 
 
 def test_world_pairs_are_labelled_by_the_truth_and_noise_changes_only_its_share():
-    from alignment.engine.critic.pairwise_experiment import outcome, world_pairs
+    from alignment.engine.critic.pairwise_experiment import world_pairs
+    from alignment.engine.critic.preference import outcome
 
     assert (outcome("Good", "Bad"), outcome("Bad", "Normal"), outcome("Normal", "Normal")) == ("A", "B", "tie")
     clean, truth = world_pairs(60, seed=3, noise=0.0, through_codec=False)
