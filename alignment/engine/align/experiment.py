@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..critic.data import ScoreItem
-from ..critic.preference import OUTCOMES, outcome, overall_preference
+from ..critic.preference import OUTCOMES, noisy_outcome, outcome, overall_preference
 from ..critic.differentiable import critic_edit_reward
 from ..critic.score import score_videos
 from ..critic.spec import load_critic
@@ -101,12 +101,13 @@ def critic_scores(videos, critic) -> list:
     return score_videos(None, [ScoreItem(frames, prompt) for prompt, _, frames in videos], critic=critic)
 
 
-def measure(videos, critic, scores: list | None = None) -> Measured:
-    """The judge's and the critic's view of the same videos (`scores`: the critic's, when already taken)."""
+def measure(videos, critic, scores: list | None = None, verdicts: list | None = None) -> Measured:
+    """The judge's and the critic's view of the same videos (`scores`, `verdicts`: the critic's and the judge's,
+    when already taken)."""
     per_dim = {d: [] for d in DIMENSIONS}
     counts = {d: {"Good": 0, "Normal": 0, "Bad": 0} for d in DIMENSIONS}
-    for prompt, _, frames in videos:
-        verdict = judge(frames, prompt)
+    verdicts = verdicts if verdicts is not None else [judge(frames, prompt) for prompt, _, frames in videos]
+    for verdict in verdicts:
         for d in DIMENSIONS:
             per_dim[d].append(RATING_REWARDS[verdict.ratings[d]])
             counts[d][verdict.ratings[d]] += 1
@@ -127,14 +128,14 @@ def scored_candidates(videos, scores) -> list[ScoredSample]:
             for (prompt, seed, frames), score in zip(videos, scores)]
 
 
-def people_pairs(videos, setup: AlignmentSetup) -> list[PreferencePair]:
+def people_pairs(videos, setup: AlignmentSetup, ratings: list | None = None) -> list[PreferencePair]:
     """DPO pairs as a pairwise campaign's consensus gives them, from simulated people: every two candidates of
     a prompt, compared per dimension by `setup.annotators` annotators (the judge's ratings, the better one
     wins, equal ones tie; each label replaced by another outcome with probability `setup.label_noise`), the
     majority per dimension (a split vote ties), and the side that wins more dimensions. "shuffled" keeps
-    those pairs and draws each one's sides by a coin."""
+    those pairs and draws each one's sides by a coin. `ratings`: the judge's, per video, when already taken."""
     rng = np.random.default_rng([setup.seed, 43])
-    ratings = [judge(frames, prompt).ratings for prompt, _, frames in videos]
+    ratings = ratings if ratings is not None else [judge(frames, prompt).ratings for prompt, _, frames in videos]
     by_prompt: dict[str, list[int]] = {}
     for index, (prompt, _, _) in enumerate(videos):
         by_prompt.setdefault(prompt, []).append(index)
@@ -144,8 +145,7 @@ def people_pairs(videos, setup: AlignmentSetup) -> list[PreferencePair]:
             consensus = {}
             for dim in DIMENSIONS:
                 truth = outcome(ratings[a][dim], ratings[b][dim])
-                votes = [str(rng.choice([o for o in OUTCOMES if o != truth])) if rng.random() < setup.label_noise
-                         else truth for _ in range(setup.annotators)]
+                votes = [noisy_outcome(truth, setup.label_noise, rng) for _ in range(setup.annotators)]
                 top = max(OUTCOMES, key=votes.count)
                 consensus[dim] = top if votes.count(top) * 2 > len(votes) else "tie"
             preferred = overall_preference(consensus)
@@ -170,8 +170,8 @@ def real_clips(count: int, seed: int) -> list[RealClip]:
     return clips
 
 
-def dpo_pairs(setup: AlignmentSetup, candidates: list[ScoredSample], videos) -> list[PreferencePair]:
-    return pairs_from_scores(candidates) if setup.preferences == "critic" else people_pairs(videos, setup)
+def dpo_pairs(setup: AlignmentSetup, candidates: list[ScoredSample], videos, ratings: list) -> list[PreferencePair]:
+    return pairs_from_scores(candidates) if setup.preferences == "critic" else people_pairs(videos, setup, ratings)
 
 
 def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample], out_dir: Path, critic=None,
@@ -212,17 +212,19 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
     candidate_videos = generate_all(generator_spec(base, first), candidate_prompts, range(first.candidate_seeds))
     # taken once: training weights and the report (without a critic every candidate weighs 1: uniform)
     candidate_scores = critic_scores(candidate_videos, critic) if critic else None
+    candidate_verdicts = [judge(frames, prompt) for prompt, _, frames in candidate_videos]  # the report's and people's
     candidates = (scored_candidates(candidate_videos, candidate_scores) if candidate_scores else
                   [ScoredSample(prompt=p, frames=f, reward=1.0, metadata={"seed": s}) for p, s, f in candidate_videos])
     base_heldout = measure(generate_all(generator_spec(base, first), heldout, first.heldout_seeds), critic)
     report = {"base": asdict(base_heldout), "candidates": {
         "count": len(candidates),
         "critic_reward": float(np.mean([s.reward for s in candidate_scores])) if candidate_scores else None,
-        "judged": asdict(measure(candidate_videos, critic, candidate_scores))}, "runs": [],
+        "judged": asdict(measure(candidate_videos, critic, candidate_scores, candidate_verdicts))}, "runs": [],
         "prepare_s": round(time.perf_counter() - started, 1)}
     for index, setup in enumerate(setups):
         started = time.perf_counter()
-        pairs = dpo_pairs(setup, candidates, candidate_videos) if setup.objective == "dpo" else None
+        pairs = (dpo_pairs(setup, candidates, candidate_videos, [v.ratings for v in candidate_verdicts])
+                 if setup.objective == "dpo" else None)
         final = align_once(setup, base, candidates, work_dir / f"run-{index}", critic=critic, pairs=pairs)
         after = measure(generate_all(generator_spec(base, setup, lora=str(final)), heldout, setup.heldout_seeds), critic)
         report["runs"].append({

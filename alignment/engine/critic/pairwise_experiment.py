@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .pairwise import PairExample, preference_critic, score_pairs, train_pairwise
-from .preference import OUTCOMES, accuracy_with_ties, accuracy_without_ties, outcome
+from .preference import accuracy_with_ties, accuracy_without_ties, noisy_outcome, outcome
 from .questions import DIMENSIONS
 
 
@@ -47,8 +47,7 @@ def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tup
         if through_codec:
             sides = [(frames, judged) for (frames, _, judged) in _through_codec([(f, "", j) for f, j in sides])]
         truth = {d: outcome(sides[0][1][d].rating, sides[1][1][d].rating) for d in DIMENSIONS}
-        noisy = {d: str(noise_rng.choice([o for o in OUTCOMES if o != t])) if noise_rng.random() < noise else t
-                 for d, t in truth.items()}
+        noisy = {d: noisy_outcome(t, noise, noise_rng) for d, t in truth.items()}
         pairs.append(PairExample(spec.to_text(), sides[0][0], sides[1][0], noisy))
         truths.append(truth)
     return pairs, truths

@@ -121,6 +121,11 @@ def outcome(rating_a: str, rating_b: str) -> str:
     return "A" if a < b else "B" if b < a else "tie"
 
 
+def noisy_outcome(truth: str, noise: float, rng: np.random.Generator) -> str:
+    """A simulated annotator's label: `truth`, or with probability `noise` another outcome drawn uniformly."""
+    return str(rng.choice([o for o in OUTCOMES if o != truth])) if rng.random() < noise else truth
+
+
 def overall_preference(consensus: dict[str, str | None]) -> str | None:
     """The side a pair's per-dimension consensus prefers overall: "A" or "B", whichever wins more dimensions,
     or None when they win equally (such a pair teaches DPO nothing)."""

@@ -247,7 +247,8 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
         tokens = seen["tokens"]
         token_target = torch.from_numpy(np.concatenate([train[i].tokens for i in picked]))
         clip_target = torch.from_numpy(np.stack([train[i].clip for i in picked]))
-        pooled = tokens.reshape(len(picked), -1, tokens.shape[-1]).mean(dim=1)
+        clip_tokens = tokens.reshape(len(picked), -1, tokens.shape[-1])
+        pooled = clip_tokens.mean(dim=1)
         occupancy = (torch.nn.functional.mse_loss(token_probe(tokens), token_target)
                      + torch.nn.functional.mse_loss(clip_probe(pooled), clip_target))
         loss = answers + config.occupancy_weight * occupancy
@@ -256,7 +257,7 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
             told = sum(torch.nn.functional.cross_entropy(fact_probes[part](pooled), targets[rows])
                        for part, targets in fact_targets.items()) / len(fact_targets)
             if spread_probes is not None:
-                spread = torch.cat([pooled, tokens.reshape(len(picked), -1, tokens.shape[-1]).std(dim=1)], dim=-1)
+                spread = torch.cat([pooled, clip_tokens.std(dim=1)], dim=-1)
                 told = told + sum(torch.nn.functional.cross_entropy(spread_probes[part](spread), targets[rows])
                                   for part, targets in fact_targets.items()) / len(fact_targets)
             loss = loss + config.fact_weight * told
