@@ -25,6 +25,7 @@ import {
 import { DimensionRater } from './DimensionRater';
 import { PairChooser } from './PairChooser';
 import { PairPlayers, type PairPlayersHandle } from './PairPlayers';
+import { actOnPlayer } from './playerActions';
 import { GuidelinesDrawer } from './GuidelinesDrawer';
 import { LeaseTimer } from './LeaseTimer';
 import { SkipDialog } from './SkipDialog';
@@ -71,7 +72,6 @@ export function TaskView({ campaignId, retryDelays }: Props) {
   // A pair of videos to compare (pairwise campaign) or one video to rate: the same drafts, submit, lease and
   // keys; the chosen side is kept where a rating keeps its level.
   const pairTask = !!assignment?.pair;
-  const activePlayer = (): VideoPlayerHandle | null => pairPlayer.current ?? player.current;
   const optionsOf = useCallback(
     (dim: Campaign['schema']['dimensions'][number]): string[] =>
       pairTask ? PAIR_SIDES.map((s) => s.value) : dim.levels.map((l) => l.value),
@@ -365,6 +365,8 @@ export function TaskView({ campaignId, retryDelays }: Props) {
     (action: Action, target: EventTarget | null): boolean => {
       if (!campaign) return false;
       const inSkip = target instanceof Element && !!target.closest('[data-shortcuts="off"]');
+      const played = actOnPlayer(action, player.current, pairPlayer.current);
+      if (played !== null) return played;
       switch (action.type) {
         case 'submit':
           if (inSkip) return false;
@@ -385,22 +387,6 @@ export function TaskView({ campaignId, retryDelays }: Props) {
             return true;
           }
           return false;
-        case 'togglePlay':
-          activePlayer()?.togglePlay();
-          return true;
-        case 'step':
-          activePlayer()?.step(action.frames);
-          return true;
-        case 'speed':
-          activePlayer()?.changeSpeed(action.delta);
-          return true;
-        case 'fullscreen':
-          activePlayer()?.toggleFullscreen();
-          return true;
-        case 'toggleLink':
-          if (!pairPlayer.current) return false;
-          pairPlayer.current.toggleLink();
-          return true;
         case 'toggleGuidelines':
           setGuidelinesOpen((o) => !o);
           return true;
@@ -429,6 +415,8 @@ export function TaskView({ campaignId, retryDelays }: Props) {
           rate(focusedDim, options[next]);
           return true;
         }
+        default:
+          return false; // the player's actions were handled above
       }
     },
     [campaign, submit, guidelinesOpen, closeGuidelines, skipOpen, focusDimension, focusedDim, rate, optionsOf],
