@@ -135,12 +135,18 @@ def align_part(models: dict, seeds: int) -> dict:
     return report
 
 
-def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int) -> dict:
+def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int, sft_steps: int = 0,
+             beta: float | None = None) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
 
     base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
-                          heldout_prompts=heldout_prompts)
+                          heldout_prompts=heldout_prompts, sft_steps=sft_steps)
+    if beta is not None:
+        base = replace(base, dpo_beta=beta)
     arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform")]
+    if sft_steps:  # DPO starts from the fine-tune: it is the control to beat, and so is as long a fine-tune
+        arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform", steps=sft_steps),
+                replace(base, objective="uniform", steps=sft_steps + steps)]
     setups = [replace(arm, seed=seed) for arm in arms for seed in range(seeds)]
     with tempfile.TemporaryDirectory() as tmp:
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), None, setups, Path(tmp))
@@ -166,6 +172,9 @@ def main() -> None:
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
+    parser.add_argument("--dpo-sft-steps", type=int, default=0,
+                        help="dpo: a uniform fine-tune of this many steps first, DPO from it with it as reference")
+    parser.add_argument("--dpo-beta", type=float, default=None, help="dpo: β (default the trainer's)")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -182,12 +191,14 @@ def main() -> None:
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
         if "dpo" in parts:
-            figures["dpo"] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts)
+            key = "dpo" if not args.dpo_sft_steps else "dpo_after_sft"
+            figures[key] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
+                                    args.dpo_sft_steps, args.dpo_beta)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=1))
-    print(json.dumps({k: v for k, v in figures.items() if k not in ("align", "dpo")}, indent=1))
+    print(json.dumps({k: v for k, v in figures.items() if k not in ("align", "dpo", "dpo_after_sft")}, indent=1))
     if "align" in figures:
         print("| objective | seed | λ | judged before → after | gain | critic gain | hacking |\n|---|---:|---:|---|---:|---:|---|")
         before = figures["align"]["base"]["judged"]
@@ -195,14 +206,17 @@ def main() -> None:
             s = run["setup"]
             print(f"| {s['objective']} | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
-    if "dpo" in figures:
-        print("| arm | seed | judged before → after | gain | seconds |\n|---|---:|---|---:|---:|")
-        before = figures["dpo"]["base"]["judged"]
-        for run in figures["dpo"]["runs"]:
+    for key in ("dpo", "dpo_after_sft"):
+        if key not in figures:
+            continue
+        print(f"{key}\n| arm | seed | steps | judged before → after | gain | seconds |\n|---|---:|---:|---|---:|---:|")
+        before = figures[key]["base"]["judged"]
+        for run in figures[key]["runs"]:
             s = run["setup"]
             arm = s["objective"] if s["objective"] != "dpo" else f"dpo ({s['preferences']})"
-            print(f"| {arm} | {s['seed']} | {before:.3f} → {run['after']['judged']:.3f} | {run['judged_gain']:+.1%} | "
-                  f"{run['seconds']} |")
+            steps = f"{s.get('sft_steps', 0)}+{s['steps']}" if s["objective"] == "dpo" and s.get("sft_steps") else s["steps"]
+            print(f"| {arm} | {s['seed']} | {steps} | {before:.3f} → {run['after']['judged']:.3f} | "
+                  f"{run['judged_gain']:+.1%} | {run['seconds']} |")
 
 
 if __name__ == "__main__":

@@ -829,6 +829,8 @@ export interface components {
                 checkpoint_every?: unknown;
                 /** @description dpo: β, the constant that scales the implicit reward (larger = closer to the reference) */
                 dpo_beta?: unknown;
+                /** @description dpo: the frozen reference: 'base' (the base with the adapter disabled) or 'start' (the model training starts from, base + lora_init, held as a second frozen adapter: DPO after a supervised fine-tune) */
+                dpo_reference?: unknown;
                 /** @description edit_reward: λ in exp(−λ·|i − F/2|) */
                 edit_attenuation?: unknown;
                 /** @description edit_reward: segments, one random frame scored from each */

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 OBJECTIVES = ("reward_weighted", "rejection", "edit_reward", "dpo")
+DPO_REFERENCES = ("base", "start")
 MIXED_PRECISIONS = ("no", "bf16")
 WEIGHT_DTYPES = ("auto", "float32", "bfloat16")
 # Learning rates from the literature: LiFT's 1e-5 for full fine-tuning; for a CogVideoX LoRA the model's
@@ -46,6 +47,9 @@ class AlignConfig:
     real_weight: float = _f(1.0, "λ: weight of the plain diffusion loss on the real/reference corpus "
                                  "(not used by dpo, whose reference model is its regulariser)")
     dpo_beta: float = _f(DPO_BETA, "dpo: β, the constant that scales the implicit reward (larger = closer to the reference)")
+    dpo_reference: str = _f("base", "dpo: the frozen reference: 'base' (the base with the adapter disabled) or 'start' "
+                                    "(the model training starts from, base + lora_init, held as a second frozen adapter: "
+                                    "DPO after a supervised fine-tune)")
     learning_rate: float | None = _f(None, f"AdamW learning rate; None = {LORA_LEARNING_RATE:g} for a LoRA, "
                                           f"{FULL_LEARNING_RATE:g} (the paper's) for full fine-tuning")
     betas: tuple[float, float] = _f((0.9, 0.95), "AdamW betas")
@@ -118,6 +122,9 @@ class AlignConfig:
              "dpo needs LoRA training (lora_rank set): its frozen reference is the base with the adapter disabled, "
              "which full fine-tuning does not have")
         need(self.dpo_beta > 0, "dpo_beta must be positive")
+        need(self.dpo_reference in DPO_REFERENCES, f"dpo_reference must be one of {DPO_REFERENCES}")
+        need(self.dpo_reference == "base" or self.lora_init is not None,
+             "dpo_reference 'start' needs lora_init: the adapter the run starts from is its reference")
         need(self.mixed_precision in MIXED_PRECISIONS, f"mixed_precision must be one of {MIXED_PRECISIONS}")
         need(self.weight_dtype in WEIGHT_DTYPES, f"weight_dtype must be one of {WEIGHT_DTYPES}")
         need(self.guidance >= 0, "guidance must not be negative")

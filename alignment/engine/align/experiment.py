@@ -55,6 +55,9 @@ class AlignmentSetup:
     lora_rank: int = 16
     real_weight: float = 0.0  # λ: clean world renders ("real videos") mixed in
     dpo_beta: float = DPO_BETA
+    # dpo only: first fine-tune uniformly on the candidates for this many steps, then run DPO from that adapter
+    # with it as the reference (the usual SFT-then-DPO order); 0 = DPO straight from the base
+    sft_steps: int = 0
     # dpo's pairs: "critic" (per prompt its best-scored candidate against its worst), "people" (simulated
     # annotators compare every two candidates of a prompt, as a pairwise campaign would), or "shuffled" (the
     # people's pairs with each side drawn by a coin: the control that carries no preference)
@@ -175,7 +178,8 @@ def dpo_pairs(setup: AlignmentSetup, candidates: list[ScoredSample], videos, rat
 
 
 def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample], out_dir: Path, critic=None,
-               pairs: list[PreferencePair] | None = None) -> Path:
+               pairs: list[PreferencePair] | None = None, start: Path | None = None) -> Path:
+    """One aligned LoRA; `start` (dpo only): the fine-tuned adapter DPO starts from and takes as its reference."""
     objective = setup.objective if setup.objective in ("rejection", "edit_reward", "dpo") else "reward_weighted"
     weighting = "uniform" if setup.objective == "uniform" else setup.weighting
     config = AlignConfig(
@@ -184,6 +188,7 @@ def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample],
         real_batch_size=max(1, setup.batch_size // 2), lora_rank=setup.lora_rank, frames=CLIP_FRAMES,
         height=CLIP_SIZE[0], width=CLIP_SIZE[1], max_sequence_length=16, sample_steps=setup.sample_steps,
         checkpoint_every=0, seed=setup.seed, mixed_precision="no", guidance=setup.guidance, dpo_beta=setup.dpo_beta,
+        lora_init=str(start) if start else None, dpo_reference="start" if start else "base",
     )
     if objective == "dpo":  # no real term: the reference model is DPO's regulariser
         return align(config, [], pairs=pairs, device="cpu").final_dir
@@ -221,11 +226,19 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
         "critic_reward": float(np.mean([s.reward for s in candidate_scores])) if candidate_scores else None,
         "judged": asdict(measure(candidate_videos, critic, candidate_scores, candidate_verdicts))}, "runs": [],
         "prepare_s": round(time.perf_counter() - started, 1)}
+    fine_tuned: dict[tuple[int, int], Path] = {}  # (seed, sft_steps) → the uniform fine-tune DPO starts from
     for index, setup in enumerate(setups):
         started = time.perf_counter()
         pairs = (dpo_pairs(setup, candidates, candidate_videos, [v.ratings for v in candidate_verdicts])
                  if setup.objective == "dpo" else None)
-        final = align_once(setup, base, candidates, work_dir / f"run-{index}", critic=critic, pairs=pairs)
+        start = None
+        if setup.objective == "dpo" and setup.sft_steps:
+            key = (setup.seed, setup.sft_steps)
+            if key not in fine_tuned:
+                sft = replace(setup, objective="uniform", steps=setup.sft_steps)
+                fine_tuned[key] = align_once(sft, base, candidates, work_dir / f"sft-{setup.seed}-{setup.sft_steps}")
+            start = fine_tuned[key]
+        final = align_once(setup, base, candidates, work_dir / f"run-{index}", critic=critic, pairs=pairs, start=start)
         after = measure(generate_all(generator_spec(base, setup, lora=str(final)), heldout, setup.heldout_seeds), critic)
         report["runs"].append({
             "setup": asdict(setup), "after": asdict(after), "pairs": None if pairs is None else len(pairs),

@@ -3,7 +3,8 @@
     check inputs → _prepare_models → _prepare_dataset (cache) → _prepare_training → resume → _train → _save_final
 
 The `dpo` objective trains on preference pairs instead of scored samples; its frozen reference is the same
-transformer with the LoRA switched off (`adapter_disabled`), and each step logs the implicit reward margin and
+transformer with the LoRA switched off (`adapter_disabled`), or with `dpo_reference="start"` the adapter it started
+from, kept frozen beside the trained one (DPO after a supervised fine-tune); each step logs the implicit reward margin and
 the share of pairs the policy ranks right (`preference_accuracy`) beside the loss.
 
 Every refusal happens in `check_inputs`, before any weight is read. All randomness of a step
@@ -40,6 +41,7 @@ from .sampling import RewardFn, evaluate_reward
 
 ProgressFn = Callable[[float, str, dict], None]
 
+REFERENCE_ADAPTER = "reference"  # the frozen starting adapter of dpo_reference="start"
 MEMORY_ADVICE = (
     "out of GPU memory while aligning. Options that lower memory: train a LoRA (lora_rank) instead of the full "
     "transformer, turn on gradient_checkpointing, use a smaller batch_size/real_batch_size, fewer frames or a "
@@ -159,6 +161,11 @@ class AlignTrainer:
                     parameter.data = parameter.data.float()
             if cfg.lora_init:
                 self._load_adapter(transformer, lora_file(cfg.lora_init))
+            if self.reference_adapter:  # a frozen copy of the starting adapter: a few MB, not a second model
+                transformer.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha,
+                                                   target_modules=list(cfg.lora_targets)), adapter_name=REFERENCE_ADAPTER)
+                self._load_adapter(transformer, lora_file(cfg.lora_init), adapter_name=REFERENCE_ADAPTER)
+                transformer.set_adapter("default")  # peft: the active adapter trains, the reference is frozen
         else:
             transformer.requires_grad_(True)
         checkpointing = self.spec.profile.gradient_checkpointing if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
@@ -329,8 +336,8 @@ class AlignTrainer:
         latents = torch.cat([preferred, batch["rejected_latents"]])
         embeds, timesteps, noise = (torch.cat([x, x]) for x in (batch["prompt_embeds"], timesteps, noise))
         policy = self._per_sample_loss(self.transformer, latents, embeds, timesteps, noise).chunk(2)
-        with torch.no_grad(), adapter_disabled(self.accelerator.unwrap_model(self.transformer)) as base:
-            reference = self._per_sample_loss(base, latents, embeds, timesteps, noise).chunk(2)
+        with torch.no_grad(), reference_model(self.accelerator.unwrap_model(self.transformer), self.reference_adapter) as ref:
+            reference = self._per_sample_loss(ref, latents, embeds, timesteps, noise).chunk(2)
         margin = obj.dpo_margin(policy[0], policy[1], reference[0], reference[1], self.config.dpo_beta)
         figures = torch.stack([margin.detach().mean(), (margin.detach() > 0).float().mean()])
         if self.accelerator.num_processes > 1:  # the global batch's figures, as for the loss
@@ -411,14 +418,20 @@ class AlignTrainer:
         else:
             transformer.save_pretrained(directory / "transformer")
 
-    def _load_adapter(self, transformer, file: Path) -> None:
+    @property
+    def reference_adapter(self) -> str | None:
+        """The adapter DPO's reference runs with; None: the base with the adapter disabled."""
+        cfg = self.config
+        return REFERENCE_ADAPTER if cfg.objective == "dpo" and cfg.dpo_reference == "start" else None
+
+    def _load_adapter(self, transformer, file: Path, adapter_name: str = "default") -> None:
         from diffusers import CogVideoXPipeline
         from peft.utils import set_peft_model_state_dict
 
         state = CogVideoXPipeline.lora_state_dict(str(file.parent), weight_name=file.name)
         state = state[0] if isinstance(state, tuple) else state
         state = {k.removeprefix("transformer."): v for k, v in state.items() if k.startswith("transformer.")}
-        result = set_peft_model_state_dict(transformer, state)
+        result = set_peft_model_state_dict(transformer, state, adapter_name=adapter_name)
         unexpected = getattr(result, "unexpected_keys", None)
         if unexpected:
             raise AlignConfigError(f"adapter {file} does not fit the transformer: unexpected keys {unexpected[:3]}")
@@ -466,6 +479,21 @@ class AlignTrainer:
                 (tmp / "align_config.json").write_text(self.config.to_json())
         self.accelerator.wait_for_everyone()
         return final
+
+
+@contextmanager
+def reference_model(transformer, adapter: str | None):
+    """DPO's frozen reference inside the block: the base with the adapter disabled, or the named frozen adapter
+    active instead of the trained one; the trained adapter is active again afterwards, even on an error."""
+    if adapter is None:
+        with adapter_disabled(transformer) as base:
+            yield base
+        return
+    transformer.set_adapter(adapter)
+    try:
+        yield transformer
+    finally:
+        transformer.set_adapter("default")
 
 
 @contextmanager

@@ -7,6 +7,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "settings.betas": "AdamW betas",
     "settings.checkpoint_every": "save the whole training state every N steps (0 = never)",
     "settings.dpo_beta": "dpo: β, the constant that scales the implicit reward (larger = closer to the reference)",
+    "settings.dpo_reference": "dpo: the frozen reference: 'base' (the base with the adapter disabled) or 'start' (the model training starts from, base + lora_init, held as a second frozen adapter: DPO after a supervised fine-tune)",
     "settings.edit_attenuation": "edit_reward: λ in exp(−λ·|i − F/2|)",
     "settings.edit_segments": "edit_reward: segments, one random frame scored from each",
     "settings.edit_strength": "edit_reward: share of the sampling chain re-noised and re-denoised",

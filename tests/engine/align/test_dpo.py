@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from alignment.engine.align import AlignConfigError, PreferencePair, ScoredSample, VideoSource, align, latest_checkpoint
 from alignment.engine.align import objectives as obj
@@ -63,8 +64,6 @@ def _dpo(tiny_config, **overrides):
 
 
 def test_dpo_trains_logs_and_writes_a_lora(tiny_config, pairs):
-    from safetensors.torch import load_file
-
     logged = []
     result = align(_dpo(tiny_config, steps=4, learning_rate=1e-2), [], pairs=pairs,
                    on_progress=lambda f, phase, m: logged.append(m) if phase == "training" else None)
@@ -88,6 +87,20 @@ def test_the_reference_is_the_base_without_the_adapter(tiny_config, pairs, tiny_
     assert logged[0]["reward_margin"] != 0.0
 
 
+def test_dpo_after_a_fine_tune_takes_the_starting_adapter_as_its_reference(tiny_config, pairs, tiny_lora_dir):
+    # SFT then DPO: with dpo_reference "start" the reference is base + the starting LoRA, so before any update
+    # policy and reference are the same model (margin 0, loss log 2), unlike the base reference above.
+    logged = []
+    result = align(_dpo(tiny_config, steps=3, lora_init=str(tiny_lora_dir), dpo_reference="start"), [], pairs=pairs,
+                   on_progress=lambda f, phase, m: logged.append(m) if phase == "training" else None)
+    assert logged[0]["reward_margin"] == 0.0 and result.losses[0] == pytest.approx(math.log(2), abs=1e-6)
+    assert any(m["reward_margin"] != 0.0 for m in logged[1:])  # the trained adapter moved, the reference did not
+    saved = load_file(str(result.final_dir / "pytorch_lora_weights.safetensors"))
+    started = load_file(str(tiny_lora_dir / "pytorch_lora_weights.safetensors"))
+    assert saved.keys() == started.keys()  # one adapter out: the frozen reference is not saved
+    assert any(not torch.equal(saved[k], started[k]) for k in saved)
+
+
 def test_a_resumed_dpo_run_matches_an_uninterrupted_one(tiny_config, pairs, tmp_path):
     full = align(_dpo(tiny_config, output_dir=str(tmp_path / "full"), steps=4, checkpoint_every=2), [], pairs=pairs)
     part = tmp_path / "part"
@@ -104,6 +117,8 @@ def test_a_resumed_dpo_run_matches_an_uninterrupted_one(tiny_config, pairs, tmp_
         (dict(), "none", "dpo needs preference pairs"),
         (dict(), "samples", "pairs only"),
         (dict(dpo_beta=0.0), "pairs", "dpo_beta must be positive"),
+        (dict(dpo_reference="start"), "pairs", "dpo_reference 'start' needs lora_init"),
+        (dict(dpo_reference="sft"), "pairs", "dpo_reference must be one of"),
         (dict(objective="reward_weighted"), "pairs_and_samples", "only used by objective 'dpo'"),
     ],
 )
