@@ -178,7 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
-    figures = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         models = install_shipped(tmp)
         parts = args.parts.split(",")
@@ -196,8 +196,9 @@ def main() -> None:
                                     args.dpo_sft_steps, args.dpo_beta)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
+    # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=1))
+    RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))
     print(json.dumps({k: v for k, v in figures.items() if k not in ("align", "dpo", "dpo_after_sft")}, indent=1))
     if "align" in figures:
         print("| objective | seed | λ | judged before → after | gain | critic gain | hacking |\n|---|---:|---:|---|---:|---:|---|")
