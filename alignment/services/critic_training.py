@@ -12,19 +12,18 @@ from django.conf import settings
 
 from lift.api_errors import ApplicationError
 
+from ..engine.critic.config import JOB_FIELD_NAMES
 from ..models import Job, ModelVersion
 from .critic_data import (checked_snapshot, held_out_split_identity, load_split_examples, snapshot_for_critic,
                           write_critic_view)
 from .jobs import job_artifacts_set
 
-# Job params → CriticTrainConfig fields (the short names are what the API takes).
-HYPERPARAMETERS = {
-    "finetune": ("finetune", str), "with_reasons": ("with_reasons", bool), "without_reasons": (None, bool),
-    "steps": ("max_steps", int), "lr": ("learning_rate", float), "frames": ("num_frames", int),
-    "batch_size": ("batch_size", int), "seed": ("seed", int), "eval_every": ("eval_every", int),
-    "patience": ("patience", int), "checkpoint_every": ("checkpoint_every", int), "lora_rank": ("lora_rank", int),
-    "balance": ("balance", str), "device": ("device", str), "rating_weight": ("rating_weight", float),
-}
+_KINDS = {"finetune": str, "with_reasons": bool, "without_reasons": bool, "steps": int, "lr": float, "frames": int,
+          "batch_size": int, "seed": int, "eval_every": int, "patience": int, "checkpoint_every": int,
+          "lora_rank": int, "balance": str, "device": str, "rating_weight": float}
+# Job params → (CriticTrainConfig field, type); without_reasons only flips with_reasons.
+HYPERPARAMETERS = {name: (None if name == "without_reasons" else JOB_FIELD_NAMES.get(name, name), kind)
+                   for name, kind in _KINDS.items()}
 DEFAULTS = {"finetune": "lora", "with_reasons": True, "steps": 200, "lr": 3e-4, "batch_size": 8, "seed": 0,
             "eval_every": 50, "checkpoint_every": 25}
 CURVE_REPORT_SECONDS = 2.0

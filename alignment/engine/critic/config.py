@@ -7,6 +7,11 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 
+# The train_critic job's short parameter names for config fields (a base's recipe is written in them too);
+# every other job parameter is the field's own name.
+JOB_FIELD_NAMES = {"steps": "max_steps", "lr": "learning_rate", "frames": "num_frames"}
+
+
 def _help(text: str, default):
     return field(default=default, metadata={"help": text})
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import ScoreItem
+from .config import JOB_FIELD_NAMES
 from .evaluate import evaluate_ratings
 from .questions import DIMENSIONS
 from .score import score_videos
@@ -24,13 +25,10 @@ from .spec import CriticMeta, load_critic
 from .synthetic_data import annotated_examples, synthetic_videos, truth_examples
 from .train import CriticTrainConfig, train_critic
 
-# A base's recipe (CriticMeta.recipe) is written in the train_critic job's parameter names.
-JOB_NAMES = {"lr": "learning_rate", "steps": "max_steps"}
-
-
 def base_recipe(base: str) -> dict:
-    """The training settings a base was made to be fine-tuned with, as the train_critic job applies them."""
-    return {JOB_NAMES.get(name, name): value for name, value in CriticMeta.load(base).recipe.items()}
+    """The training settings a base was made to be fine-tuned with (its recipe is written in the train_critic
+    job's parameter names), as config fields."""
+    return {JOB_FIELD_NAMES.get(name, name): value for name, value in CriticMeta.load(base).recipe.items()}
 
 
 @dataclass
