@@ -51,6 +51,12 @@ def _bank(count: int, seed: int) -> list:
     return [prompt_create(text=text, source="synthetic") for text in texts]
 
 
+def _draw(ids: list[int], count: int, seed: int) -> list[int]:
+    import numpy as np
+
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=min(count, len(ids)), replace=False))
+
+
 def _generate(version, prompts, seeds, campaign=None) -> list[int]:
     from alignment.models import Job
     from alignment.services.jobs import job_create, job_run
@@ -101,8 +107,11 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
                                  config={**WORLD, "steps": size.sample_steps, "guidance": size.guidance})
     version_promote(version=generator)
     rated_bank = _bank(size.rated_prompts, seed=1)
-    _bank(size.candidate_count + size.heldout_count + 40, seed=2)  # more of the world in the bank to draw from
-    heldout = {"count": size.heldout_count, "seed": 9, "seeds": list(size.heldout_seeds)}
+    # Candidates and held-out prompts by id, from world prompts only: a draw from the whole bank would take the
+    # demo's own prompts too, which the judge cannot rate (they are not of the world).
+    pool = [p.pk for p in _bank(size.candidate_count + size.heldout_count + 40, seed=2)]
+    heldout = {"prompt_ids": pool[:size.heldout_count], "seeds": list(size.heldout_seeds)}
+    candidate_pool = pool[size.heldout_count:]
     rounds = []
     for index in range(size.rounds):
         started = time.perf_counter()
@@ -114,7 +123,8 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         params = {"source_campaign_ids": [campaign.pk], "stages": [
                       "snapshot", "train_critic", "evaluate_critic", "promote_critic", "generate_candidates", "score",
                       "align", "evaluate_generator", "promote_generator"],
-                  "candidates": {"count": size.candidate_count, "seed": 100 + index, "seeds": list(size.candidate_seeds)},
+                  "candidates": {"prompt_ids": _draw(candidate_pool, size.candidate_count, seed=100 + index),
+                                 "seeds": list(size.candidate_seeds)},
                   "critic": {"name": f"critic round {index}", **size.critic},
                   "align": {"settings": {**size.align, "guidance": size.guidance, "sample_steps": size.sample_steps},
                             "heldout": heldout}}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,8 +163,10 @@ class AlignTrainer:
             if cfg.lora_init:
                 self._load_adapter(transformer, lora_file(cfg.lora_init))
             if self.reference_adapter:  # a frozen copy of the starting adapter: a few MB, not a second model
-                transformer.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha,
-                                                   target_modules=list(cfg.lora_targets)), adapter_name=REFERENCE_ADAPTER)
+                with warnings.catch_warnings():  # peft warns of a second adapter: here that is the point
+                    warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+                    transformer.add_adapter(LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.effective_lora_alpha,
+                                                       target_modules=list(cfg.lora_targets)), adapter_name=REFERENCE_ADAPTER)
                 self._load_adapter(transformer, lora_file(cfg.lora_init), adapter_name=REFERENCE_ADAPTER)
                 transformer.set_adapter("default")  # peft: the active adapter trains, the reference is frozen
         else:
