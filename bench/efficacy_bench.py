@@ -191,7 +191,7 @@ def main() -> None:
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
         if "dpo" in parts:
-            key = "dpo" if not args.dpo_sft_steps else "dpo_after_sft"
+            key = ("dpo" if not args.dpo_sft_steps else "dpo_after_sft") + (f"_beta_{args.dpo_beta:g}" if args.dpo_beta else "")
             figures[key] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta)
         if "pairwise" in parts:
@@ -199,7 +199,7 @@ def main() -> None:
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))
-    print(json.dumps({k: v for k, v in figures.items() if k not in ("align", "dpo", "dpo_after_sft")}, indent=1))
+    print(json.dumps({k: v for k, v in figures.items() if k != "align" and not k.startswith("dpo")}, indent=1))
     if "align" in figures:
         print("| objective | seed | λ | judged before → after | gain | critic gain | hacking |\n|---|---:|---:|---|---:|---:|---|")
         before = figures["align"]["base"]["judged"]
@@ -207,9 +207,7 @@ def main() -> None:
             s = run["setup"]
             print(f"| {s['objective']} | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
-    for key in ("dpo", "dpo_after_sft"):
-        if key not in figures:
-            continue
+    for key in [k for k in figures if k.startswith("dpo")]:
         print(f"{key}\n| arm | seed | steps | judged before → after | gain | seconds |\n|---|---:|---:|---|---:|---:|")
         before = figures[key]["base"]["judged"]
         for run in figures[key]["runs"]:
