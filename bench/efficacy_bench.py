@@ -136,17 +136,20 @@ def align_part(models: dict, seeds: int) -> dict:
 
 
 def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int, sft_steps: int = 0,
-             beta: float | None = None) -> dict:
+             beta: float | None = None, learning_rate: float | None = None) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
 
     base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
                           heldout_prompts=heldout_prompts, sft_steps=sft_steps)
     if beta is not None:
         base = replace(base, dpo_beta=beta)
+    if learning_rate is not None:  # DPO's own; the fine-tune before it and the uniform controls keep theirs
+        base = replace(base, learning_rate=learning_rate)
     arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform")]
     if sft_steps:  # DPO starts from the fine-tune: it is the control to beat, and so is as long a fine-tune
-        arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform", steps=sft_steps),
-                replace(base, objective="uniform", steps=sft_steps + steps)]
+        uniform = replace(base, objective="uniform", learning_rate=base.sft_learning_rate)
+        arms = [base, replace(base, preferences="shuffled"), replace(uniform, steps=sft_steps),
+                replace(uniform, steps=sft_steps + steps)]
     setups = [replace(arm, seed=seed) for arm in arms for seed in range(seeds)]
     with tempfile.TemporaryDirectory() as tmp:
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), None, setups, Path(tmp))
@@ -175,6 +178,7 @@ def main() -> None:
     parser.add_argument("--dpo-sft-steps", type=int, default=0,
                         help="dpo: a uniform fine-tune of this many steps first, DPO from it with it as reference")
     parser.add_argument("--dpo-beta", type=float, default=None, help="dpo: β (default the trainer's)")
+    parser.add_argument("--dpo-lr", type=float, default=None, help="dpo: its learning rate (default 1e-3)")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -191,9 +195,10 @@ def main() -> None:
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
         if "dpo" in parts:
-            key = ("dpo" if not args.dpo_sft_steps else "dpo_after_sft") + (f"_beta_{args.dpo_beta:g}" if args.dpo_beta else "")
+            key = (("dpo" if not args.dpo_sft_steps else "dpo_after_sft") + (f"_beta_{args.dpo_beta:g}" if args.dpo_beta else "")
+                   + (f"_lr_{args.dpo_lr:g}" if args.dpo_lr else ""))
             figures[key] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
-                                    args.dpo_sft_steps, args.dpo_beta)
+                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.

@@ -58,6 +58,7 @@ class AlignmentSetup:
     # dpo only: first fine-tune uniformly on the candidates for this many steps, then run DPO from that adapter
     # with it as the reference (the usual SFT-then-DPO order); 0 = DPO straight from the base
     sft_steps: int = 0
+    sft_learning_rate: float = 1e-3
     # dpo's pairs: "critic" (per prompt its best-scored candidate against its worst), "people" (simulated
     # annotators compare every two candidates of a prompt, as a pairwise campaign would), or "shuffled" (the
     # people's pairs with each side drawn by a coin: the control that carries no preference)
@@ -226,17 +227,17 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
         "critic_reward": float(np.mean([s.reward for s in candidate_scores])) if candidate_scores else None,
         "judged": asdict(measure(candidate_videos, critic, candidate_scores, candidate_verdicts))}, "runs": [],
         "prepare_s": round(time.perf_counter() - started, 1)}
-    fine_tuned: dict[tuple[int, int], Path] = {}  # (seed, sft_steps) → the uniform fine-tune DPO starts from
+    fine_tuned: dict[tuple, Path] = {}  # (seed, sft_steps, sft lr) → the uniform fine-tune DPO starts from
     for index, setup in enumerate(setups):
         started = time.perf_counter()
         pairs = (dpo_pairs(setup, candidates, candidate_videos, [v.ratings for v in candidate_verdicts])
                  if setup.objective == "dpo" else None)
         start = None
         if setup.objective == "dpo" and setup.sft_steps:
-            key = (setup.seed, setup.sft_steps)
+            key = (setup.seed, setup.sft_steps, setup.sft_learning_rate)
             if key not in fine_tuned:
-                sft = replace(setup, objective="uniform", steps=setup.sft_steps)
-                fine_tuned[key] = align_once(sft, base, candidates, work_dir / f"sft-{setup.seed}-{setup.sft_steps}")
+                sft = replace(setup, objective="uniform", steps=setup.sft_steps, learning_rate=setup.sft_learning_rate)
+                fine_tuned[key] = align_once(sft, base, candidates, work_dir / f"sft-{len(fine_tuned)}")
             start = fine_tuned[key]
         final = align_once(setup, base, candidates, work_dir / f"run-{index}", critic=critic, pairs=pairs, start=start)
         after = measure(generate_all(generator_spec(base, setup, lora=str(final)), heldout, setup.heldout_seeds), critic)
