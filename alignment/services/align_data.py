@@ -143,6 +143,14 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _sd(values: list[float]) -> float | None:
+    """Sample standard deviation (n − 1); None below two values."""
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
 def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
     """Mean reward, per-dimension mean reward and rating counts, and mean video statistics of scored videos."""
     from ..engine.align.video_stats import video_stats
@@ -167,7 +175,8 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
             for name, value in video_stats(frames).items():
                 stats.setdefault(name, []).append(value)
             judged.add(video, frames)
-    return {"mean_reward": _mean([r["reward"] for r in rewards.values()]), "dimensions": dimensions,
+    values = [r["reward"] for r in rewards.values()]
+    return {"mean_reward": _mean(values), "reward_sd": _sd(values), "count": len(values), "dimensions": dimensions,
             "video_stats": {name: _mean(values) for name, values in stats.items()}, "videos": sorted(rewards),
             "judged": judged.summary()}
 

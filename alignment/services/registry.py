@@ -1,5 +1,8 @@
 """The model registry: registering generator and critic versions, which one of each is active, and the
 rules for changing that. (Which one is active now: `selectors.active_version`.)"""
+import math
+
+from django.conf import settings
 from django.db import transaction
 
 from lift.api_errors import ApplicationError, Conflict
@@ -81,6 +84,20 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
         return None if active is None else "This generator has no held-out reward before and after alignment."
     if after <= before:
         return f"Held-out reward did not improve ({before:.4f} before, {after:.4f} after)."
+    return _within_noise(metrics, after - before)
+
+
+def _within_noise(metrics: dict, gain: float) -> str | None:
+    """Refuses a rise no larger than PROMOTION_MIN_SE standard errors of the difference of the two held-out
+    means (each mean's spread over its videos); metrics without the spread (older versions) are not checked."""
+    required = settings.LIFT["PROMOTION_MIN_SE"]
+    spreads = [(metrics.get(side) or {}) for side in ("heldout_before", "heldout_after")]
+    if required <= 0 or any(s.get("reward_sd") is None or not s.get("count") for s in spreads):
+        return None
+    error = math.sqrt(sum(s["reward_sd"] ** 2 / s["count"] for s in spreads))
+    if gain <= required * error:
+        return (f"Held-out reward rose by {gain:.4f}, within its noise: not more than {required:g} standard errors "
+                f"({required:g} × {error:.4f}).")
     return None
 
 

@@ -221,6 +221,9 @@ LIFT = {
     # Processes one training job runs on: "auto" = every GPU the worker sees (CUDA_VISIBLE_DEVICES), 1 without
     # one. Above 1 the job runs as a torchrun child process group (alignment/engine/launch.py).
     "TRAIN_PROCESSES": os.environ.get("LIFT_TRAIN_PROCESSES", "auto"),
+    # An aligned generator is promoted only when its held-out reward rose by more than this many standard
+    # errors of the difference (0: any rise), so a loop does not promote on the noise of a few videos.
+    "PROMOTION_MIN_SE": float(os.environ.get("LIFT_PROMOTION_MIN_SE", 2)),
 }
 
 LOGGING = {

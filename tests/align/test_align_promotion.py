@@ -3,7 +3,8 @@ forced by an admin with a reason otherwise, and rolled back by promoting an earl
 import pytest
 
 from alignment.models import ModelVersion, PromotionEvent
-from alignment.services.registry import version_register
+from alignment.services.registry import version_promote, version_register
+from lift.api_errors import Conflict
 from tests.conftest import token_client
 from tests.factories import UserFactory
 
@@ -54,3 +55,28 @@ def test_a_worse_aligned_generator_is_refused_even_before_any_generator_is_activ
     assert refused.status_code == 409 and "did not improve" in refused.json()["detail"]
     assert not ModelVersion.objects.filter(kind="generator", is_active=True).exists()
     assert _promote(admin, generator).status_code == 200  # a registered base without metrics is promotable
+
+
+def _measured(parent, name, before: list[float], after: list[float]):
+    """An aligned version with per-video held-out rewards summarised as the align job does."""
+    from alignment.services.align_data import _sd
+
+    sides = {side: {"mean_reward": sum(v) / len(v), "reward_sd": _sd(v), "count": len(v)}
+             for side, v in (("heldout_before", before), ("heldout_after", after))}
+    metrics = {"heldout_reward_before": sides["heldout_before"]["mean_reward"],
+               "heldout_reward_after": sides["heldout_after"]["mean_reward"], **sides}
+    return version_register(kind="generator", name=name, base=parent.base, parent=parent, adapter_path="/lora",
+                            lineage={"base": parent.pk, "objective": "reward_weighted"}, metrics=metrics)
+
+
+def test_a_rise_within_the_noise_of_the_heldout_videos_is_not_promoted(generator, settings):
+    # Means 0.40 → 0.41 over 4 videos each with a spread of ~0.26: the difference's standard error is ~0.18, so a
+    # rise of 0.01 is noise; the same rise over 400 near-identical videos is not.
+    settings.LIFT = {**settings.LIFT, "PROMOTION_MIN_SE": 2.0}
+    noisy = _measured(generator, "noisy", before=[0.1, 0.7, 0.2, 0.6], after=[0.11, 0.71, 0.21, 0.61])
+    with pytest.raises(Conflict, match=r"rose by 0\.0100, within its noise: not more than 2 standard errors"):
+        version_promote(version=noisy)
+    steady = _measured(generator, "steady", before=[0.40, 0.41] * 200, after=[0.415, 0.425] * 200)
+    assert version_promote(version=steady).is_active
+    settings.LIFT = {**settings.LIFT, "PROMOTION_MIN_SE": 0.0}  # off: any rise is taken
+    assert version_promote(version=noisy).is_active
