@@ -136,7 +136,7 @@ def align_part(models: dict, seeds: int) -> dict:
 
 
 def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int, sft_steps: int = 0,
-             beta: float | None = None, learning_rate: float | None = None) -> dict:
+             beta: float | None = None, learning_rate: float | None = None, first_seed: int = 0) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
 
     base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
@@ -150,7 +150,7 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
         uniform = replace(base, objective="uniform", learning_rate=base.sft_learning_rate)
         arms = [base, replace(base, preferences="shuffled"), replace(uniform, steps=sft_steps),
                 replace(uniform, steps=sft_steps + steps)]
-    setups = [replace(arm, seed=seed) for arm in arms for seed in range(seeds)]
+    setups = [replace(arm, seed=seed) for arm in arms for seed in range(first_seed, first_seed + seeds)]
     with tempfile.TemporaryDirectory() as tmp:
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), None, setups, Path(tmp))
     report.update(_stamp())
@@ -179,6 +179,7 @@ def main() -> None:
                         help="dpo: a uniform fine-tune of this many steps first, DPO from it with it as reference")
     parser.add_argument("--dpo-beta", type=float, default=None, help="dpo: β (default the trainer's)")
     parser.add_argument("--dpo-lr", type=float, default=None, help="dpo: its learning rate (default 1e-3)")
+    parser.add_argument("--first-seed", type=int, default=0, help="dpo: training seeds first-seed … first-seed + seeds − 1")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -196,9 +197,9 @@ def main() -> None:
             figures["align"] = align_part(models, args.seeds)
         if "dpo" in parts:
             key = (("dpo" if not args.dpo_sft_steps else "dpo_after_sft") + (f"_beta_{args.dpo_beta:g}" if args.dpo_beta else "")
-                   + (f"_lr_{args.dpo_lr:g}" if args.dpo_lr else ""))
+                   + (f"_lr_{args.dpo_lr:g}" if args.dpo_lr else "") + (f"_seeds_from_{args.first_seed}" if args.first_seed else ""))
             figures[key] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
-                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr)
+                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
