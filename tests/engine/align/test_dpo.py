@@ -156,10 +156,12 @@ def test_pairs_from_scores_take_the_best_and_worst_sample_of_each_prompt():
         pairs_from_scores([ScoredSample(prompt="a", latents=latents[0])])
 
 
-def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp_path):
+@pytest.mark.parametrize("reference", ["base", "start"])
+def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp_path, reference, tiny_lora_dir):
     # The child path the align job uses (spec → run_training) on 2 processes × 1 pair against one process × 2 pairs:
     # noise and timesteps are drawn for the global batch, so the losses agree up to float32 rounding, which the
-    # margin multiplies by β/2 = 250 (hence 1e-4, not the 1e-5 of the other objectives).
+    # margin multiplies by β/2 = 250 (hence 1e-4, not the 1e-5 of the other objectives). "start": the reference is
+    # a second, frozen adapter switched in on every rank (DPO after a fine-tune).
     from alignment.engine.align import AlignConfig
     from alignment.engine.launch import run_child, training_command, write_spec
     from alignment.engine.video_io import encode_video
@@ -175,7 +177,8 @@ def test_a_dpo_job_on_two_processes_matches_one_in_process(tiny_base, pairs, tmp
 
     def config(out, batch_size):
         return dict(base=tiny_base, output_dir=str(out), objective="dpo", steps=3, batch_size=batch_size, real_weight=0.0,
-                    lora_rank=4, learning_rate=1e-2, checkpoint_every=0, seed=3, **TINY)
+                    lora_rank=4, learning_rate=1e-2, checkpoint_every=0, seed=3, dpo_reference=reference,
+                    lora_init=str(tiny_lora_dir) if reference == "start" else None, **TINY)
 
     margins_one, margins_two = [], []
     one = align(AlignConfig.from_dict(config(tmp_path / "one", 2)), [], pairs=[
