@@ -165,6 +165,15 @@ def pairwise_part(models: dict, seeds: int, steps: int) -> dict:
     return {"runs": runs, **_stamp()}
 
 
+def _dpo_section(args) -> str:
+    """efficacy.json's section for a DPO setting: each variant keeps its own (dpo, dpo_after_sft_lr_0.0003, …)."""
+    name = "dpo_after_sft" if args.dpo_sft_steps else "dpo"
+    for label, value in (("beta", args.dpo_beta), ("lr", args.dpo_lr)):
+        if value:
+            name += f"_{label}_{value:g}"
+    return name + (f"_seeds_from_{args.first_seed}" if args.first_seed else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="judge,generator,critic,align")
@@ -196,9 +205,7 @@ def main() -> None:
         if "align" in parts:
             figures["align"] = align_part(models, args.seeds)
         if "dpo" in parts:
-            key = (("dpo" if not args.dpo_sft_steps else "dpo_after_sft") + (f"_beta_{args.dpo_beta:g}" if args.dpo_beta else "")
-                   + (f"_lr_{args.dpo_lr:g}" if args.dpo_lr else "") + (f"_seeds_from_{args.first_seed}" if args.first_seed else ""))
-            figures[key] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
+            figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps)

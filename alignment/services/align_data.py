@@ -3,6 +3,7 @@ the real corpus, and held-out reward, ratings and video statistics of a generato
 
 The readers here need no torch, so the web process uses them to refuse a request before it is queued.
 """
+import statistics
 from pathlib import Path
 
 from annotation.models import Campaign, Snapshot, Video
@@ -143,14 +144,6 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _sd(values: list[float]) -> float | None:
-    """Sample standard deviation (n − 1); None below two values."""
-    if len(values) < 2:
-        return None
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-
-
 def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
     """Mean reward, per-dimension mean reward and rating counts, and mean video statistics of scored videos."""
     from ..engine.align.video_stats import video_stats
@@ -176,7 +169,8 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
                 stats.setdefault(name, []).append(value)
             judged.add(video, frames)
     values = [r["reward"] for r in rewards.values()]
-    return {"mean_reward": _mean(values), "reward_sd": _sd(values), "count": len(values), "dimensions": dimensions,
+    return {"mean_reward": _mean(values), "reward_sd": statistics.stdev(values) if len(values) > 1 else None,
+            "count": len(values), "dimensions": dimensions,
             "video_stats": {name: _mean(values) for name, values in stats.items()}, "videos": sorted(rewards),
             "judged": judged.summary()}
 

@@ -1,5 +1,7 @@
 """Aligned generators enter the registry like any version: promoted only when the held-out reward rose,
 forced by an admin with a reason otherwise, and rolled back by promoting an earlier version."""
+import statistics
+
 import pytest
 
 from alignment.models import ModelVersion, PromotionEvent
@@ -59,9 +61,7 @@ def test_a_worse_aligned_generator_is_refused_even_before_any_generator_is_activ
 
 def _measured(parent, name, before: list[float], after: list[float]):
     """An aligned version with per-video held-out rewards summarised as the align job does."""
-    from alignment.services.align_data import _sd
-
-    sides = {side: {"mean_reward": sum(v) / len(v), "reward_sd": _sd(v), "count": len(v)}
+    sides = {side: {"mean_reward": statistics.mean(v), "reward_sd": statistics.stdev(v), "count": len(v)}
              for side, v in (("heldout_before", before), ("heldout_after", after))}
     metrics = {"heldout_reward_before": sides["heldout_before"]["mean_reward"],
                "heldout_reward_after": sides["heldout_after"]["mean_reward"], **sides}
