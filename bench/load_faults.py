@@ -72,7 +72,8 @@ def call(session, ledger, endpoint, method, url, **kwargs):
             response = session.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
         except requests.Timeout:
             ledger.note(errors=f"{endpoint} timeout")
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # A restart can cut the connection before the request or in the middle of the answer's body.
             ledger.note(errors=f"{endpoint} connection")
         else:
             if response.status_code >= 500:
