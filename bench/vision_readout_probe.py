@@ -1,10 +1,10 @@
 """Can the tiny critic's vision tower learn motion and fidelity severity, and through which readout?
 (issue "prove the loop", bench/RESULTS.md "3c")
 
-    .venv/bin/python bench/vision_readout_probe.py READOUT ACTIVATION STEPS [LR] [MLP_RATIO]
+    .venv/bin/python bench/vision_readout_probe.py READOUT ACTIVATION STEPS [LR] [MLP_RATIO] [RENDERS]
 
 The tiny Qwen2-VL vision tower (the shipped critic's geometry, random weights) with linear heads trained
-straight on the oracle's motion and fidelity ratings of 3,000 raw world renders (batch 32, AdamW), held-out
+straight on the oracle's motion and fidelity ratings of RENDERS (3,000) raw world renders (batch 32, AdamW), held-out
 accuracy on 400 others every 200 steps. READOUT is what the heads read:
   mean       the mean merged video token (what the pretraining's clip probes and, roughly, attention read)
   pertoken   every token on its own (each predicts the clip's ratings; evaluated on the mean of their logits)
@@ -12,7 +12,7 @@ accuracy on 400 others every 200 steps. READOUT is what the heads read:
   both       meanstd and, beside it, a head on the mean alone (both train the tower)
 ACTIVATION is the tower MLPs' (quick_gelu as shipped, relu2 squares). A detached probe on the mean token
 (its own optimiser; no gradient into the tower) shows whether the mean carries severity whatever trains it.
-One torch thread; the renders are cached in /tmp/lift-vision-probe.npz. One JSON line per evaluation.
+One torch thread; the renders are cached in /tmp/lift-vision-probe-RENDERS.npz. One JSON line per evaluation.
 """
 import json
 import os
@@ -29,7 +29,6 @@ from alignment.engine.critic.spec import VisionGeometry, patchify  # noqa: E402
 from alignment.engine.pretrain import WEIGHTS_DIR  # noqa: E402
 from alignment.engine.synthetic import CLIP_FRAMES, CLIP_SIZE, oracle_judge, render, sample_defects, sample_prompt  # noqa: E402
 
-CACHE = Path("/tmp/lift-vision-probe.npz")
 
 
 def _renders(geometry, count: int, seed: int):
@@ -50,14 +49,16 @@ def main() -> None:
 
     readout, activation, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
     lr = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-3
-    mlp_ratio = float(sys.argv[5]) if len(sys.argv) > 5 else 2
+    mlp_ratio = int(sys.argv[5]) if len(sys.argv) > 5 else 2  # the config field is an int
+    renders = int(sys.argv[6]) if len(sys.argv) > 6 else 3000
+    cache = Path(f"/tmp/lift-vision-probe-{renders}.npz")
     torch.set_num_threads(1)
     config = AutoConfig.from_pretrained(WEIGHTS_DIR / "tiny-critic")
     geometry = VisionGeometry.from_config(config)
-    if not CACHE.exists():
-        (x_train, y_train), (x_test, y_test) = _renders(geometry, 3000, 1), _renders(geometry, 400, 2)
-        np.savez(CACHE, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    data = np.load(CACHE)
+    if not cache.exists():
+        (x_train, y_train), (x_test, y_test) = _renders(geometry, renders, 1), _renders(geometry, 400, 2)
+        np.savez(cache, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    data = np.load(cache)
     x_train, x_test = (torch.from_numpy(data[k]).float() for k in ("x_train", "x_test"))
     y_train, y_test = (torch.from_numpy(data[k]) for k in ("y_train", "y_test"))
     _, grid = patchify(np.zeros((CLIP_FRAMES, *CLIP_SIZE, 3), np.uint8), geometry)
@@ -88,7 +89,7 @@ def main() -> None:
         return [round(float((logits[:, 3 * k:3 * k + 3].argmax(-1) == y[:, k]).float().mean()), 4) for k in range(2)]
 
     majority = [round(float(np.bincount(y_test[:, k].numpy(), minlength=3).max() / len(y_test)), 4) for k in range(2)]
-    print(json.dumps({"readout": readout, "activation": activation, "lr": lr, "mlp_ratio": mlp_ratio,
+    print(json.dumps({"readout": readout, "activation": activation, "lr": lr, "mlp_ratio": mlp_ratio, "renders": renders,
                       "majority_motion_fidelity": majority}), flush=True)
     rng, started = np.random.default_rng(0), time.time()
     for step in range(1, steps + 1):
