@@ -49,10 +49,27 @@ def _stages_validate(settings: dict) -> list[str]:
     if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGE_NAMES):
         raise ApplicationError(f"stages must be a non-empty list of: {', '.join(STAGE_NAMES)}.",
                                fields={"stages": "unknown stage"})
+    # The warm-up runs exactly when the align stage runs and align.warm_up asks for it, whatever the list says,
+    # so a policy whose stages were stored before a warm-up was set (or unset) stays consistent.
+    warm = "align" in stages and bool((settings.get("align") or {}).get("warm_up"))
+    stages = [name for name in stages if name != "warm_up"] + (["warm_up"] if warm else [])
     for name in stages:
         if missing := [need for need in stage_named(name).needs_given(settings) if need not in stages]:
             raise ApplicationError(f"Stage {name} needs {', '.join(missing)}.", fields={"stages": f"{name} needs {missing}"})
     return [name for name in STAGE_NAMES if name in stages]
+
+
+def _warm_up_validate(align: dict) -> None:
+    """align.warm_up: settings of a uniform fine-tune run before the align objective (SFT before DPO); the
+    align job checks the values themselves when the stage starts."""
+    warm_up = align.get("warm_up")
+    if warm_up is None:
+        return
+    if not isinstance(warm_up, dict) or not warm_up:
+        raise ApplicationError('align.warm_up must be an object of alignment settings, e.g. {"steps": 300}.',
+                               fields={"align": "warm_up"})
+    if warm_up.get("weighting", "uniform") != "uniform":
+        raise ApplicationError("align.warm_up is a uniform fine-tune: leave weighting out.", fields={"align": "warm_up"})
 
 
 def loop_settings_validate(settings: dict) -> dict:
@@ -76,6 +93,7 @@ def loop_settings_validate(settings: dict) -> dict:
                                fields={"critic": "kind"})
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
     align = settings.get("align") or {}
+    _warm_up_validate(align)
     if align.get("objective") == "dpo" and align.get("pairs") != "snapshot" and len(candidates["seeds"]) < 2:
         raise ApplicationError("The dpo objective pairs each prompt's best and worst candidate: candidates.seeds needs "
                                "two or more seeds.", fields={"candidates": "one seed"})

@@ -116,14 +116,50 @@ DEFAULT_HELDOUT = {"count": 4, "seed": 90_001, "seeds": [0]}
 
 
 def _align_needs(params: dict) -> tuple[str, ...]:
-    """dpo on people's pairs reads the snapshot's comparisons; every other objective the new candidates."""
-    return ("snapshot",) if (params.get("align") or {}).get("pairs") == "snapshot" else ("generate_candidates",)
+    """dpo on people's pairs reads the snapshot's comparisons; every other objective the new candidates; and
+    with a warm-up, the align stage starts from the warm-up's version."""
+    align = params.get("align") or {}
+    source = ("snapshot",) if align.get("pairs") == "snapshot" else ("generate_candidates",)
+    return (*source, "warm_up") if align.get("warm_up") else source
+
+
+# What the warm-up does not inherit from the align settings: the objective's own knobs (it is uniform).
+_NOT_WARMED = ("dpo_beta", "dpo_reference", "weighting", "temperature", "min_ess_fraction", "top_fraction")
+
+
+def _warm_up_params(params: dict, context: dict) -> dict:
+    """A uniform fine-tune on the candidates (every one weighs the same): the align settings (so the LoRA rank
+    matches) with the warm-up's own on top; without a real corpus it trains on the candidates alone."""
+    align = params["align"]
+    inherited = {k: v for k, v in (align.get("settings") or {}).items() if k not in _NOT_WARMED}
+    if not align.get("real"):
+        inherited["real_weight"] = 0.0
+    warmed = {"objective": "reward_weighted", "settings": {**inherited, **align["warm_up"], "weighting": "uniform"},
+              "heldout": align.get("heldout", DEFAULT_HELDOUT),
+              "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "warm up"),
+              "critic_version": _active_id(ModelVersion.Kind.CRITIC, "score the warm-up with"),
+              "candidates": {"video_ids": context["candidate_video_ids"]}}
+    if align.get("real"):
+        warmed["real"] = align["real"]
+    return warmed
+
+
+def _warm_up_read(job: Job) -> tuple[str, dict]:
+    version_id = _version_from(job, ModelVersion.Kind.GENERATOR)
+    return f"warmed-up generator version {version_id}", {"warm_up_version": version_id}
 
 
 def _align_params(params: dict, context: dict) -> dict:
-    aligned = {"heldout": DEFAULT_HELDOUT, **params["align"],
+    align = {k: v for k, v in params["align"].items() if k != "warm_up"}
+    aligned = {"heldout": DEFAULT_HELDOUT, **align,
                "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "align"),
                "critic_version": _active_id(ModelVersion.Kind.CRITIC, "align with")}
+    if context.get("warm_up_version"):
+        # Train on from the warm-up, but measure "before" on the active generator, so the promotion rule
+        # compares the end of the chain with what it would replace. dpo's reference is the warm-up.
+        aligned.update(generator_version=context["warm_up_version"], baseline_version=aligned["generator_version"])
+        if aligned.get("objective") == "dpo":
+            aligned["settings"] = {"dpo_reference": "start", **(aligned.get("settings") or {})}
     if params["align"].get("pairs") != "snapshot":  # dpo on people's pairs trains on the snapshot's, not candidates
         aligned["candidates"] = {"video_ids": context["candidate_video_ids"]}
     if context.get("snapshot_id") and "snapshot" not in params["align"]:
@@ -180,6 +216,7 @@ STAGES: list[Stage] = [
     Stage("promote_critic", inline=_promote(ModelVersion.Kind.CRITIC), needs=("train_critic",)),
     Stage("generate_candidates", kind="generate", build=_candidates_params, read=_videos_read("candidate_video_ids")),
     Stage("score", kind="score", build=_score_params, read=_score_read, needs=("generate_candidates",)),
+    Stage("warm_up", kind="align", build=_warm_up_params, read=_warm_up_read, needs=("generate_candidates",)),
     Stage("align", kind="align", build=_align_params, read=_version_read(ModelVersion.Kind.GENERATOR),
           needs_for=_align_needs),
     Stage("evaluate_generator", inline=_evaluate(ModelVersion.Kind.GENERATOR), needs=("align",)),

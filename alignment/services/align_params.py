@@ -16,7 +16,7 @@ from .generation import generator_spec
 from .scoring import require_critic
 
 PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
-          "heldout", "reward_model", "pairs"}
+          "heldout", "reward_model", "pairs", "baseline_version"}
 # Set by the job itself, never by a request.
 JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds"}
 # Training size and text length follow the generator's settings unless the request overrides them.
@@ -68,6 +68,18 @@ def _base_version(version_id) -> ModelVersion:
         raise ApplicationError(f"Generator {version.name} is a {family} model; align trains CogVideoX models.",
                                fields={"generator_version": "not trainable"})
     return version
+
+
+def _baseline_version(version_id, version: ModelVersion) -> ModelVersion | None:
+    """The generator "before" is measured on, where it is not the one trained from (a loop that warms up first
+    compares the end of its chain with the active generator). None: the one trained from."""
+    if version_id is None:
+        return None
+    baseline = ModelVersion.objects.filter(pk=version_id, kind=ModelVersion.Kind.GENERATOR).first() \
+        if isinstance(version_id, int) and not isinstance(version_id, bool) else None
+    if baseline is None:
+        raise ApplicationError("baseline_version must name a generator version.", fields={"baseline_version": "unknown"})
+    return None if baseline.pk == version.pk else baseline
 
 
 def _config(*, version: ModelVersion, objective: str, requested: dict, seeds: list[int]) -> dict:
@@ -232,6 +244,9 @@ def align_params_help() -> dict[str, str]:
 
     return {"objective": "reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo "
                          "(Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank).",
+            "baseline_version": "The generator the held-out reward before is measured on (and the promotion rule compares "
+                                "with); default the one trained from. A retrain loop that warms up first names the "
+                                "active generator.",
             **{f"settings.{f.name}": f.metadata["help"] for f in fields(AlignConfig)
                if f.name not in JOB_SETTINGS and "help" in f.metadata}}
 
@@ -245,6 +260,9 @@ def align_params_validate(*, params: dict) -> dict:
     critic = require_critic(params.get("critic_version"))
     snapshot = snapshot_ready(snapshot_id=params["snapshot"]) if params.get("snapshot") is not None else None
     _check_dimensions(critic=critic, snapshot=snapshot, version=version)
+    baseline = _baseline_version(params.get("baseline_version"), version)
+    if baseline is not None:
+        _check_dimensions(critic=critic, snapshot=snapshot, version=baseline)
     objective = params.get("objective", "reward_weighted")
     if objective not in JOB_OBJECTIVES:
         raise ApplicationError(f"objective must be one of {', '.join(JOB_OBJECTIVES)}.", fields={"objective": "invalid"})
@@ -287,4 +305,4 @@ def align_params_validate(*, params: dict) -> dict:
             "snapshot": snapshot.pk if snapshot else None, "objective": objective, "settings": config,
             "real": real if uses_real else [], "candidates": candidates, "heldout": heldout,
             "reward_model": reward_model if objective == "edit_reward" else None,
-            **({"pairs": pairs} if pairs else {})}
+            **({"pairs": pairs} if pairs else {}), **({"baseline_version": baseline.pk} if baseline else {})}

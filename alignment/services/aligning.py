@@ -260,6 +260,7 @@ def align_run(*, job: Job, report) -> dict:
 
     params = job.params
     base = ModelVersion.objects.get(pk=params["generator_version"])
+    baseline = ModelVersion.objects.get(pk=params.get("baseline_version") or base.pk)  # what "before" measures
     critic = ModelVersion.objects.get(pk=params["critic_version"])
     snapshot = snapshot_ready(snapshot_id=params["snapshot"]) if params.get("snapshot") else None
     out = align_output_dir(job=job)
@@ -285,7 +286,7 @@ def align_run(*, job: Job, report) -> dict:
         scores_compute(critic=critic, video_ids=candidate_ids, job=job, report=_band(report, 0.1, 0.2))
 
     report(fraction=0.2, phase="held-out before", force=True)
-    before = _measure(job=job, version=base, critic=critic, prompt_ids=heldout_ids, seeds=heldout["seeds"], report=report)
+    before = _measure(job=job, version=baseline, critic=critic, prompt_ids=heldout_ids, seeds=heldout["seeds"], report=report)
     report(metrics={"heldout_reward_before": before["mean_reward"]}, force=True)
 
     compared = [video for item in items.values() for video in (item.video, item.video_b)]
@@ -310,7 +311,7 @@ def align_run(*, job: Job, report) -> dict:
         "base": base.pk, "base_name": base.name, "critic": critic.pk, "critic_dimensions": critic_dimensions(critic),
         "snapshot": snapshot.pk if snapshot else None, "objective": params["objective"],
         "reward_model": params.get("reward_model"), "settings": params["settings"], "job": job.pk, "data": counts,
-        "candidate_video_ids": candidate_ids, "real_video_ids": params["real"],
+        "candidate_video_ids": candidate_ids, "real_video_ids": params["real"], "baseline": baseline.pk,
     }
     training = {"steps": result.steps, "final_loss": result.losses[-1] if result.losses else None,
                 "weight_info": result.weight_info, "validation": [{"step": v["step"], "mean_reward": v["mean_reward"]}
@@ -327,7 +328,7 @@ def align_run(*, job: Job, report) -> dict:
         "heldout_reward_before": before["mean_reward"], "heldout_reward_after": after["mean_reward"],
         "heldout_reward_change": change["mean_reward"], "heldout_before": before, "heldout_after": after,
         "heldout_change": change, "heldout_prompt_ids": heldout_ids, "heldout_seeds": heldout["seeds"],
-        "training": training,
+        "heldout_baseline_version": baseline.pk, "training": training,
         # The pixel judge on the same held-out videos (synthetic world only): the critic's reward rising while
         # this does not is the generator learning the critic's blind spots, not the world.
         "heldout_judged_before": (before.get("judged") or {}).get("mean_reward"),

@@ -76,8 +76,9 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
         if active is None:
             return None
         return _preference_refusal(version, active) if is_preference_critic(version) else _critic_refusal(version, active)
-    # An aligned generator carries its own comparison (its parent's held-out reward and its own), so it
-    # is refused when worse than its parent even where no generator is active yet.
+    # An aligned generator carries its own comparison (its baseline's held-out reward and its own; the baseline
+    # is its parent, or the generator a warmed-up loop started from), so it is refused when worse than that
+    # even where no generator is active yet.
     metrics = version.metrics or {}
     before, after = metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")
     if before is None or after is None:

@@ -818,6 +818,8 @@ export interface components {
         ActionEnum: "accept" | "correct" | "reject";
         /** @description Fine-tune a generator from critic/human rewards (reward_weighted, rejection or edit_reward) into a new generator version with held-out reward before and after. */
         AlignJobParams: {
+            /** @description The generator the held-out reward before is measured on (and the promotion rule compares with); default the one trained from. A retrain loop that warms up first names the active generator. */
+            baseline_version?: unknown;
             /** @description reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo (Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank). */
             objective?: unknown;
             settings?: {

@@ -43,6 +43,7 @@ export const LOOP_STAGES = [
   'promote_critic',
   'generate_candidates',
   'score',
+  'warm_up',
   'align',
   'evaluate_generator',
   'promote_generator',

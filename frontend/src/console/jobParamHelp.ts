@@ -2,6 +2,7 @@
 // What each job kind's parameters mean, from the API schema (dotted names for nested parameters).
 export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
   "align": {
+    "baseline_version": "The generator the held-out reward before is measured on (and the promotion rule compares with); default the one trained from. A retrain loop that warms up first names the active generator.",
     "objective": "reward_weighted (LiFT), rejection, edit_reward (needs a differentiable reward_model), or dpo (Diffusion-DPO on pairs of each prompt's best- and worst-scored candidate; needs lora_rank).",
     "settings.batch_size": "generated samples per step (per process)",
     "settings.betas": "AdamW betas",
