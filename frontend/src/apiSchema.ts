@@ -1529,7 +1529,7 @@ export interface components {
             device?: unknown;
             /** @description Validate every this many steps (0: only at the end). */
             eval_every?: unknown;
-            /** @description "lora" (adapter on every LLM linear layer, vision frozen) or "full". */
+            /** @description "lora" (adapter on every LLM linear layer, vision frozen), "full" (every weight), or "language" (every weight of the language model, the vision tower frozen: a few hundred ratings overfit a tower pretrained on many videos; bench/RESULTS.md "3d"). */
             finetune?: unknown;
             /** @description Frames sampled at equal intervals per video (0: the base's critic meta). */
             frames?: unknown;

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 # The train_critic job's short parameter names for config fields (a base's recipe is written in them too);
 # every other job parameter is the field's own name.
 JOB_FIELD_NAMES = {"steps": "max_steps", "lr": "learning_rate", "frames": "num_frames"}
+FINETUNE_MODES = ("lora", "full", "language")
 
 
 def _help(text: str, default):
@@ -19,7 +20,9 @@ def _help(text: str, default):
 @dataclass
 class CriticTrainConfig:
     base: str = _help("Base model id or path (a Qwen2-VL / Qwen2.5-VL or any image-text-to-text model).", "")
-    finetune: str = _help('"lora" (adapter on every LLM linear layer, vision frozen) or "full".', "lora")
+    finetune: str = _help('"lora" (adapter on every LLM linear layer, vision frozen), "full" (every weight), or '
+                          '"language" (every weight of the language model, the vision tower frozen: a few hundred '
+                          'ratings overfit a tower pretrained on many videos; bench/RESULTS.md "3d").', "lora")
     lora_rank: int = _help("LoRA rank.", 16)
     lora_alpha: int = _help("LoRA alpha (scale = alpha / rank).", 32)
     lora_dropout: float = _help("LoRA dropout.", 0.0)
@@ -53,8 +56,8 @@ class CriticTrainConfig:
         problems = []
         if not self.base:
             problems.append("base is required")
-        if self.finetune not in ("lora", "full"):
-            problems.append(f"finetune must be 'lora' or 'full', got {self.finetune!r}")
+        if self.finetune not in FINETUNE_MODES:
+            problems.append(f"finetune must be one of {', '.join(FINETUNE_MODES)}, got {self.finetune!r}")
         if self.balance not in ("weights", "sampler", "none"):
             problems.append(f"balance must be weights, sampler or none, got {self.balance!r}")
         for name in ("lora_rank", "lora_alpha", "batch_size", "max_steps", "eval_batch_size", "checkpoints_to_keep"):

@@ -295,6 +295,22 @@ def critic_dtype(name_or_dtype, device: str):
     return name_or_dtype
 
 
+# Where image-text-to-text models keep their vision tower (Qwen2-VL's `visual`, with its merger; LLaVA-style).
+VISION_MODULES = ("visual", "vision_tower", "vision_model")
+
+
+def freeze_vision(model) -> int:
+    """Freeze the vision tower's weights (the language model trains); returns how many tensors were frozen."""
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        if set(name.split(".")) & set(VISION_MODULES):
+            parameter.requires_grad_(False)
+            frozen += 1
+    if not frozen:
+        raise ValueError(f"no vision tower ({', '.join(VISION_MODULES)}) found to freeze in {type(model).__name__}")
+    return frozen
+
+
 def merge_lora(model):
     """The LoRA folded into the base weights in place (peft's merge_and_unload): no second copy of the
     model in memory. The adapter is gone afterwards: save it first."""

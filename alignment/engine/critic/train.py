@@ -34,8 +34,8 @@ from .data import CriticExample, class_counts, sample_frames_timed
 from .loss import answer_loss, answer_losses, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
 from .score import GENERATED_FPS
-from .spec import (CriticMeta, Query, VisionGeometry, collate, critic_dtype, load_tokenizer, merge_lora, rating_token_ids,
-                   save_processor_files)
+from .spec import (CriticMeta, Query, VisionGeometry, collate, critic_dtype, freeze_vision, load_tokenizer, merge_lora,
+                   rating_token_ids, save_processor_files)
 
 ProgressFn = Callable[[float, str, dict], None]
 LLM_LORA_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
@@ -225,6 +225,8 @@ class CriticTrainer:
             for parameter in model.parameters():
                 if parameter.requires_grad:
                     parameter.data = parameter.data.float()
+        elif config.finetune == "language":
+            freeze_vision(model)
         if self.device.startswith("cuda") and config.gradient_checkpointing:
             model.gradient_checkpointing_enable()
             model.enable_input_require_grads()

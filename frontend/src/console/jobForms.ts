@@ -113,7 +113,7 @@ const FORMS: KindSpec[] = [
       { name: 'snapshot', label: 'Snapshot', type: 'snapshot', required: true },
       { name: 'backbone', label: 'Backbone (hub id or path; empty: the tiny default)', type: 'text' },
       { name: 'name', label: 'Version name (empty: automatic)', type: 'text' },
-      { name: 'finetune', label: 'Fine-tuning', type: 'choice', choices: ['lora', 'full'], initial: 'lora' },
+      { name: 'finetune', label: 'Fine-tuning', type: 'choice', choices: ['lora', 'full', 'language'], initial: 'lora' },
       { name: 'steps', label: 'Steps', type: 'int', min: 1, max: 1000000, initial: '200' },
       { name: 'lr', label: 'Learning rate', type: 'float', min: 0, max: 1, initial: '0.0003' },
       { name: 'batch_size', label: 'Batch size', type: 'int', min: 1, max: 4096, initial: '8' },

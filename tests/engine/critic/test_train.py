@@ -19,7 +19,7 @@ def _config(base, **overrides):
 
 
 def test_config_validate_lists_problems():
-    with pytest.raises(ValueError, match="base is required.*finetune"):
+    with pytest.raises(ValueError, match="base is required.*finetune must be one of lora, full, language"):
         CriticTrainConfig(finetune="qlora").validate()
     assert "learning_rate" in CriticTrainConfig.help()
 
@@ -60,6 +60,21 @@ def test_lora_training_lowers_loss_and_writes_critic(tiny_critic_dir, synthetic_
     assert meta.adapter
     for name, param in model.named_parameters():
         torch.testing.assert_close(param, dict(trained.named_parameters())[name])
+
+
+def test_language_fine_tuning_trains_the_language_model_and_leaves_the_vision_tower_as_it_was(
+        tiny_critic_dir, synthetic_small, tmp_path):
+    from transformers import AutoModelForImageTextToText
+
+    train = annotated_examples(synthetic_small[:4], noise=0.0)
+    result = train_critic(_config(tiny_critic_dir, finetune="language", max_steps=4), train,
+                          truth_examples(synthetic_small[4:]), tmp_path)
+    trained = dict(AutoModelForImageTextToText.from_pretrained(result.critic_dir).named_parameters())
+    base = dict(AutoModelForImageTextToText.from_pretrained(tiny_critic_dir).named_parameters())
+    changed = {n for n in base if not torch.equal(base[n], trained[n])}
+    vision = {n for n in base if ".visual." in f".{n}"}
+    assert vision and not changed & vision  # the tower and its merger, bit for bit
+    assert any("language_model" in n for n in changed) and not (result.critic_dir / "adapter").exists()
 
 
 class Crash(Exception):
