@@ -14,6 +14,7 @@ from django.conf import settings
 from annotation.models import CampaignItem, Snapshot
 from lift.api_errors import ApplicationError
 
+from ..engine.critic.config import FINETUNE_MODES
 from ..models import Job, ModelVersion, VideoScore
 from ..selectors import active_version, is_preference_critic
 from .align_data import snapshot_pair_consensus, snapshot_ready
@@ -30,7 +31,8 @@ def train_preference_critic_params_help() -> dict[str, str]:
         "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split.",
         "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the "
                     "synthetic world).",
-        "finetune": '"lora" (on the language model, vision frozen; VideoReward\'s default) or "full".',
+        "finetune": '"lora" (on the language model, vision frozen; VideoReward\'s default), "full", or "language" '
+                    '(every weight of the language model, the vision tower frozen).',
         "steps": "Optimiser steps.", "lr": "AdamW learning rate.", "batch_size": "Pairs per step.",
         "lora_rank": "LoRA rank.", "seed": "Seed of the batches and the head's initialisation.",
         "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson.",
@@ -56,8 +58,8 @@ def train_preference_critic_params_validate(*, params: dict) -> dict:
         raise ApplicationError(f"Unknown train_preference_critic params: {', '.join(unknown)}.", fields={"params": unknown})
     clean = {**DEFAULTS, "backbone": default_backbone()}
     clean.update({name: _checked(name, value, TYPES[name]) for name, value in params.items() if value is not None})
-    if clean["finetune"] not in ("lora", "full"):
-        raise ApplicationError('finetune must be "lora" or "full".', fields={"finetune": "invalid"})
+    if clean["finetune"] not in FINETUNE_MODES:
+        raise ApplicationError(f"finetune must be one of {', '.join(FINETUNE_MODES)}.", fields={"finetune": "invalid"})
     if clean["tie_model"] not in TIE_MODELS:
         raise ApplicationError(f"tie_model must be one of {', '.join(TIE_MODELS)}.", fields={"tie_model": "invalid"})
     for name in ("steps", "batch_size", "lora_rank"):

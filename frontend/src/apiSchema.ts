@@ -1560,7 +1560,7 @@ export interface components {
             backbone?: unknown;
             /** @description Pairs per step. */
             batch_size?: unknown;
-            /** @description "lora" (on the language model, vision frozen; VideoReward's default) or "full". */
+            /** @description "lora" (on the language model, vision frozen; VideoReward's default), "full", or "language" (every weight of the language model, the vision tower frozen). */
             finetune?: unknown;
             /** @description LoRA rank. */
             lora_rank?: unknown;

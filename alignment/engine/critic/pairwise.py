@@ -140,17 +140,21 @@ def score_pairs(critic: PairwiseCritic, pairs: Sequence[PairExample], batch_size
 
 def preference_critic(base: str | Path, dimensions: Sequence[str], *, finetune: str = "lora", lora_rank: int = 16,
                       seed: int = 0) -> PairwiseCritic:
-    """A fresh preference critic over a vision-language base: a zero-bias head per dimension, and either every
-    weight training ("full") or a LoRA on the language model's linear layers with the vision tower frozen
-    ("lora", VideoReward's default); the head trains either way."""
+    """A fresh preference critic over a vision-language base: a zero-bias head per dimension, and every weight
+    training ("full"), every weight but the vision tower's ("language"), or a LoRA on the language model's linear
+    layers with the vision tower frozen ("lora", VideoReward's default); the head trains in every case."""
     from peft import LoraConfig, inject_adapter_in_model
 
+    from .config import FINETUNE_MODES
+    from .spec import freeze_vision
     from .train import LLM_LORA_TARGETS
 
-    if finetune not in ("lora", "full"):
-        raise ValueError(f"finetune must be 'lora' or 'full', got {finetune!r}")
+    if finetune not in FINETUNE_MODES:
+        raise ValueError(f"finetune must be one of {', '.join(FINETUNE_MODES)}, got {finetune!r}")
     torch.manual_seed(seed)
     critic = PairwiseCritic.from_pretrained(base, dimensions)
+    if finetune == "language":
+        freeze_vision(critic._vlm[0])
     if finetune == "lora":
         critic.backbone.requires_grad_(False)
         inject_adapter_in_model(LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules=LLM_LORA_TARGETS),

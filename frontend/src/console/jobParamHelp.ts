@@ -85,7 +85,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
   "train_preference_critic": {
     "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the synthetic world).",
     "batch_size": "Pairs per step.",
-    "finetune": "\"lora\" (on the language model, vision frozen; VideoReward's default) or \"full\".",
+    "finetune": "\"lora\" (on the language model, vision frozen; VideoReward's default), \"full\", or \"language\" (every weight of the language model, the vision tower frozen).",
     "lora_rank": "LoRA rank.",
     "lr": "AdamW learning rate.",
     "name": "The critic version's name (default: 'preference critic job <id>').",

@@ -80,3 +80,17 @@ def test_world_pairs_are_labelled_by_the_truth_and_noise_changes_only_its_share(
     assert same_truth == truth  # the same videos and truth; only the labels trained on change
     changed = sum(p.labels[d] != t[d] for p, t in zip(noisy, truth) for d in t) / (60 * 3)
     assert 0.35 < changed < 0.65
+
+
+def test_language_fine_tuning_trains_the_head_and_language_model_but_not_the_vision_tower(tiny_critic_dir, one_thread):
+    from alignment.engine.critic.pairwise import preference_critic
+
+    critic = preference_critic(str(tiny_critic_dir), ["fidelity"], finetune="language", seed=0)
+    before = {n: p.detach().clone() for n, p in critic.named_parameters()}
+    train_pairwise(critic, _brightness_pairs(8, np.random.default_rng(1)), steps=2, batch_size=4, seed=0)
+    changed = {n for n, p in critic.named_parameters() if not torch.equal(before[n], p)}
+    vision = {n for n in before if ".visual." in f".{n}"}
+    assert vision and not changed & vision
+    assert any("language_model" in n for n in changed) and any("visual" not in n and "language" not in n for n in changed)
+    with pytest.raises(ValueError, match="finetune must be one of lora, full, language"):
+        preference_critic(str(tiny_critic_dir), ["fidelity"], finetune="half")
