@@ -30,7 +30,6 @@ from alignment.engine.pretrain import WEIGHTS_DIR  # noqa: E402
 from alignment.engine.synthetic import CLIP_FRAMES, CLIP_SIZE, oracle_judge, render, sample_defects, sample_prompt  # noqa: E402
 
 
-
 def _renders(geometry, count: int, seed: int):
     rng = np.random.default_rng(seed)
     patches, labels = [], []

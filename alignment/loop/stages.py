@@ -130,18 +130,14 @@ _NOT_WARMED = ("dpo_beta", "dpo_reference", "weighting", "temperature", "min_ess
 def _warm_up_params(params: dict, context: dict) -> dict:
     """A uniform fine-tune on the candidates (every one weighs the same): the align settings (so the LoRA rank
     matches) with the warm-up's own on top; without a real corpus it trains on the candidates alone."""
-    align = params["align"]
+    align, real = params["align"], params["align"].get("real")
     inherited = {k: v for k, v in (align.get("settings") or {}).items() if k not in _NOT_WARMED}
-    if not align.get("real"):
-        inherited["real_weight"] = 0.0
-    warmed = {"objective": "reward_weighted", "settings": {**inherited, **align["warm_up"], "weighting": "uniform"},
-              "heldout": align.get("heldout", DEFAULT_HELDOUT),
-              "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "warm up"),
-              "critic_version": _active_id(ModelVersion.Kind.CRITIC, "score the warm-up with"),
-              "candidates": {"video_ids": context["candidate_video_ids"]}}
-    if align.get("real"):
-        warmed["real"] = align["real"]
-    return warmed
+    inherited.update({} if real else {"real_weight": 0.0})
+    return {"objective": "reward_weighted", "settings": {**inherited, **align["warm_up"], "weighting": "uniform"},
+            "heldout": align.get("heldout", DEFAULT_HELDOUT),
+            "generator_version": _active_id(ModelVersion.Kind.GENERATOR, "warm up"),
+            "critic_version": _active_id(ModelVersion.Kind.CRITIC, "score the warm-up with"),
+            "candidates": {"video_ids": context["candidate_video_ids"]}, **({"real": real} if real else {})}
 
 
 def _warm_up_read(job: Job) -> tuple[str, dict]:

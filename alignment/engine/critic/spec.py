@@ -296,18 +296,18 @@ def critic_dtype(name_or_dtype, device: str):
 
 
 # Where image-text-to-text models keep their vision tower (Qwen2-VL's `visual`, with its merger; LLaVA-style).
-VISION_MODULES = ("visual", "vision_tower", "vision_model")
+VISION_MODULES = frozenset({"visual", "vision_tower", "vision_model"})
 
 
 def freeze_vision(model) -> int:
     """Freeze the vision tower's weights (the language model trains); returns how many tensors were frozen."""
     frozen = 0
     for name, parameter in model.named_parameters():
-        if set(name.split(".")) & set(VISION_MODULES):
+        if VISION_MODULES.intersection(name.split(".")):
             parameter.requires_grad_(False)
             frozen += 1
     if not frozen:
-        raise ValueError(f"no vision tower ({', '.join(VISION_MODULES)}) found to freeze in {type(model).__name__}")
+        raise ValueError(f"no vision tower ({', '.join(sorted(VISION_MODULES))}) found to freeze in {type(model).__name__}")
     return frozen
 
 
