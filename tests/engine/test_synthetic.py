@@ -232,3 +232,13 @@ def test_synthetic_generator_truth_matches_its_video():
     assert phases[-1] == "done"
     clean = SyntheticGenerator.from_base("synthetic://clean").truth(prompt, seed=11)
     assert clean.defects == Defects.clean()
+
+
+def test_synthetic_generator_draws_defects_per_prompt_and_seed():
+    """Prompts × seeds make as many defect draws as videos, not one per seed repeated on every prompt."""
+    generator = SyntheticGenerator.from_base("synthetic://world")
+    prompts = ["three green circles bouncing on sand", "a red square moving left on grass",
+               "two blue triangles spinning in the sky", "four yellow circles moving right in a room"]
+    draws = [generator.truth(prompt, seed).defects for prompt in prompts for seed in range(6)]
+    assert len({repr(d.to_dict()) for d in draws}) > 12
+    assert generator.truth(prompts[0], 3) == generator.truth(prompts[0], 3)

@@ -1,12 +1,13 @@
 """The synthetic world behind the generator interface: prompt + seed → frames, with known truth.
 
-Selected by the base "synthetic://world" (defects drawn from the seed) or "synthetic://clean"
-(never any defect). The seed fixes both the defects and the render, so `truth(prompt, seed)`
-recovers what any generated video shows without storing anything extra.
+Selected by the base "synthetic://world" (defects drawn from the prompt's scene and the seed) or
+"synthetic://clean" (never any defect). The scene and seed fix both the defects and the render, so
+`truth(prompt, seed)` recovers what any generated video shows without storing anything extra.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import parse_qs, urlparse
@@ -59,7 +60,10 @@ class SyntheticGenerator:
 
     def truth(self, prompt: str, seed: int) -> SyntheticTruth:
         spec = parse_prompt(prompt)
-        defects = sample_defects(np.random.default_rng(seed), p_clean=self.p_clean)
+        # The scene takes part in the draw: from the seed alone, every prompt of a seed had the same defects,
+        # so a campaign of prompts × seeds held as many defect draws as seeds, each repeated on every prompt.
+        scene = zlib.crc32(spec.to_text().encode())
+        defects = sample_defects(np.random.default_rng([seed, scene]), p_clean=self.p_clean)
         return SyntheticTruth(spec=spec, defects=defects, judgements=oracle_judge(spec, defects))
 
     def generate(
