@@ -32,6 +32,13 @@ def test_shipped_models_load_with_the_stock_classes(tmp_path):
     pipe = CogVideoXPipeline.from_pretrained(installed[GENERATOR])
     assert pipe.scheduler.config.prediction_type == "v_prediction"
     assert install_shipped(tmp_path) == installed  # a second install copies nothing again
+    weights = installed[CRITIC] / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    assert install_shipped(tmp_path) and weights.stat().st_mtime_ns == stamp  # nothing copied again
+    (installed[CRITIC] / "README.md").write_text("# an older build's card")  # the repository moved on
+    weights.write_bytes(b"older weights")
+    install_shipped(tmp_path)
+    assert weights.read_bytes() == (WEIGHTS_DIR / CRITIC / "model.safetensors").read_bytes()
 
 
 @pytest.mark.slow

@@ -29,12 +29,14 @@ def weights_digest(directory: Path) -> str:
 
 
 def install_shipped(out_dir: str | Path) -> dict[str, Path]:
-    """Copy the shipped weights to out_dir/{tiny-critic,tiny-cogvideox} (once); their paths."""
+    """Copy the shipped weights to out_dir/{tiny-critic,tiny-cogvideox} (once per build: an install whose model
+    card differs from the shipped one, an older build's, is replaced); their paths."""
     out_dir = Path(out_dir)
     installed = {}
     for name in (CRITIC, GENERATOR):
         target = out_dir / name
-        if not (target / "README.md").exists():
+        card = target / "README.md"
+        if not card.exists() or card.read_bytes() != (WEIGHTS_DIR / name / "README.md").read_bytes():
             tmp = out_dir / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(WEIGHTS_DIR / name, tmp)
