@@ -1,13 +1,12 @@
 """Critic bases and the rating fine-tune on them (issue "prove the loop", bench/RESULTS.md "3d"). One JSON line each.
 
-    .venv/bin/python bench/critic_base_experiment.py pretrain OUT [--videos 40000] [--steps 8000] [--phases 2]
+    .venv/bin/python bench/critic_base_experiment.py pretrain OUT [--config '{"stored_share": 0}']
     .venv/bin/python bench/critic_base_experiment.py probe BASE [--train-videos 600]
-    .venv/bin/python bench/critic_base_experiment.py finetune BASE [--train-videos 600] [--codec] [--no-reasons]
+    .venv/bin/python bench/critic_base_experiment.py finetune BASE [--train-videos 600] [--codec] [--reasons | --no-reasons]
                                                              [--seed 0] [--recipe '{"finetune": "language"}']
 
-pretrain: a random tiny critic (the shipped geometry) pretrained on world renders with the fact probes reading
-the tokens' mean and spread, in phases: each phase has fresh renders (seed = phase), a fresh warm-up and cosine
-schedule and fresh probes, and starts from the previous phase's weights (OUT/phase-N; the last is the base).
+pretrain: the shipped critic's build (`build_critic`: a random tiny critic pretrained on world renders, in
+phases of fresh renders) into OUT/tiny-critic, with PretrainConfig's fields changed by --config.
 probe: is the rating linearly readable from the base's last two hidden states where the answer starts? An
 L2-regularised logistic regression per dimension on the train videos' noisy ratings, accuracy on 240 held-out
 videos against the oracle (the experiment harness's videos and annotators).
@@ -29,17 +28,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def pretrain(out: Path, videos: int, steps: int, phases: int) -> None:
-    from alignment.engine.critic.tiny import build_tiny_critic
-    from alignment.engine.pretrain.critic import PretrainConfig, pretrain_critic
+def pretrain(out: Path, changes: dict) -> None:
+    from alignment.engine.pretrain.build import build_critic
+    from alignment.engine.pretrain.critic import PretrainConfig
 
-    previous = build_tiny_critic(out / "random", seed=0)
-    for phase in range(phases):
-        config = PretrainConfig(videos=videos, steps=steps, fact_weight=1.0, fact_readout="mean+std", seed=phase)
-        metrics = pretrain_critic(previous, out / f"phase-{phase}", config)
-        previous = out / f"phase-{phase}"
-        print(json.dumps({"phase": phase, "config": asdict(config), "metrics": metrics,
-                          "load": round(os.getloadavg()[0], 2)}), flush=True)
+    config = PretrainConfig(**changes)
+
+    def progress(fraction, phase, metrics):
+        if metrics.get("step", 0) % 1000 == 0:
+            print(json.dumps({"fraction": round(fraction, 3), "what": phase, **metrics}), flush=True)
+    metrics = build_critic(out, config, on_progress=progress)
+    print(json.dumps({"config": asdict(config), "metrics": metrics, "load": round(os.getloadavg()[0], 2)}), flush=True)
 
 
 def probe(base: str, train_videos: int) -> None:
@@ -89,7 +88,7 @@ def probe(base: str, train_videos: int) -> None:
     print(json.dumps({**row, "load": round(os.getloadavg()[0], 2)}), flush=True)
 
 
-def finetune(base: str, train_videos: int, codec: bool, reasons: bool, seed: int, recipe: dict) -> None:
+def finetune(base: str, train_videos: int, codec: bool, reasons: bool | None, seed: int, recipe: dict) -> None:
     from alignment.engine.critic.experiment import LearningSetup, run_learning_experiment, summary
 
     setup = LearningSetup(base=base, train_videos=train_videos, through_codec=codec, with_reasons=reasons, seed=seed,
@@ -109,22 +108,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("pretrain", "probe", "finetune"))
     parser.add_argument("path", help="pretrain: the output folder; probe, finetune: the base")
-    parser.add_argument("--videos", type=int, default=40000)
-    parser.add_argument("--steps", type=int, default=8000)
-    parser.add_argument("--phases", type=int, default=2)
+    parser.add_argument("--config", type=json.loads, default={}, help="pretrain: changes to PretrainConfig")
     parser.add_argument("--train-videos", type=int, default=600)
     parser.add_argument("--codec", action="store_true", help="frames through the platform's H.264 storage")
-    parser.add_argument("--no-reasons", action="store_true")
+    parser.add_argument("--reasons", action="store_true", help="train on rating and reason (default: the base's recipe)")
+    parser.add_argument("--no-reasons", action="store_true", help="train on the rating word alone")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recipe", type=json.loads, default={}, help="changes to the base's recipe (config fields)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.what == "pretrain":
-        pretrain(Path(args.path), args.videos, args.steps, args.phases)
+        pretrain(Path(args.path), args.config)
     elif args.what == "probe":
         probe(args.path, args.train_videos)
     else:
-        finetune(args.path, args.train_videos, args.codec, not args.no_reasons, args.seed, args.recipe)
+        reasons = False if args.no_reasons else True if args.reasons else None
+        finetune(args.path, args.train_videos, args.codec, reasons, args.seed, args.recipe)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,22 @@ def test_read_frames_crop_keeps_the_aspect(tmp_path):
     assert centre[1] > 200 and centre[0] < 40 and centre[2] < 40  # green only: no stretch, no sides
     stretched = read_frames(path, size=(16, 16))
     assert stretched[:, 8, 1, 0].mean() > 200  # the old stretch squeezes the red side in
+
+
+def test_clips_come_back_as_the_platform_stores_them_many_per_run(tmp_path):
+    from alignment.engine.synthetic import sample_defects, sample_prompt
+    from alignment.engine.synthetic.render import render
+    from alignment.engine.video_io import as_stored, encode_video, read_frames
+
+    rng = np.random.default_rng(0)
+    clips = [render(sample_prompt(rng), sample_defects(rng, 0.4), frames=9, size=(48, 48), seed=i) for i in range(5)]
+    stored = as_stored(clips, fps=8, per_run=2)  # three ffmpeg runs: 2, 2 and 1 clips
+    assert [s.shape for s in stored] == [c.shape for c in clips] and stored[0].dtype == np.uint8
+    for index, (clip, batched) in enumerate(zip(clips, stored)):
+        encode_video(clip, tmp_path / f"{index}.mp4", fps=8)
+        alone = read_frames(tmp_path / f"{index}.mp4")
+        codec = np.abs(alone.astype(int) - clip).mean()
+        assert codec > 0.5  # the codec changed the frames
+        assert np.abs(batched.astype(int) - alone).mean() < codec  # closer to a stored clip than to the raw one
+    with pytest.raises(ValueError, match="one shape"):
+        as_stored([clips[0], clips[1][:, :32]], fps=8)

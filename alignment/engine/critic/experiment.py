@@ -9,7 +9,6 @@ without Django, on frames that went through the platform's H.264 storage when `t
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,22 +39,17 @@ class LearningSetup:
     val_videos: int = 60
     test_videos: int = 240
     noise: float = 0.1  # simulated annotators' label noise
-    with_reasons: bool = True
+    with_reasons: bool | None = None  # None: as the base's recipe says
     through_codec: bool = True  # frames as the platform stores them (H.264 yuv420p) and reads them back
     seed: int = 0
     train: dict = field(default_factory=dict)  # changes to the base's recipe
 
 
 def _through_codec(videos):
-    from ..video_io import encode_video, read_frames
+    from ..video_io import as_stored
 
-    out = []
-    with tempfile.TemporaryDirectory(prefix="lift-codec-") as tmp:
-        for index, (pixels, caption, judgements) in enumerate(videos):
-            path = Path(tmp) / f"{index}.mp4"
-            encode_video(pixels, path, fps=8)
-            out.append((read_frames(path), caption, judgements))
-    return out
+    stored = as_stored([pixels for pixels, _, _ in videos], fps=8)
+    return [(frames, caption, judgements) for frames, (_, caption, judgements) in zip(stored, videos)]
 
 
 def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
@@ -66,8 +60,11 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
     train = prepare(synthetic_videos(setup.train_videos, seed=11 + 1000 * setup.seed))
     val = prepare(synthetic_videos(setup.val_videos, seed=12 + 1000 * setup.seed))
     test = prepare(synthetic_videos(setup.test_videos, seed=13 + 1000 * setup.seed))
-    config = CriticTrainConfig(base=setup.base, with_reasons=setup.with_reasons, seed=setup.seed, eval_every=100,
-                               eval_batch_size=96, num_threads=0, **{**base_recipe(setup.base), **setup.train})
+    recipe = {**base_recipe(setup.base), **setup.train}
+    if setup.with_reasons is not None:
+        recipe["with_reasons"] = setup.with_reasons
+    config = CriticTrainConfig(**{"eval_every": 100, "eval_batch_size": 96, "num_threads": 0, **recipe,
+                                  "base": setup.base, "seed": setup.seed, "checkpoint_every": 0})
     train_examples = annotated_examples(train, noise=setup.noise, seed=setup.seed + 1)
     started = time.perf_counter()
     result = train_critic(config, train_examples, truth_examples(val), work_dir / "run")
