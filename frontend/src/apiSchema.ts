@@ -1549,6 +1549,8 @@ export interface components {
             snapshot?: unknown;
             /** @description Optimiser steps (upper bound; early stopping may end sooner). */
             steps?: unknown;
+            /** @description Fraction of steps for linear warm-up before cosine decay. */
+            warmup_ratio?: unknown;
             /** @description Train on '<Rating>. <reason>'; False trains on the rating word alone. */
             with_reasons?: unknown;
             /** @description Train on the rating word alone (the same as with_reasons false). */

@@ -70,3 +70,25 @@ def test_fact_probes_that_read_the_tokens_spread_train_the_tower_differently(tmp
     assert weights_digest(tmp_path / "mean") != weights_digest(tmp_path / "mean+std")
     with pytest.raises(ValueError, match="fact_readout"):
         pretrain_critic(base, tmp_path / "bad", PretrainConfig(**{**small.__dict__, "fact_readout": "max"}))
+
+
+def test_the_semantic_answer_says_how_far_the_video_is_from_the_prompt_first():
+    """Its first word is the severity ("yes" / "slightly" / "no"), where the rating is later read; what differs
+    follows. The words follow the renderer's facts, and agree with the oracle's semantic rating."""
+    import numpy as np
+
+    from alignment.engine.pretrain.critic import _match_answer
+    from alignment.engine.synthetic import sample_defects, sample_prompt
+    from alignment.engine.synthetic.oracle import oracle_judge
+
+    rng, seen = np.random.default_rng(0), set()
+    for _ in range(600):
+        spec, defects = sample_prompt(rng), sample_defects(rng, 0.4)
+        try:
+            rating = oracle_judge(spec, defects)["semantic"].rating
+        except ValueError:  # a collision the world refuses
+            continue
+        answer = _match_answer(spec, defects, spec)
+        assert answer.split()[0] == {"Good": "yes", "Normal": "slightly", "Bad": "no"}[rating], (answer, rating)
+        seen.add(answer)
+    assert {"slightly colour", "slightly count", "slightly motion", "no colour", "no count", "no motion"} <= seen

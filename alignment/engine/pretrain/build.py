@@ -36,22 +36,28 @@ def _card(name: str, what: str, config: dict, metrics: dict, directory: Path) ->
     (directory / "README.md").write_text("\n".join(lines))
 
 
+def build_critic(out_dir: str | Path, config: PretrainConfig | None = None, on_progress: ProgressFn | None = None) -> dict:
+    """Pretrain the tiny critic from random weights into out_dir/tiny-critic, with its model card; its figures."""
+    from ..critic.tiny import build_tiny_critic
+
+    config = config or PretrainConfig()
+    out_dir = Path(out_dir)
+    base = build_tiny_critic(out_dir / ".tiny-critic-random", seed=config.seed, vision_width=config.vision_width,
+                             vision_layers=config.vision_layers)
+    metrics = pretrain_critic(base, out_dir / CRITIC, config, on_progress=on_progress)
+    shutil.rmtree(base, ignore_errors=True)
+    _card(CRITIC, CRITIC_WHAT, asdict(config), metrics, out_dir / CRITIC)
+    return metrics
+
+
 def build_pretrained(out_dir: str | Path, *, critic: PretrainConfig | None = None,
                      generator: GeneratorPretrainConfig | None = None, on_progress: ProgressFn | None = None) -> dict:
     """Pretrain both tiny models from scratch into out_dir/{tiny-critic,tiny-cogvideox}; returns their figures."""
-    from ..critic.tiny import build_tiny_critic
-
-    critic, generator = critic or PretrainConfig(), generator or GeneratorPretrainConfig()
+    generator = generator or GeneratorPretrainConfig()
     report = on_progress or (lambda fraction, phase, metrics: None)
     out_dir = Path(out_dir)
-    base = build_tiny_critic(out_dir / ".tiny-critic-random", seed=critic.seed, vision_width=critic.vision_width,
-                             vision_layers=critic.vision_layers)
-    critic_metrics = pretrain_critic(base, out_dir / CRITIC, critic, on_progress=lambda f, p, m: report(f, f"critic {p}", m))
-    shutil.rmtree(base, ignore_errors=True)
-    _card(CRITIC, CRITIC_WHAT, asdict(critic), critic_metrics, out_dir / CRITIC)
+    critic_metrics = build_critic(out_dir, critic, on_progress=lambda f, p, m: report(f, f"critic {p}", m))
     generator_metrics = pretrain_generator(out_dir / GENERATOR, generator,
                                            on_progress=lambda f, p, m: report(f, f"generator {p}", m))
     _card(GENERATOR, GENERATOR_WHAT, asdict(generator), generator_metrics, out_dir / GENERATOR)
     return {CRITIC: critic_metrics, GENERATOR: generator_metrics}
-
-

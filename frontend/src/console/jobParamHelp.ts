@@ -79,6 +79,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "seed": "Seed of the data order and the LoRA initialisation.",
     "snapshot": "A ready snapshot: the critic learns on its train split, is chosen on validation, measured on test.",
     "steps": "Optimiser steps (upper bound; early stopping may end sooner).",
+    "warmup_ratio": "Fraction of steps for linear warm-up before cosine decay.",
     "with_reasons": "Train on '<Rating>. <reason>'; False trains on the rating word alone.",
     "without_reasons": "Train on the rating word alone (the same as with_reasons false)."
   },
