@@ -48,7 +48,9 @@ def _bank(count: int, seed: int) -> list:
         text = sample_prompt(rng).to_text()
         if text not in texts:
             texts.append(text)
-    return [prompt_create(text=text, source="synthetic") for text in texts]
+    # A world prompt names its whole scene: it is its own caption (the template's sentences on light and camera are
+    # words the tiny critic never saw; bench/RESULTS.md 3e).
+    return [prompt_create(text=text, caption=text, source="synthetic") for text in texts]
 
 
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
