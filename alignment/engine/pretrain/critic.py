@@ -6,9 +6,9 @@ questions about one fact each (count, colour, shape, motion, scene, how the clip
 how much the objects shake, what damaged the picture), half of them after a caption; whether the video
 shows a caption (the prompt, or the prompt with one attribute changed: video-text matching, as
 vision-language models are pretrained); and LiFT's three questions after the prompt, answered with the
-facts each is about (what differs from the prompt, how the objects move, how the picture looks). Short
-answers put the fact in the first answer token, where a rating will later be read. It never sees a
-rating: learning those is left to `train_critic`.
+facts each is about (how far the video is from the prompt and in what, how the objects move, how the
+picture looks). Short answers put the fact in the first answer token, where a rating will later be read.
+It never sees a rating: learning those is left to `train_critic`.
 
 Deterministic on the CPU: the videos, the batch order and the initialisation follow from the seed,
 and torch runs on `num_threads` threads.
