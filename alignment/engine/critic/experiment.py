@@ -47,8 +47,9 @@ class LearningSetup:
 
 def _through_codec(videos):
     from ..video_io import as_stored
+    from .score import GENERATED_FPS
 
-    stored = as_stored([pixels for pixels, _, _ in videos], fps=8)
+    stored = as_stored([pixels for pixels, _, _ in videos], fps=GENERATED_FPS)
     return [(frames, caption, judgements) for frames, (_, caption, judgements) in zip(stored, videos)]
 
 

@@ -192,6 +192,13 @@ def world_videos(count: int, seed: int, p_clean: float, geometry: VisionGeometry
     return videos
 
 
+def _as_stored(videos: list[WorldVideo]) -> list[WorldVideo]:
+    """The same videos and questions, every one shown as the platform stores it."""
+    stored = as_stored([video.turns[0].frames for video in videos], fps=GENERATED_FPS)
+    return [replace(video, turns=[replace(turn, frames=frames) for turn in video.turns])
+            for video, frames in zip(videos, stored)]
+
+
 def answer_accuracy(model, tokenizer, geometry, videos: list[WorldVideo], batch_size: int = 64) -> dict:
     """Per question, the share of held-out videos whose whole answer the model gets right (teacher forced)."""
     import torch
@@ -305,7 +312,7 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
     geometry = VisionGeometry.from_config(model.config)
     # Held out from every phase's renders (phase p renders with seed + p).
     held_out = world_videos(config.eval_videos, config.seed + config.phases, config.p_clean, geometry)
-    held_out_stored = world_videos(config.eval_videos, config.seed + config.phases, config.p_clean, geometry, 1.0)
+    held_out_stored = _as_stored(held_out)
     phases, curves = [], []
     for phase in range(config.phases):
         started = time.perf_counter()
