@@ -282,6 +282,7 @@ def read_frames(
     *,
     fps: float | None = None,
     crop: bool = False,
+    info: VideoInfo | None = None,
 ) -> np.ndarray:
     """Decode a video to uint8 [T, H, W, 3] RGB.
 
@@ -291,8 +292,9 @@ def read_frames(
     crop: keep the aspect ratio, scale to cover `size` and cut the centre (no stretching).
     The whole stream is decoded then sampled: ingest limits bound the length, and decoding is the
     only way to know the true frame count when container headers are wrong.
+    info: the file's probe when the caller already took it (each probe is an ffprobe process).
     """
-    info = probe_video(path)
+    info = info or probe_video(path)
     height, width = size if size else (info.height, info.width)
     stream = ffmpeg.input(str(path)).video
     if size and crop:

@@ -5,6 +5,7 @@ Runs in a GPU worker. The pipeline is loaded once per worker process and kept ac
 Into a pairwise campaign the videos go as pairs of one prompt: every two of its seeds, or, with
 `compare_version`, the same prompt and seed made by the job's generator (A) and by the compared one (B).
 """
+import collections
 import contextlib
 import hashlib
 import itertools
@@ -213,6 +214,11 @@ def _encode_and_store(*, frames, key: str, fps: float) -> dict:
     return {"file_name": file_name, "poster_name": poster_name, "info": info.to_dict(), "sha256": sha}
 
 
+# Videos encoded at once while the next is generated: ffmpeg runs as its own process, so a fast generator
+# (the synthetic world) overlaps several; a GPU one is slower than one encoder anyway.
+ENCODERS = 3
+
+
 @dataclass
 class _Rendered:
     """A generated video whose encoding may still be running; registered in order by `_register`."""
@@ -282,17 +288,17 @@ def generate_run(*, job: Job, report) -> dict:
                              generation_key=item.key, seed=item.seed, params=item.params, **item.stored.result())[0]
         register(item.index, item.version, item.prompt, item.seed, video)
 
-    pending: _Rendered | None = None  # generated, being encoded; its row is written before the next one's
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as encoder:
+    # Generated videos being encoded, oldest first; each row is written in order once its files are stored.
+    pending: collections.deque[_Rendered] = collections.deque()
+    with ThreadPoolExecutor(max_workers=ENCODERS, thread_name_prefix="encode") as encoder:
         try:
             for index, (made_by, prompt, seed) in enumerate(tasks):
                 spec = specs[made_by.pk]
                 key = generation_key(prompt_id=prompt.pk, seed=seed, version_id=made_by.pk, spec=spec)
                 video = video_find_generated(generation_key=key)  # done before (a re-run or a retry): skip it
                 if video is not None:
-                    if pending is not None:
-                        previous, pending = pending, None
-                        register_rendered(previous)
+                    while pending:
+                        register_rendered(pending.popleft())
                     register(index, made_by, prompt, seed, video)
                     continue
                 if not prompt.caption:
@@ -303,22 +309,20 @@ def generate_run(*, job: Job, report) -> dict:
                     pipe, pipe_version = _pipelines().get(spec), made_by.pk
                 frames = _generate_frames(pipe=pipe, spec=spec, prompt=prompt, seed=seed, index=index,
                                           total=len(tasks), report=report)
-                rendered = _Rendered(index=index, version=made_by, prompt=prompt, seed=seed, key=key,
-                                     params=_video_params(job=job, version=made_by, prompt=prompt, spec=spec,
-                                                          pipe=pipe, seed=seed),
-                                     stored=encoder.submit(_encode_and_store, frames=frames, key=key, fps=spec.fps))
+                pending.append(_Rendered(index=index, version=made_by, prompt=prompt, seed=seed, key=key,
+                                         params=_video_params(job=job, version=made_by, prompt=prompt, spec=spec,
+                                                              pipe=pipe, seed=seed),
+                                         stored=encoder.submit(_encode_and_store, frames=frames, key=key, fps=spec.fps)))
                 generated += 1
-                previous, pending = pending, rendered
-                if previous is not None:
-                    register_rendered(previous)
-            if pending is not None:
-                last, pending = pending, None
-                register_rendered(last)
+                if len(pending) > ENCODERS:
+                    register_rendered(pending.popleft())
+            while pending:
+                register_rendered(pending.popleft())
         finally:
-            # A cancel (or an error) while the next video was generating: the previous one is finished, keep it.
-            if pending is not None and pending.stored.exception() is None:
+            # A cancel (or an error) while later videos were generating: keep the ones already finished, in order.
+            while pending and pending[0].stored.exception() is None:
                 with contextlib.suppress(JobCancelled):
-                    register_rendered(pending)
+                    register_rendered(pending.popleft())
     result = {"video_ids": video_ids, "generated": generated, "reused": len(tasks) - generated}
     if campaign is not None and campaign.kind == Campaign.Kind.PAIRWISE:
         result["pairs"] = filler.pairs  # [A, B] video ids, as the campaign's items

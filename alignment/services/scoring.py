@@ -18,7 +18,6 @@ from ..models import Job, ModelVersion, VideoScore
 from ..selectors import active_version, critic_dimensions, is_preference_critic, scored_video_ids
 
 SCORE_BATCH_VIDEOS = 8  # videos per engine call: one progress report and one DB write each
-DECODE_THREADS = 4  # ffmpeg decodes run as subprocesses: threads overlap them with scoring
 _LOADED_CRITIC: dict = {}  # {"dir": str, "critic": (model, tokenizer, meta)}
 MAX_SCORE_VIDEOS = 100_000
 
@@ -204,6 +203,8 @@ def scores_compute(*, critic: ModelVersion, video_ids: list[int], report=None, j
     if not todo:
         return {"critic": critic.pk, "requested": len(requested), "scored": 0,
                 "already_scored": len(requested), "dimensions": dims}
+    from ..engine.critic.data import DECODE_THREADS
+
     loaded = critic_loaded(critic)
     batches = [todo[i : i + SCORE_BATCH_VIDEOS] for i in range(0, len(todo), SCORE_BATCH_VIDEOS)]
     # Decoding (ffmpeg) runs in threads, one batch ahead, while the model scores the current batch.

@@ -22,6 +22,8 @@ from .questions import (
     parse_answer,
 )
 
+DECODE_THREADS = 4  # video files decode in ffmpeg subprocesses: threads overlap them with each other and Python
+
 
 @dataclass
 class CriticExample:
@@ -107,7 +109,7 @@ def sample_frames_timed(video: str | Path | np.ndarray, num_frames: int, size: S
     try:
         info = probe_video(path)
         # read_frames decodes everything, then samples; scaling is done by ffmpeg.
-        frames = read_frames(path, num_frames=num_frames, size=_target_size(size, info.height, info.width))
+        frames = read_frames(path, num_frames=num_frames, size=_target_size(size, info.height, info.width), info=info)
     except VideoProbeError as error:
         raise CriticDataError(f"cannot read {path.name}: {error}") from error
     return frames, (num_frames / info.duration if info.duration > 0 else None)

@@ -20,6 +20,7 @@ early stopping ends them together.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,7 +31,7 @@ from ..training.checkpoints import (atomic_directory, checkpoint_step, latest_ch
                                     load_checkpoint, load_trainable_state, save_checkpoint, trainable_state)
 from ..training.device import resolve_device
 from .config import CriticTrainConfig
-from .data import CriticExample, class_counts, sample_frames_timed
+from .data import DECODE_THREADS, CriticExample, class_counts, sample_frames_timed
 from .loss import answer_loss, answer_losses, answer_start, class_weights, lr_factor, rating_probs
 from .questions import DIMENSIONS, RATINGS, CriticDataError
 from .score import GENERATED_FPS
@@ -93,20 +94,23 @@ def _checkpoints(out_dir: Path) -> list[tuple[int, Path]]:
 
 
 def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str, geometry: VisionGeometry) -> list[Query]:
-    """Sample every video's frames once (compute once), shared between its dimension queries."""
+    """Sample every video's frames once (compute once), shared between its dimension queries; files are
+    decoded on DECODE_THREADS threads (each decode is an ffmpeg process, so they overlap)."""
     if not examples:
         raise CriticDataError(f"the {name} split is empty")
-    cache: dict = {}
-    queries = []
     for example in examples:
         example.validate()
-        key = id(example.video) if not isinstance(example.video, (str, Path)) else str(example.video)
-        if key not in cache:
-            cache[key] = sample_frames_timed(example.video, meta.num_frames,
-                                             lambda h, w: meta.frame_size_for(h, w, geometry), GENERATED_FPS)
-        frames, fps = cache[key]
-        queries.append(Query(frames, example.caption, example.dimension, example.rating, example.reason, fps=fps))
-    return queries
+
+    def key(example: CriticExample):
+        return str(example.video) if isinstance(example.video, (str, Path)) else id(example.video)
+
+    videos = {key(example): example.video for example in examples}
+    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
+    with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
+        sampled = dict(zip(videos, pool.map(lambda video: sample_frames_timed(video, meta.num_frames, size, GENERATED_FPS),
+                                            videos.values())))
+    return [Query(sampled[key(e)][0], e.caption, e.dimension, e.rating, e.reason, fps=sampled[key(e)][1])
+            for e in examples]
 
 
 def example_weights(queries: list[Query], balance: str) -> np.ndarray:
