@@ -111,7 +111,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from alignment.engine.expand import TemplateExpander
     from alignment.engine.generation import load_pipeline
-    from alignment.engine.synthetic import sample_prompt
+    from alignment.engine.synthetic import distinct_prompts
     from alignment.engine.tiny import build_tiny_cogvideox
     from alignment.services.generation import generator_spec
     from alignment.services.registry import version_register
@@ -122,10 +122,7 @@ def main() -> None:
     version = version_register(kind="generator", name="tiny cogvideox (bench)", base=str(base), config={
         "frames": args.frames, "height": args.size, "width": args.size, "fps": 8, "steps": args.steps,
         "guidance": 1.0, "max_sequence_length": 16})
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    texts = list(dict.fromkeys(sample_prompt(rng).to_text() for _ in range(args.videos * 5)))[:args.videos]
+    texts = distinct_prompts(args.videos, seed=0)
     prompts = [prompt_create(text=text, source="bench") for text in texts]
     captions = [TemplateExpander().expand(p.text) for p in sorted(prompts, key=lambda p: p.pk)]
     params = {"generator_version": version.pk, "prompt_ids": [p.pk for p in prompts]}

@@ -36,23 +36,6 @@ class ChainSize:
     rounds: int = 2
 
 
-def _bank(count: int, seed: int) -> list:
-    """World prompts in the bank (the loop draws from it)."""
-    import numpy as np
-
-    from alignment.engine.synthetic import sample_prompt
-    from annotation.services.prompts import prompt_create
-
-    rng, texts = np.random.default_rng(seed), []
-    while len(texts) < count:
-        text = sample_prompt(rng).to_text()
-        if text not in texts:
-            texts.append(text)
-    # A world prompt names its whole scene: it is its own caption (the template's sentences on light and camera are
-    # words the tiny critic never saw; bench/RESULTS.md 3e).
-    return [prompt_create(text=text, caption=text, source="synthetic") for text in texts]
-
-
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
     import numpy as np
 
@@ -102,16 +85,17 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     from alignment.models import Job, ModelVersion
     from alignment.selectors import active_version
     from alignment.services.jobs import job_create
+    from alignment.services.judging import world_prompts_create
     from alignment.services.registry import version_promote, version_register
     from annotation.services.campaigns import campaign_create
 
     generator = version_register(kind="generator", name="tiny world generator", base=str(pretrained["tiny-cogvideox"]),
                                  config={**WORLD, "steps": size.sample_steps, "guidance": size.guidance})
     version_promote(version=generator)
-    rated_bank = _bank(size.rated_prompts, seed=1)
+    rated_bank = world_prompts_create(size.rated_prompts, seed=1)
     # Candidates and held-out prompts by id, from world prompts only: a draw from the whole bank would take the
     # demo's own prompts too, which the judge cannot rate (they are not of the world).
-    pool = [p.pk for p in _bank(size.candidate_count + size.heldout_count + 40, seed=2)]
+    pool = [p.pk for p in world_prompts_create(size.candidate_count + size.heldout_count + 40, seed=2)]
     heldout = {"prompt_ids": pool[:size.heldout_count], "seeds": list(size.heldout_seeds)}
     candidate_pool = pool[size.heldout_count:]
     rounds = []

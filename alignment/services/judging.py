@@ -1,6 +1,7 @@
 """The synthetic world's truth for any stored video of it: the renderer's record when the world rendered
 the video, else the pixel judge's reading of its frames (a generator's video, which the oracle cannot
-judge). Simulated annotators answer from it, and alignment measures generators with it."""
+judge). Simulated annotators answer from it, and alignment measures generators with it. And the world's
+prompts in the bank, for the benches and tests that run the platform on it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from pathlib import Path
 from annotation.models import Video
 
 from .scoring import video_local_path
+
+
+def world_prompts_create(count: int, seed: int, avoid=frozenset()) -> list:
+    """`count` different world prompts (drawn from `seed`, none of `avoid`'s texts) into the bank. A world prompt
+    names its whole scene, so it is its own caption: the generate job would otherwise expand it with the template's
+    sentences on light and camera, words the tiny critic never saw in pretraining (bench/RESULTS.md 3e)."""
+    from annotation.services.prompts import prompt_create
+
+    from ..engine.synthetic import distinct_prompts
+
+    return [prompt_create(text=text, caption=text, source="synthetic") for text in distinct_prompts(count, seed, avoid)]
 
 
 def video_world_prompt(video: Video) -> str:

@@ -20,20 +20,6 @@ WORLD = {"frames": 9, "height": 48, "width": 48, "fps": 8, "steps": 1}
 DIMENSIONS = ("semantic", "motion", "fidelity")
 
 
-def _world_prompts(count: int, seed: int, exclude=()) -> list:
-    from alignment.engine.synthetic import sample_prompt
-    from annotation.services.prompts import prompt_create
-
-    rng, texts = np.random.default_rng(seed), []
-    while len(texts) < count:
-        text = sample_prompt(rng).to_text()
-        if text not in texts and text not in exclude:
-            texts.append(text)
-    # A world prompt names the whole scene, so it is its own caption: the generate job would otherwise expand
-    # it with the template's camera and lighting sentences, words the tiny critic never saw in pretraining.
-    return [prompt_create(text=text, caption=text, source="synthetic") for text in texts]
-
-
 def _run(kind: str, params: dict) -> Job:
     job, _ = job_create(kind=kind, params=params, dispatch=False)
     job = job_run(job_id=job.pk)
@@ -47,13 +33,14 @@ def test_the_critic_trained_on_simulated_ratings_agrees_with_the_truth_on_every_
     from django.core.management import call_command
 
     from alignment.selectors import video_rewards
+    from alignment.services.judging import world_prompts_create
     from alignment.services.registry import version_register
     from annotation.models import Annotation, Video
     from annotation.services.campaigns import campaign_create
     from annotation.snapshots.services import snapshot_build, snapshot_create, snapshot_params_validate
 
     world = version_register(kind="generator", name="synthetic world", base="synthetic://world", config=WORLD)
-    rated_prompts = _world_prompts(RATED[0], seed=21)
+    rated_prompts = world_prompts_create(RATED[0], seed=21)
     campaign = campaign_create(name="world ratings", overlap=1)
     rated = _run("generate", {"generator_version": world.pk, "prompt_ids": [p.pk for p in rated_prompts],
                               "seeds": list(RATED[1]), "campaign": campaign.pk}).result["video_ids"]
@@ -65,7 +52,7 @@ def test_the_critic_trained_on_simulated_ratings_agrees_with_the_truth_on_every_
         params={"filters": {"campaign_ids": [campaign.pk]}, "seed": 0})))
     trained = _run("train_critic", {"snapshot": snapshot.pk, "name": "learns"})  # the base's recipe
 
-    held_out_prompts = _world_prompts(HELD_OUT[0], seed=22, exclude={p.text for p in rated_prompts})
+    held_out_prompts = world_prompts_create(HELD_OUT[0], seed=22, avoid={p.text for p in rated_prompts})
     held_out = _run("generate", {"generator_version": world.pk, "prompt_ids": [p.pk for p in held_out_prompts],
                                  "seeds": list(HELD_OUT[1])}).result["video_ids"]
     critic = trained.result["critic_version"]

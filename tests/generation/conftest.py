@@ -30,11 +30,8 @@ def tiny_version(db, tiny_cogvideox):
 
 @pytest.fixture
 def world_prompts(db):
-    import numpy as np
-
-    from alignment.engine.synthetic import sample_prompt
+    from alignment.engine.synthetic import distinct_prompts
     from annotation.services.prompts import prompt_create
 
-    rng = np.random.default_rng(7)
-    texts = list(dict.fromkeys(sample_prompt(rng).to_text() for _ in range(30)))[:4]
+    texts = distinct_prompts(4, seed=7)
     return [prompt_create(text=text, source="synthetic") for text in texts]

@@ -2,7 +2,7 @@
 
 from .defects import DEFECT_KINDS, DIMENSIONS, Defect, Defects, sample_defects
 from .generator import SyntheticGenerator, SyntheticTruth, is_synthetic_base
-from .grammar import PromptParseError, SceneSpec, parse_prompt, sample_prompt
+from .grammar import PromptParseError, SceneSpec, distinct_prompts, parse_prompt, sample_prompt
 from .oracle import Judgement, oracle_judge
 from .judge import Verdict, judge
 from .render import CLIP_FRAMES, CLIP_SIZE, render
@@ -24,6 +24,7 @@ __all__ = [
     "colour_reward",
     "colour_reward_fn",
     "colour_reward_torch",
+    "distinct_prompts",
     "is_synthetic_base",
     "judge",
     "oracle_judge",

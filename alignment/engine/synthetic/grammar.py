@@ -89,6 +89,16 @@ def sample_prompt(rng: np.random.Generator) -> SceneSpec:
     )
 
 
+def distinct_prompts(count: int, seed: int, avoid=frozenset()) -> list[str]:
+    """`count` different prompt texts drawn in order from `seed`, none of them in `avoid`."""
+    rng, texts = np.random.default_rng(seed), []
+    while len(texts) < count:
+        text = sample_prompt(rng).to_text()
+        if text not in avoid and text not in texts:
+            texts.append(text)
+    return texts
+
+
 def _find_phrase(text: str, phrases) -> str | None:
     for phrase in sorted(phrases, key=len, reverse=True):  # longest first: "in a blue sky" before "blue"
         if re.search(rf"\b{re.escape(phrase)}\b", text):

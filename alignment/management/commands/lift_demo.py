@@ -13,9 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--videos", type=int, default=12, help="synthetic-world videos to generate")
 
     def handle(self, *args, videos, **options):
-        import numpy as np
-
-        from alignment.engine.synthetic import sample_prompt
+        from alignment.engine.synthetic import distinct_prompts
         from alignment.engine.pretrain import GENERATOR, install_shipped
         from alignment.services.generation import generation_launch
         from alignment.services.registry import version_register
@@ -42,8 +40,7 @@ class Command(BaseCommand):
             campaign_member_add(campaign=campaign, user=users[role])
         prompt_categories_ensure_defaults()
 
-        rng = np.random.default_rng(2024)
-        texts = list(dict.fromkeys(sample_prompt(rng).to_text() for _ in range(videos * 3)))[:videos]
+        texts = distinct_prompts(videos, seed=2024)
         prompts = [Prompt.objects.filter(normalized=prompt_normalize(t)).first() or prompt_create(text=t, source="synthetic")
                    for t in texts]
         world = version_register(kind="generator", name="synthetic world", base="synthetic://world",
