@@ -58,11 +58,12 @@ def judge_part(videos: int) -> dict:
 
 
 def generator_part(models: dict, prompts: int) -> dict:
-    from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec, world_prompts
+    from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec
+    from alignment.engine.synthetic import distinct_prompts
     from alignment.engine.synthetic import judge
 
     setup = AlignmentSetup()
-    videos = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), world_prompts(prompts, 99), (0, 1))
+    videos = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(prompts, 99), (0, 1))
     counts = {d: {"Good": 0, "Normal": 0, "Bad": 0} for d in DIMENSIONS}
     for prompt, _, frames in videos:
         for dim, rating in judge(frames, prompt).ratings.items():
@@ -93,7 +94,8 @@ def _generator_critic(models: dict, work: Path) -> str:
     the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them."""
     import numpy as np
 
-    from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec, world_prompts
+    from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec
+    from alignment.engine.synthetic import distinct_prompts
     from alignment.engine.critic.data import CriticExample
     from alignment.engine.critic.experiment import base_recipe
     from alignment.engine.critic.synthetic_data import annotated_examples, noisy_rating, synthetic_videos, truth_examples
@@ -102,7 +104,7 @@ def _generator_critic(models: dict, work: Path) -> str:
     from alignment.engine.synthetic.reasons import judged_reasons
 
     rng = np.random.default_rng(5)
-    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), AlignmentSetup()), world_prompts(150, 55), (0, 1, 2))
+    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), AlignmentSetup()), distinct_prompts(150, 55), (0, 1, 2))
     examples = []
     for prompt, _, frames in sampled:
         verdict = judge(frames, prompt)
@@ -111,8 +113,8 @@ def _generator_critic(models: dict, work: Path) -> str:
             rating = noisy_rating(verdict.ratings[dim], 0.1, rng)
             examples.append(CriticExample(frames, prompt, dim, rating, reasons[dim] if rating == verdict.ratings[dim] else ""))
     examples += annotated_examples(synthetic_videos(600, seed=56), noise=0.1, seed=3)
-    config = CriticTrainConfig(base=str(models["tiny-critic"]), eval_every=200, eval_batch_size=96,
-                               **{**base_recipe(str(models["tiny-critic"])), "max_steps": 600})
+    config = CriticTrainConfig(**{"eval_every": 200, "eval_batch_size": 96, **base_recipe(str(models["tiny-critic"])),
+                                  "base": str(models["tiny-critic"]), "checkpoint_every": 0})
     result = train_critic(config, examples, truth_examples(synthetic_videos(60, seed=57)), work / "critic")
     return str(result.critic_dir)
 
@@ -124,11 +126,14 @@ def align_part(models: dict, seeds: int) -> dict:
         tmp = Path(tmp)
         critic_dir = _generator_critic(models, tmp)
         base = AlignmentSetup()
-        setups = [replace(base, objective=o, seed=s) for o in ("reward_weighted", "rejection", "dpo", "uniform")
-                  for s in range(seeds)]
-        setups += [replace(base, objective="reward_weighted", real_weight=1.0, seed=0),
-                   replace(base, objective="edit_reward", steps=60, learning_rate=3e-4, seed=0)]
-        report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align")
+        # "rejection" here is the top quarter by the critic's reward: LiFT's rule (Good on every dimension) keeps
+        # nothing of a generator none of whose samples the critic rates Good on all three.
+        arms = [replace(base, objective="uniform"), base, replace(base, weighting="topk")]
+        setups = [replace(arm, seed=s) for arm in arms for s in range(seeds)]
+        setups += [replace(base, real_weight=1.0), replace(base, objective="edit_reward", steps=60, learning_rate=3e-4)]
+        setups += [replace(base, objective="dpo", seed=s) for s in range(seeds)]
+        report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align",
+                                          on_run=lambda run: print(json.dumps({"align_run": run}), flush=True))
     for run in report["runs"]:
         run["reward_hacking"] = reward_hacking(run)
     report.update(_stamp())
@@ -218,8 +223,10 @@ def main() -> None:
         before = figures["align"]["base"]["judged"]
         for run in figures["align"]["runs"]:
             s = run["setup"]
-            print(f"| {s['objective']} | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
+            print(f"| {s['objective']} ({s['weighting']}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
+        print("critic against the judge on the base's held-out videos:", figures["align"]["base"]["critic_agreement"],
+              "rank correlation", figures["align"]["base"]["critic_judge_rank_correlation"])
     for key in [k for k in figures if k.startswith("dpo")]:
         print(f"{key}\n| arm | seed | steps | judged before → after | gain | seconds |\n|---|---:|---:|---|---:|---:|")
         before = figures[key]["base"]["judged"]

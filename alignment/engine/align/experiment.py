@@ -18,6 +18,7 @@ import itertools
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from ..critic.score import score_videos
 from ..critic.spec import load_critic
 from ..generation import GeneratorSpec, load_pipeline
 from ..generation import generate as generate_video
-from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, judge, render, sample_prompt
+from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, distinct_prompts, judge, render, sample_prompt
 from ..synthetic.defects import DIMENSIONS
 from ..critic.questions import RATING_REWARDS
 from .config import DPO_BETA, AlignConfig
@@ -78,16 +79,10 @@ class Measured:
     judged_per_dimension: dict[str, float]
     critic: float | None  # the critic's mean expected reward on the same videos (None: no critic in the run)
     ratings: dict[str, dict[str, int]] = field(default_factory=dict)  # the judge's rating counts
-
-
-def world_prompts(count: int, seed: int, avoid: set[str] = frozenset()) -> list[str]:
-    rng = np.random.default_rng(seed)
-    prompts: list[str] = []
-    while len(prompts) < count:
-        text = sample_prompt(rng).to_text()
-        if text not in avoid and text not in prompts:
-            prompts.append(text)
-    return prompts
+    # how far the critic sees what the judge sees on these videos: its rating equals the judge's (share per
+    # dimension), and the rank correlation of its reward with the judged quality per video (what weighting uses)
+    critic_agreement: dict[str, float] = field(default_factory=dict)
+    critic_judge_rank_correlation: float | None = None
 
 
 def generator_spec(base: str, setup: AlignmentSetup, lora: str | None = None) -> GeneratorSpec:
@@ -117,12 +112,32 @@ def measure(videos, critic, scores: list | None = None, verdicts: list | None = 
             counts[d][verdict.ratings[d]] += 1
     if scores is None and critic is not None:
         scores = critic_scores(videos, critic)
+    judged = [float(np.mean([per_dim[d][i] for d in DIMENSIONS])) for i in range(len(videos))]
     return Measured(
-        judged=float(np.mean([np.mean([per_dim[d][i] for d in DIMENSIONS]) for i in range(len(videos))])),
+        judged=float(np.mean(judged)),
         judged_per_dimension={d: float(np.mean(v)) for d, v in per_dim.items()},
         critic=float(np.mean([s.reward for s in scores])) if scores else None,
         ratings=counts,
+        critic_agreement={d: float(np.mean([s.dimensions[d].rating == v.ratings[d] for s, v in zip(scores, verdicts)]))
+                          for d in DIMENSIONS} if scores else {},
+        critic_judge_rank_correlation=rank_correlation([s.reward for s in scores], judged) if scores else None,
     )
+
+
+def rank_correlation(a, b) -> float | None:
+    """Spearman's rank correlation (ties ranked by their mean rank); None where either side does not vary."""
+    def ranks(values):
+        values = np.asarray(values, dtype=float)
+        order = np.argsort(values, kind="stable")
+        ranked = np.empty(len(values))
+        ranked[order] = np.arange(len(values))
+        for value in np.unique(values):  # ties share their mean rank
+            ranked[values == value] = ranked[values == value].mean()
+        return ranked
+    ra, rb = ranks(a), ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def scored_candidates(videos, scores) -> list[ScoredSample]:
@@ -200,11 +215,12 @@ def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample],
 
 
 def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[AlignmentSetup],
-                             work_dir: str | Path) -> dict:
+                             work_dir: str | Path, on_run: Callable[[dict], None] | None = None) -> dict:
     """One base, one critic, one set of candidates and held-out prompts; several objectives (or seeds).
 
     The candidates are generated and scored once and shared, so setups differ only in what they vary. Without
-    a critic (`critic_dir` None) only objectives that need no score run: uniform, and dpo on people's pairs."""
+    a critic (`critic_dir` None) only objectives that need no score run: uniform, and dpo on people's pairs.
+    `on_run` sees each run's figures as soon as it is measured (a long bench loses nothing to a late failure)."""
     work_dir = Path(work_dir)
     first = setups[0]
     needs_critic = [s.objective for s in setups if not (s.objective == "uniform" or
@@ -213,8 +229,8 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
         raise ValueError(f"objectives {sorted(set(needs_critic))} need a critic's scores: give critic_dir")
     critic = load_critic(critic_dir) if critic_dir else None
     started = time.perf_counter()
-    candidate_prompts = world_prompts(first.candidate_prompts, first.prompt_seed)
-    heldout = world_prompts(first.heldout_prompts, first.prompt_seed + 1, avoid=set(candidate_prompts))
+    candidate_prompts = distinct_prompts(first.candidate_prompts, first.prompt_seed)
+    heldout = distinct_prompts(first.heldout_prompts, first.prompt_seed + 1, avoid=set(candidate_prompts))
     candidate_videos = generate_all(generator_spec(base, first), candidate_prompts, range(first.candidate_seeds))
     # taken once: training weights and the report (without a critic every candidate weighs 1: uniform)
     candidate_scores = critic_scores(candidate_videos, critic) if critic else None
@@ -247,6 +263,8 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
             "critic_gain": after.critic / base_heldout.critic - 1.0 if critic else None,
             "seconds": round(time.perf_counter() - started, 1),
         })
+        if on_run:
+            on_run(report["runs"][-1])
     return report
 
 
