@@ -59,8 +59,7 @@ def judge_part(videos: int) -> dict:
 
 def generator_part(models: dict, prompts: int) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec
-    from alignment.engine.synthetic import distinct_prompts
-    from alignment.engine.synthetic import judge
+    from alignment.engine.synthetic import distinct_prompts, judge
 
     setup = AlignmentSetup()
     videos = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(prompts, 99), (0, 1))

@@ -136,8 +136,8 @@ def as_stored(clips: list[np.ndarray], fps: float, per_run: int = 500) -> list[n
             if len({clip.shape for clip in chunk}) != 1:
                 raise ValueError("as_stored takes clips of one shape")
             path = Path(tmp) / f"{start}.mp4"
-            encode_video(np.concatenate(chunk), path, fps)
-            frames = read_frames(path)[:, : chunk[0].shape[1], : chunk[0].shape[2]]  # without the even padding
+            info = encode_video(np.concatenate(chunk), path, fps)
+            frames = read_frames(path, info=info)[:, : chunk[0].shape[1], : chunk[0].shape[2]]  # without the even padding
             out.extend(np.split(frames, len(chunk)))
     return out
 

@@ -221,7 +221,7 @@ ENCODERS = 3
 
 @dataclass
 class _Rendered:
-    """A generated video whose encoding may still be running; registered in order by `_register`."""
+    """A generated video whose encoding may still be running; registered in order by `register_rendered`."""
 
     index: int
     version: ModelVersion

@@ -109,8 +109,11 @@ def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str, geo
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
         sampled = dict(zip(videos, pool.map(lambda video: sample_frames_timed(video, meta.num_frames, size, GENERATED_FPS),
                                             videos.values())))
-    return [Query(sampled[key(e)][0], e.caption, e.dimension, e.rating, e.reason, fps=sampled[key(e)][1])
-            for e in examples]
+    queries = []
+    for example in examples:
+        frames, fps = sampled[key(example)]
+        queries.append(Query(frames, example.caption, example.dimension, example.rating, example.reason, fps=fps))
+    return queries
 
 
 def example_weights(queries: list[Query], balance: str) -> np.ndarray:
