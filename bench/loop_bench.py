@@ -27,6 +27,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "efficacy.json"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--world-prompts", type=int, default=0,
+                        help="world renders (one seed each) rated beside the generator's videos in every round")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -39,7 +41,7 @@ def main() -> None:
         pretrained = install_shipped(tmp / "models")
         started = time.perf_counter()
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
-            report = run_chain(base_url=base_url, pretrained=pretrained, size=ChainSize(rounds=args.rounds))
+            report = run_chain(base_url=base_url, pretrained=pretrained, size=ChainSize(rounds=args.rounds, world_prompts=args.world_prompts))
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()
     report["load_average"] = os.getloadavg()[0]

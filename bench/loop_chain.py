@@ -4,8 +4,8 @@ own samples, aligns it and promotes what is better; then the new generator makes
 
 The truth for the generator's videos is the pixel judge (alignment/engine/synthetic/judge.py): the
 simulated annotators answer from it with noise, and it measures the held-out videos before and after.
-Shared by bench/loop_bench.py (the full size) and tests/loop/test_loop_improves.py (the CI size), which
-set Django up, give an HTTP server and call `run_chain`.
+bench/loop_bench.py sets Django up, gives an HTTP server and calls `run_chain`; a CI-sized run of it is not in
+the test suite (bench/RESULTS.md "5": at CI size the critic's rise is within the registry's noise).
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ WORLD = {"frames": 9, "height": 48, "width": 48, "fps": 8, "max_sequence_length"
 class ChainSize:
     rated_prompts: int = 25  # × rated_seeds videos rated by `overlap` annotators each
     rated_seeds: tuple[int, ...] = (0, 1, 2, 3)
+    # world renders rated beside them in each round's campaign (prompts × seeds): other generators' videos, as in
+    # LiFT-HRA, which show the critic what Good looks like where the tiny generator never makes it
+    world_prompts: int = 0
+    world_seeds: tuple[int, ...] = (0,)
     overlap: int = 3
     noise: float = 0.1
     candidate_count: int = 32  # prompts × candidate_seeds the base generates for alignment
@@ -78,6 +82,15 @@ def _judged(video_ids: list[int]) -> dict:
             "good_share": {d: sum(v[d]["rating"] == "Good" for v in verdicts) / len(verdicts) for d in dims}}
 
 
+def _per_dimension(metrics: dict) -> dict:
+    """Per dimension, the critic's and the judge's held-out mean reward before → after."""
+    sides = [metrics.get("heldout_before") or {}, metrics.get("heldout_after") or {}]
+    return {dim: {"critic": [(side.get("dimensions") or {}).get(dim, {}).get("mean_reward") for side in sides],
+                  "judged": [((side.get("judged") or {}).get("dimensions") or {}).get(dim, {}).get("mean_reward")
+                             for side in sides]}
+            for dim in ("semantic", "motion", "fidelity")}
+
+
 def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) -> dict:
     """Round after round: rate the active generator's videos, run one retrain_loop on them. Returns per round
     the ratings, the loop's stages and promotions, and the judge's view of the held-out videos."""
@@ -87,23 +100,30 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     from alignment.services.jobs import job_create
     from alignment.services.judging import world_prompts_create
     from alignment.services.registry import version_promote, version_register
+    from annotation.models import Prompt
     from annotation.services.campaigns import campaign_create
 
     generator = version_register(kind="generator", name="tiny world generator", base=str(pretrained["tiny-cogvideox"]),
                                  config={**WORLD, "steps": size.sample_steps, "guidance": size.guidance})
     version_promote(version=generator)
     rated_bank = world_prompts_create(size.rated_prompts, seed=1)
+    world = version_register(kind="generator", name="synthetic world", base="synthetic://world",
+                             config={**WORLD, "steps": 1})
     # Candidates and held-out prompts by id, from world prompts only: a draw from the whole bank would take the
     # demo's own prompts too, which the judge cannot rate (they are not of the world).
     pool = [p.pk for p in world_prompts_create(size.candidate_count + size.heldout_count + 40, seed=2)]
     heldout = {"prompt_ids": pool[:size.heldout_count], "seeds": list(size.heldout_seeds)}
     candidate_pool = pool[size.heldout_count:]
+    taken = {p.text for p in rated_bank} | set(Prompt.objects.filter(pk__in=pool).values_list("text", flat=True))
+    world_bank = world_prompts_create(size.world_prompts, seed=3, avoid=taken) if size.world_prompts else []
     rounds = []
     for index in range(size.rounds):
         started = time.perf_counter()
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
         campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
         rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
+        if size.world_prompts:
+            _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         ratings = _rate(campaign, size, base_url, seed=index)
         rating_s = time.perf_counter() - started
         params = {"source_campaign_ids": [campaign.pk], "stages": [
@@ -127,11 +147,12 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
             "judged_rated_videos": _judged(rated_ids), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
-            "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
+            "critic_version": critic_version.pk, "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
             "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
             "heldout_critic_reward": [metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")],
             "heldout_judged": [metrics.get("heldout_judged_before"), metrics.get("heldout_judged_after")],
             "reward_hacking": metrics.get("reward_hacking"),
+            "heldout_per_dimension": _per_dimension(metrics),
             "stages": [{"name": s["name"], "outcome": s["outcome"]} for s in loop.metrics.get("stages", [])],
         })
     return {"size": asdict(size), "rounds": rounds}

@@ -171,6 +171,7 @@ def heldout_summary(*, critic: ModelVersion, video_ids: list[int]) -> dict:
     values = [r["reward"] for r in rewards.values()]
     return {"mean_reward": _mean(values), "reward_sd": statistics.stdev(values) if len(values) > 1 else None,
             "count": len(values), "dimensions": dimensions,
+            "rewards_by_sample": {f"{v.prompt_id}:{v.seed}": rewards[v.pk]["reward"] for v in videos if v.pk in rewards},
             "video_stats": {name: _mean(values) for name, values in stats.items()}, "videos": sorted(rewards),
             "judged": judged.summary()}
 
@@ -212,8 +213,19 @@ def heldout_change(before: dict, after: dict) -> dict:
     judged = (before.get("judged") or {}).get("mean_reward"), (after.get("judged") or {}).get("mean_reward")
     return {
         "mean_reward": diff(before["mean_reward"], after["mean_reward"]),
+        "reward_paired": _paired(before.get("rewards_by_sample"), after.get("rewards_by_sample")),
         "judged_mean_reward": diff(*judged),
         "dimensions": {d: diff(before["dimensions"][d]["mean_reward"], after["dimensions"].get(d, {}).get("mean_reward"))
                        for d in before["dimensions"]},
         "video_stats": {k: diff(v, after["video_stats"].get(k)) for k, v in before["video_stats"].items()},
     }
+
+
+def _paired(before: dict | None, after: dict | None) -> dict | None:
+    """The rise per held-out sample (the same prompt and seed before and after): both sides start from the same
+    noise, so the spread of these differences is the rise's own noise, far smaller than the spread of the videos."""
+    shared = sorted((before or {}).keys() & (after or {}).keys())
+    if len(shared) < 2:
+        return None
+    rises = [after[key] - before[key] for key in shared]
+    return {"count": len(rises), "mean": _mean(rises), "sd": statistics.stdev(rises)}

@@ -89,16 +89,21 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
 
 
 def _within_noise(metrics: dict, gain: float) -> str | None:
-    """Refuses a rise no larger than PROMOTION_MIN_SE standard errors of the difference of the two held-out
-    means (each mean's spread over its videos); metrics without the spread (older versions) are not checked."""
+    """Refuses a rise no larger than PROMOTION_MIN_SE standard errors. The error is that of the mean rise per
+    held-out sample where both sides generated the same prompts and seeds (a paired comparison), else that of
+    the difference of the two means; metrics with neither spread (older versions) are not checked."""
     required = settings.LIFT["PROMOTION_MIN_SE"]
+    paired = (metrics.get("heldout_change") or {}).get("reward_paired")
     spreads = [(metrics.get(side) or {}) for side in ("heldout_before", "heldout_after")]
-    if required <= 0 or any(s.get("reward_sd") is None or not s.get("count") for s in spreads):
+    if paired:
+        error, of = paired["sd"] / math.sqrt(paired["count"]), "the rise per held-out sample"
+    elif all(s.get("reward_sd") is not None and s.get("count") for s in spreads):
+        error, of = math.sqrt(sum(s["reward_sd"] ** 2 / s["count"] for s in spreads)), "the difference of the means"
+    else:
         return None
-    error = math.sqrt(sum(s["reward_sd"] ** 2 / s["count"] for s in spreads))
-    if gain <= required * error:
+    if required > 0 and gain <= required * error:
         return (f"Held-out reward rose by {gain:.4f}, within its noise: not more than {required:g} standard errors "
-                f"({required:g} × {error:.4f}).")
+                f"of {of} ({required:g} × {error:.4f}).")
     return None
 
 
