@@ -235,12 +235,13 @@ def test_lease_expiry_is_explained(page, seed):
     page.get_by_test_id("lease-lost-next").click()
     page.get_by_test_id("task-view").wait_for()
     a2 = assignment_id(page)
-    Assignment.objects.filter(pk=a2).update(expires_at=timezone.now() + timedelta(seconds=2))
+    # Long enough for the reload to reach next-task before the lease ends on a busy machine (2 s was not).
+    Assignment.objects.filter(pk=a2).update(expires_at=timezone.now() + timedelta(seconds=5))
     page.reload()  # next-task hands back the same, nearly finished lease
     page.get_by_test_id("task-view").wait_for()
     assert assignment_id(page) == a2
     expired = page.get_by_test_id("lease-expired")
-    expect(expired).to_be_visible(timeout=6_000)
+    expect(expired).to_be_visible(timeout=10_000)
     expect(expired).to_contain_text("Time is up")
     expect(page.get_by_test_id("lease-timer")).to_have_attribute("data-seconds-left", "0")
     expect(page.get_by_test_id("submit")).to_be_disabled()
