@@ -1,9 +1,9 @@
 """The loop in the synthetic world, end to end (issue "prove the loop", deliverable 5): 300 simulated ratings
-of the pretrained tiny generator's videos → one retrain_loop → a critic and an aligned generator promoted by
+of the pretrained tiny generator's videos, beside 300 of world renders → one retrain_loop → a critic and an aligned generator promoted by
 the registry's rules, the pixel judge's held-out figures before and after; then a second round on the new
 generator's videos. One command:
 
-    .venv/bin/python bench/loop_bench.py [--rounds 2]
+    .venv/bin/python bench/loop_bench.py [--rounds 2] [--world-prompts 100]
 
 Writes the figures to bench/results/efficacy.json (section "loop") and prints a summary for RESULTS.md.
 """
@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "efficacy.json"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--world-prompts", type=int, default=0,
+    parser.add_argument("--world-prompts", type=int, default=100,
                         help="world renders (one seed each) rated beside the generator's videos in every round")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -41,7 +41,8 @@ def main() -> None:
         pretrained = install_shipped(tmp / "models")
         started = time.perf_counter()
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
-            report = run_chain(base_url=base_url, pretrained=pretrained, size=ChainSize(rounds=args.rounds, world_prompts=args.world_prompts))
+            size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts)
+            report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()
     report["load_average"] = os.getloadavg()[0]

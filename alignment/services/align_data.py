@@ -223,7 +223,7 @@ def heldout_change(before: dict, after: dict) -> dict:
 
 def _paired(before: dict | None, after: dict | None) -> dict | None:
     """The rise per held-out sample (the same prompt and seed before and after): both sides start from the same
-    noise, so the spread of these differences is the rise's own noise, far smaller than the spread of the videos."""
+    noise, so the spread of these differences is the noise of the rise itself, not the spread of the videos."""
     shared = sorted((before or {}).keys() & (after or {}).keys())
     if len(shared) < 2:
         return None
