@@ -161,10 +161,11 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
     return report
 
 
-def pairwise_part(models: dict, seeds: int, steps: int, finetune: str) -> dict:
+def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int) -> dict:
     from alignment.engine.critic.pairwise_experiment import PairSetup, run_pairwise_experiment
 
-    runs = [run_pairwise_experiment(PairSetup(base=str(models["tiny-critic"]), steps=steps, finetune=finetune, seed=seed))
+    runs = [run_pairwise_experiment(PairSetup(base=str(models["tiny-critic"]), steps=steps, finetune=finetune,
+                                                   train_pairs=train_pairs, seed=seed))
             for seed in range(seeds)]
     return {"runs": runs, **_stamp()}
 
@@ -185,6 +186,7 @@ def main() -> None:
     parser.add_argument("--judge-videos", type=int, default=1000)
     parser.add_argument("--critic-videos", type=int, default=1500)
     parser.add_argument("--pairwise-steps", type=int, default=300)
+    parser.add_argument("--pairwise-train-pairs", type=int, default=600, help="pairwise: noisy training pairs")
     parser.add_argument("--pairwise-finetune", default="full", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
@@ -213,7 +215,8 @@ def main() -> None:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
         if "pairwise" in parts:
-            figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune)
+            figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
+                                                 args.pairwise_train_pairs)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))

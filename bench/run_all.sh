@@ -21,6 +21,7 @@ BENCHES=(
   "align_bench.py"
   "gpu_bench.py --skip-without-cuda"
   "efficacy_bench.py"
+  "efficacy_bench.py --parts pairwise --pairwise-train-pairs 4800 --pairwise-steps 2000 --pairwise-finetune language"
   "loop_bench.py"
   "load_faults.py"
 )

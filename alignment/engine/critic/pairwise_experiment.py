@@ -36,19 +36,21 @@ def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tup
     from .experiment import _through_codec
 
     rng, noise_rng = np.random.default_rng([seed, 31]), np.random.default_rng([seed, 37])  # noise never moves the videos
-    pairs, truths = [], []
+    specs, sides = [], []  # sides[2i], sides[2i+1]: pair i's two (frames, oracle's judgements)
     for index in range(count):
-        spec = sample_prompt(rng)
-        sides = []
+        specs.append(spec := sample_prompt(rng))
         for side in range(2):
             defects = sample_defects(rng)
             frames = render(spec, defects, frames=CLIP_FRAMES, size=CLIP_SIZE, seed=seed * 1_000_003 + 2 * index + side)
             sides.append((frames, oracle_judge(spec, defects)))
-        if through_codec:
-            sides = [(frames, judged) for (frames, _, judged) in _through_codec([(f, "", j) for f, j in sides])]
-        truth = {d: outcome(sides[0][1][d].rating, sides[1][1][d].rating) for d in DIMENSIONS}
+    if through_codec:  # all at once: one encoder run per pair costs many times more
+        sides = [(frames, judged) for (frames, _, judged) in _through_codec([(f, "", j) for f, j in sides])]
+    pairs, truths = [], []
+    for index, spec in enumerate(specs):
+        (frames_a, judged_a), (frames_b, judged_b) = sides[2 * index], sides[2 * index + 1]
+        truth = {d: outcome(judged_a[d].rating, judged_b[d].rating) for d in DIMENSIONS}
         noisy = {d: noisy_outcome(t, noise, noise_rng) for d, t in truth.items()}
-        pairs.append(PairExample(spec.to_text(), sides[0][0], sides[1][0], noisy))
+        pairs.append(PairExample(spec.to_text(), frames_a, frames_b, noisy))
         truths.append(truth)
     return pairs, truths
 
