@@ -235,9 +235,17 @@ def test_lease_expiry_is_explained(page, seed):
     page.get_by_test_id("lease-lost-next").click()
     page.get_by_test_id("task-view").wait_for()
     a2 = assignment_id(page)
-    # Long enough for the reload to reach next-task before the lease ends on a busy machine (2 s was not).
-    Assignment.objects.filter(pk=a2).update(expires_at=timezone.now() + timedelta(seconds=5))
-    page.reload()  # next-task hands back the same, nearly finished lease
+
+    def nearly_over(route):
+        """The lease is cut to 3 s as next-task hands it back: cut before the reload, a slow reload let it run
+        out and next-task leased it afresh for the full time (the test's old flake)."""
+        response = route.fetch()
+        soon = timezone.now() + timedelta(seconds=3)
+        Assignment.objects.filter(pk=a2).update(expires_at=soon)
+        route.fulfill(response=response, json={**response.json(), "expires_at": soon.isoformat()})
+
+    page.route("**/next-task/", nearly_over, times=1)
+    page.reload()  # next-task hands back the same lease, now nearly finished
     page.get_by_test_id("task-view").wait_for()
     assert assignment_id(page) == a2
     expired = page.get_by_test_id("lease-expired")
