@@ -162,11 +162,18 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
 
 
 def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int) -> dict:
+    """The preference critic per seed, beside a rating critic (the base's recipe on 600 stored world renders,
+    one noisy rating each) judged on the same held-out pairs through its expected rewards."""
+    from alignment.engine.critic.experiment import LearningSetup, run_learning_experiment
     from alignment.engine.critic.pairwise_experiment import PairSetup, run_pairwise_experiment
 
-    runs = [run_pairwise_experiment(PairSetup(base=str(models["tiny-critic"]), steps=steps, finetune=finetune,
-                                                   train_pairs=train_pairs, seed=seed))
-            for seed in range(seeds)]
+    runs = []
+    for seed in range(seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            rating = run_learning_experiment(LearningSetup(base=str(models["tiny-critic"]), seed=seed), tmp)
+            runs.append(run_pairwise_experiment(PairSetup(
+                base=str(models["tiny-critic"]), steps=steps, finetune=finetune, train_pairs=train_pairs, seed=seed,
+                rating_critic=rating["critic_dir"])))
     return {"runs": runs, **_stamp()}
 
 

@@ -79,7 +79,7 @@ def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
     confidences = {d: [max(s.dimensions[d].probs.values()) for s in scores] for d in DIMENSIONS}
     train_labels = {d: [e.rating for e in train_examples if e.dimension == d] for d in DIMENSIONS}
     report = evaluate_ratings(truth, predicted, confidences, train_labels)
-    report.update(setup=asdict(setup), steps=result.steps, best_step=result.best_step,
+    report.update(setup=asdict(setup), critic_dir=str(result.critic_dir), steps=result.steps, best_step=result.best_step,
                   final_train_loss=result.loss_curve[-1][1], train_s=train_s, step_s=train_s / max(1, result.steps),
                   scoring_videos_per_s=len(test) / score_s)
     return report

@@ -28,6 +28,8 @@ class PairSetup:
     finetune: str = "full"
     through_codec: bool = True
     seed: int = 0
+    # a trained rating critic measured on the same held-out pairs through its expected reward per dimension ("" none)
+    rating_critic: str = ""
 
 
 def world_pairs(count: int, seed: int, noise: float, through_codec: bool) -> tuple[list[PairExample], list[dict]]:
@@ -73,4 +75,24 @@ def run_pairwise_experiment(setup: PairSetup) -> dict:
         report[dim] = {"accuracy_without_ties": accuracy_without_ties(score_a[:, d], score_b[:, d], labels),
                        "accuracy_with_ties": with_ties, "tie_threshold": threshold,
                        "tie_share": float(np.mean([label == "tie" for label in labels]))}
+    if setup.rating_critic:
+        for dim, figures in _rating_critic_on(setup.rating_critic, test, truth).items():
+            report[dim]["rating_critic"] = figures
     return report
+
+
+def _rating_critic_on(critic_dir: str, pairs: list[PairExample], truth: list[dict]) -> dict:
+    """The rating critic on the same pairs: per dimension, its expected reward of A against B's."""
+    from .data import ScoreItem
+    from .score import score_videos
+
+    items = [ScoreItem(frames, pair.caption) for pair in pairs for frames in (pair.frames_a, pair.frames_b)]
+    scores = score_videos(critic_dir, items, batch_size=96)
+    out = {}
+    for dim in DIMENSIONS:
+        rewards = np.array([s.dimensions[dim].expected_reward for s in scores]).reshape(-1, 2)
+        labels = [t[dim] for t in truth]
+        with_ties, _ = accuracy_with_ties(rewards[:, 0], rewards[:, 1], labels)
+        out[dim] = {"accuracy_without_ties": accuracy_without_ties(rewards[:, 0], rewards[:, 1], labels),
+                    "accuracy_with_ties": with_ties}
+    return out
