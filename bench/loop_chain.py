@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from alignment.engine.synthetic.defects import DIMENSIONS
+
 WORLD = {"frames": 9, "height": 48, "width": 48, "fps": 8, "max_sequence_length": 16, "dtype": "float32"}
 
 
@@ -77,9 +79,8 @@ def _judged(video_ids: list[int]) -> dict:
     from alignment.engine.critic.questions import RATING_REWARDS as value
 
     verdicts = [video_judged(v) for v in Video.objects.filter(pk__in=video_ids).select_related("prompt")]
-    dims = ("semantic", "motion", "fidelity")
-    return {"mean_reward": sum(sum(value[v[d]["rating"]] for d in dims) / 3 for v in verdicts) / len(verdicts),
-            "good_share": {d: sum(v[d]["rating"] == "Good" for v in verdicts) / len(verdicts) for d in dims}}
+    return {"mean_reward": sum(sum(value[v[d]["rating"]] for d in DIMENSIONS) / 3 for v in verdicts) / len(verdicts),
+            "good_share": {d: sum(v[d]["rating"] == "Good" for v in verdicts) / len(verdicts) for d in DIMENSIONS}}
 
 
 def _per_dimension(metrics: dict) -> dict:
@@ -88,7 +89,7 @@ def _per_dimension(metrics: dict) -> dict:
     return {dim: {"critic": [(side.get("dimensions") or {}).get(dim, {}).get("mean_reward") for side in sides],
                   "judged": [((side.get("judged") or {}).get("dimensions") or {}).get(dim, {}).get("mean_reward")
                              for side in sides]}
-            for dim in ("semantic", "motion", "fidelity")}
+            for dim in DIMENSIONS}
 
 
 def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) -> dict:

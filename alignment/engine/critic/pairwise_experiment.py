@@ -71,9 +71,7 @@ def run_pairwise_experiment(setup: PairSetup) -> dict:
     report = {"setup": asdict(setup), "train_s": round(train_s, 1), "final_loss": float(np.mean(losses[-20:]))}
     for d, dim in enumerate(DIMENSIONS):
         labels = [t[dim] for t in truth]
-        with_ties, threshold = accuracy_with_ties(score_a[:, d], score_b[:, d], labels)
-        report[dim] = {"accuracy_without_ties": accuracy_without_ties(score_a[:, d], score_b[:, d], labels),
-                       "accuracy_with_ties": with_ties, "tie_threshold": threshold,
+        report[dim] = {**_pair_accuracy(score_a[:, d], score_b[:, d], labels),
                        "tie_share": float(np.mean([label == "tie" for label in labels]))}
     if setup.rating_critic:
         for dim, figures in _rating_critic_on(setup.rating_critic, test, truth).items():
@@ -91,8 +89,12 @@ def _rating_critic_on(critic_dir: str, pairs: list[PairExample], truth: list[dic
     out = {}
     for dim in DIMENSIONS:
         rewards = np.array([s.dimensions[dim].expected_reward for s in scores]).reshape(-1, 2)
-        labels = [t[dim] for t in truth]
-        with_ties, _ = accuracy_with_ties(rewards[:, 0], rewards[:, 1], labels)
-        out[dim] = {"accuracy_without_ties": accuracy_without_ties(rewards[:, 0], rewards[:, 1], labels),
-                    "accuracy_with_ties": with_ties}
+        out[dim] = _pair_accuracy(rewards[:, 0], rewards[:, 1], [t[dim] for t in truth])
     return out
+
+
+def _pair_accuracy(score_a, score_b, labels: list[str]) -> dict:
+    """Accuracy without ties, and with ties below a score gap calibrated on these pairs (and that gap)."""
+    with_ties, threshold = accuracy_with_ties(score_a, score_b, labels)
+    return {"accuracy_without_ties": accuracy_without_ties(score_a, score_b, labels),
+            "accuracy_with_ties": with_ties, "tie_threshold": threshold}
