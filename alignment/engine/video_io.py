@@ -122,7 +122,11 @@ def encode_video(frames: np.ndarray, path: str | os.PathLike, fps: float) -> Vid
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return probe_video(path)
+    # What was written, without probing it again: an ffprobe process is half of a short clip's encoding time,
+    # and it would only read back these figures (durations to ffprobe's six decimals).
+    count = frames.shape[0]
+    return VideoInfo(width=width, height=height, fps=float(fps), frames=count, duration=round(count / fps, 6),
+                     codec="h264", pix_fmt=_H264_OUTPUT_ARGS["pix_fmt"], size_bytes=path.stat().st_size)
 
 
 def as_stored(clips: list[np.ndarray], fps: float, per_run: int = 500) -> list[np.ndarray]:
@@ -292,16 +296,21 @@ def read_frames(
     crop: keep the aspect ratio, scale to cover `size` and cut the centre (no stretching).
     The whole stream is decoded then sampled: ingest limits bound the length, and decoding is the
     only way to know the true frame count when container headers are wrong.
-    info: the file's probe when the caller already took it (each probe is an ffprobe process).
+    info: the file's probe when the caller already took it. A probe is an ffprobe process, as long as the
+    decoding of a short clip: it is taken only when needed (no `size`, or `fps`).
     """
-    info = info or probe_video(path)
+    if info is None and (not size or fps):
+        info = probe_video(path)
     height, width = size if size else (info.height, info.width)
     stream = ffmpeg.input(str(path)).video
     if size and crop:
         stream = stream.filter("scale", width, height, force_original_aspect_ratio="increase").filter("crop", width, height)
     elif size:
         stream = stream.filter("scale", width, height)
-    raw = _run_ffmpeg(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24"))
+    try:
+        raw = _run_ffmpeg(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24"))
+    except RuntimeError as error:  # unprobed: a file ffmpeg cannot read is refused here, for the same reason
+        raise VideoProbeError("not_a_video", f"not a video: {str(error).replace(str(path), Path(path).name)}") from error
     frame_bytes = height * width * 3
     decoded = len(raw) // frame_bytes
     if decoded == 0:

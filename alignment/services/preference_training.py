@@ -152,13 +152,13 @@ def train_preference_critic_run(*, job: Job, report) -> dict:
     critic = preference_critic(params["backbone"], dims, finetune=params["finetune"], lora_rank=params["lora_rank"],
                                seed=params["seed"])
     meta = CriticMeta.load(params["backbone"])
-    size = lambda height, width: meta.frame_size_for(height, width, critic.geometry)  # noqa: E731
+    size = meta.frame_sizer(critic.geometry)
     videos = {}
 
     def frames_of(video):
         if video.pk not in videos:
             with local_video_files([video]) as paths:
-                videos[video.pk] = sample_frames_timed(paths[video.pk], meta.num_frames, size)[0]
+                videos[video.pk] = sample_frames_timed(paths[video.pk], meta.num_frames, size, timed=False)[0]
         return videos[video.pk]
 
     report(fraction=0.02, phase="reading the compared pairs", force=True)

@@ -144,12 +144,12 @@ def video_caption(video: Video) -> str:
 
 
 
-def _decoded_frames(video: Video, num_frames: int, size):
+def _decoded_frames(video: Video, num_frames: int, size, timed: bool):
     """(frames, their sampled frame rate) of one video."""
     from ..engine.critic.data import sample_frames_timed
 
     with tempfile.TemporaryDirectory(prefix="lift-score-") as spill:
-        return sample_frames_timed(video_local_path(video, Path(spill)), num_frames, size)
+        return sample_frames_timed(video_local_path(video, Path(spill)), num_frames, size, timed=timed)
 
 
 def _decode_batch(pool, video_ids: list[int], loaded):
@@ -158,9 +158,9 @@ def _decode_batch(pool, video_ids: list[int], loaded):
 
     model, _, meta = loaded
     geometry = VisionGeometry.from_config(model.config)
-    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
+    size = meta.frame_sizer(geometry)
     videos = list(Video.objects.filter(pk__in=video_ids).select_related("prompt").order_by("pk"))
-    return videos, [pool.submit(_decoded_frames, video, meta.num_frames, size) for video in videos]
+    return videos, [pool.submit(_decoded_frames, video, meta.num_frames, size, geometry.timed) for video in videos]
 
 
 def _preference_rows(loaded, videos: list[Video], frames: list, *, critic: ModelVersion, job) -> list[VideoScore]:

@@ -52,6 +52,14 @@ def test_odd_sizes_are_padded_to_even(tmp_path):
     assert (info.height, info.width) == (32, 46)
 
 
+@pytest.mark.parametrize("count, height, width, fps", [(1, 32, 32, 8), (9, 48, 48, 8), (13, 33, 47, 23.976),
+                                                      (16, 64, 64, 30), (7, 20, 20, 29.97), (5, 16, 16, 12.5)])
+def test_encode_reports_what_a_probe_of_the_file_reads(tmp_path, count, height, width, fps):
+    # encode_video describes its output without probing it: the description must be the probe's, to the digit.
+    frames = np.random.default_rng(count).integers(0, 256, (count, height, width, 3), dtype=np.uint8)
+    assert encode_video(frames, tmp_path / "v.mp4", fps=fps) == probe_video(tmp_path / "v.mp4")
+
+
 def test_encode_refuses_wrong_dtype(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         encode_video(np.zeros((2, 8, 8, 3), np.float32), tmp_path / "x.mp4", fps=8)
@@ -113,6 +121,15 @@ def text_as_mp4(tmp_path):
 def test_probe_refuses_text_renamed_mp4(text_as_mp4):
     with pytest.raises(VideoProbeError) as refused:
         probe_video(text_as_mp4)
+    assert refused.value.code == "not_a_video"
+    assert str(text_as_mp4.parent) not in refused.value.reason
+
+
+@pytest.mark.parametrize("size", [None, (16, 16)])
+def test_read_frames_refuses_text_renamed_mp4_probed_or_not(text_as_mp4, size):
+    # With a size given read_frames does not probe first; the refusal is the same, and names no server path.
+    with pytest.raises(VideoProbeError) as refused:
+        read_frames(text_as_mp4, num_frames=2, size=size)
     assert refused.value.code == "not_a_video"
     assert str(text_as_mp4.parent) not in refused.value.reason
 

@@ -92,9 +92,10 @@ def sample_frames(video: str | Path | np.ndarray, num_frames: int, size: Size) -
 
 
 def sample_frames_timed(video: str | Path | np.ndarray, num_frames: int, size: Size,
-                        source_fps: float | None = None) -> tuple[np.ndarray, float | None]:
+                        source_fps: float | None = None, *, timed: bool = True) -> tuple[np.ndarray, float | None]:
     """`sample_frames` and the rate of the sampled frames (N / duration), which Qwen2.5-VL takes as
-    second_per_grid_ts; None for an array whose frame rate `source_fps` is not given."""
+    second_per_grid_ts; None for an array whose frame rate `source_fps` is not given, and for a file when the
+    model takes no rate (`timed` False) and the size is fixed: such a file is decoded without probing it."""
     if isinstance(video, np.ndarray):
         check_frames_array(video)
         frames = video if video.dtype == np.uint8 else np.clip(video, 0, 255).astype(np.uint8)
@@ -107,6 +108,8 @@ def sample_frames_timed(video: str | Path | np.ndarray, num_frames: int, size: S
     if not path.exists():
         raise CriticDataError(f"video file not found: {path}")
     try:
+        if not timed and not callable(size):
+            return read_frames(path, num_frames=num_frames, size=tuple(size)), None
         info = probe_video(path)
         # read_frames decodes everything, then samples; scaling is done by ffmpeg.
         frames = read_frames(path, num_frames=num_frames, size=_target_size(size, info.height, info.width), info=info)

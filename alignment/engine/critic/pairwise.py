@@ -223,7 +223,7 @@ def preference_reward_fn(loaded, device: str = "cpu"):
     from .data import sample_frames_timed
 
     critic, _, meta = loaded
-    size = lambda height, width: meta.frame_size_for(height, width, critic.geometry)  # noqa: E731
+    size = meta.frame_sizer(critic.geometry)
 
     def reward(videos, prompts, metadata=None):
         clips = (videos.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()

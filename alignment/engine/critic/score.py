@@ -111,8 +111,9 @@ def score_videos(critic_dir: str | Path, items: list[ScoreItem], batch_size: int
         return []
     model, tokenizer, meta = critic or load_critic(critic_dir, device=device)
     geometry = VisionGeometry.from_config(model.config)
-    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
-    sampled = [sample_frames_timed(item.video, meta.num_frames, size, item.fps or GENERATED_FPS) for item in items]
+    size = meta.frame_sizer(geometry)
+    sampled = [sample_frames_timed(item.video, meta.num_frames, size, item.fps or GENERATED_FPS, timed=geometry.timed)
+               for item in items]
     queries = [Query(f, item.caption, d, fps=fps) for (f, fps), item in zip(sampled, items) for d in dimensions]
     flat = score_queries(model, tokenizer, geometry, queries, batch_size=batch_size, device=device,
                          with_reasons=with_reasons, max_new_tokens=max_new_tokens)

@@ -64,6 +64,13 @@ class CriticMeta:
         data["frame_size"] = tuple(data["frame_size"])
         return cls(**data)
 
+    def frame_sizer(self, geometry: "VisionGeometry"):
+        """What `sample_frames` takes as its size: the fixed (height, width) every frame is resized to, or,
+        where the processor keeps the aspect, a function of the frame's own size."""
+        if self.max_pixels is None:
+            return geometry.snap(tuple(self.frame_size))
+        return lambda height, width: self.frame_size_for(height, width, geometry)
+
     def frame_size_for(self, height: int, width: int, geometry: "VisionGeometry") -> tuple[int, int]:
         """(height, width) a frame of this size is resized to, as the model's own processor would."""
         if self.max_pixels is None:

@@ -105,9 +105,10 @@ def queries_from(examples: list[CriticExample], meta: CriticMeta, name: str, geo
         return str(example.video) if isinstance(example.video, (str, Path)) else id(example.video)
 
     videos = {key(example): example.video for example in examples}
-    size = lambda height, width: meta.frame_size_for(height, width, geometry)  # noqa: E731
+    size = meta.frame_sizer(geometry)
     with ThreadPoolExecutor(max_workers=DECODE_THREADS) as pool:
-        sampled = dict(zip(videos, pool.map(lambda video: sample_frames_timed(video, meta.num_frames, size, GENERATED_FPS),
+        sampled = dict(zip(videos, pool.map(lambda video: sample_frames_timed(video, meta.num_frames, size, GENERATED_FPS,
+                                                                              timed=geometry.timed),
                                             videos.values())))
     queries = []
     for example in examples:

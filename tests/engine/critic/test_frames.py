@@ -42,6 +42,21 @@ def test_video_file_frames(tmp_path):
         sample_frames(tmp_path / "missing.mp4", 8, (56, 56))
 
 
+def test_untimed_fixed_size_decoding_gives_the_probed_frames_and_refuses_the_same_files(tmp_path):
+    # A model that takes no frame rate, at a fixed size, skips the probe: the same frames, no rate, same refusals.
+    from alignment.engine.critic.data import sample_frames_timed
+    from alignment.engine.video_io import encode_video
+
+    path = tmp_path / "v.mp4"
+    encode_video(np.random.default_rng(0).integers(0, 256, (9, 48, 48, 3), dtype=np.uint8), path, fps=8)
+    probed, rate = sample_frames_timed(path, 8, (56, 56))
+    unprobed, no_rate = sample_frames_timed(path, 8, (56, 56), timed=False)
+    assert np.array_equal(probed, unprobed) and rate == pytest.approx(8 / 1.125) and no_rate is None
+    (tmp_path / "text.mp4").write_text("not a video\n" * 10)
+    with pytest.raises(CriticDataError, match="cannot read text.mp4: not a video"):
+        sample_frames_timed(tmp_path / "text.mp4", 8, (56, 56), timed=False)
+
+
 def test_patchify_matches_transformers_layout_and_pads_time():
     geometry = VisionGeometry(2, 2, 2)
     frames = np.arange(3 * 4 * 4 * 3, dtype=np.uint8).reshape(3, 4, 4, 3)
