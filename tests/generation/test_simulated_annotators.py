@@ -23,6 +23,29 @@ def test_noise_free_annotators_reproduce_the_truth_over_http(live_server, synthe
 
 
 @pytest.mark.django_db(transaction=True)
+def test_noisy_labels_do_not_depend_on_how_many_annotators_share_the_work(live_server, synthetic_version,
+                                                                           world_prompts):
+    # The noise is drawn per video, so three threads leasing in whatever order give the labels one gives.
+    from annotation.services.campaigns import campaign_add_videos
+
+    job, _ = job_create(kind="generate", dispatch=False, params={
+        "generator_version": synthetic_version.pk, "prompt_ids": [p.pk for p in world_prompts], "seeds": [0, 1]})
+    video_ids = job_run(job_id=job.pk).result["video_ids"]
+    labels = []
+    for annotators in (1, 3):
+        campaign = CampaignFactory(overlap=1)
+        campaign_add_videos(campaign=campaign, video_ids=video_ids)
+        call_command("simulate_annotators", campaign=campaign.pk, annotators=annotators, base_url=live_server.url,
+                     noise=0.5, seed=7)
+        labels.append({a.item.video_id: {d: r["rating"] for d, r in a.ratings.items()}
+                       for a in Annotation.objects.filter(campaign=campaign).select_related("item")})
+    truth = {v.pk: {d: t["rating"] for d, t in v.generation_params["synthetic_truth"]["judgements"].items()}
+             for v in Video.objects.filter(pk__in=video_ids)}
+    assert len(labels[0]) == len(video_ids) and labels[0] == labels[1]
+    assert labels[0] != truth  # the noise is there (half the answers are drawn at random)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_spammers_answer_the_same_reason_everywhere(live_server, synthetic_version, world_prompts):
     campaign = CampaignFactory(overlap=1)
     job, _ = job_create(kind="generate", dispatch=False, params={

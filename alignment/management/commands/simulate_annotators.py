@@ -1,11 +1,30 @@
 import random
 import threading
 import uuid
+from collections import Counter
 
 import requests
 from django.core.management.base import BaseCommand, CommandError
 
 SPAM_REASON = "ok"
+
+
+class NoiseStreams:
+    """Each answer's random draws come from a stream of the videos it answers, not of the annotator who leased
+    them, so that which thread happens to lease which video does not change the labels: the n-th answer to a
+    video (or pair) takes that video's n-th stream. Several annotators are then as reproducible as one."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._answered = Counter()
+        self._lock = threading.Lock()
+
+    def rng(self, *videos) -> random.Random:
+        key = ":".join(sorted(v.sha256 or f"pk{v.pk}" for v in videos))  # the content: stable across databases
+        with self._lock:
+            nth = self._answered[key]
+            self._answered[key] += 1
+        return random.Random(f"{self.seed}:{key}:{nth}")
 
 
 class Command(BaseCommand):
@@ -45,18 +64,22 @@ class Command(BaseCommand):
             campaign_member_add(campaign=target, user=user)
             tokens.append(Token.objects.get_or_create(user=user)[0].key)
         counts = [0] * annotators
+        streams = NoiseStreams(seed)
         threads = [threading.Thread(target=self._work, args=(i, tokens[i], base_url, campaign, noise, bias,
                                                              i < spammers, spammers <= i < spammers + left_leaning,
-                                                             max_tasks, seed, counts))
+                                                             max_tasks, seed, streams, counts))
                    for i in range(annotators)]
         [t.start() for t in threads]
         [t.join() for t in threads]
         self.stdout.write(f"submitted {sum(counts)} annotations ({counts})")
 
-    def _work(self, index, token, base_url, campaign, noise, bias, spammer, leans_left, max_tasks, seed, counts):
+    def _work(self, index, token, base_url, campaign, noise, bias, spammer, leans_left, max_tasks, seed, streams,
+              counts):
         from django.db import connection
 
-        rng = random.Random(seed * 1000 + index)
+        from annotation.models import Video
+
+        rng = random.Random(seed * 1000 + index)  # only for the time spent: the answers draw from `streams`
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
         try:
@@ -67,10 +90,12 @@ class Command(BaseCommand):
                 lease.raise_for_status()
                 task = lease.json()
                 if task.get("pair"):
-                    body = {"choices": self._compare(task["pair"]["left"]["id"], task["pair"]["right"]["id"], rng,
-                                                     noise, spammer, leans_left)}
+                    left, right = (Video.objects.get(pk=task["pair"][side]["id"]) for side in ("left", "right"))
+                    body = {"choices": self._compare(left, right, streams.rng(left, right), noise, spammer,
+                                                     leans_left)}
                 else:
-                    body = {"ratings": self._answer(task["video"]["id"], rng, noise, bias, spammer)}
+                    video = Video.objects.get(pk=task["video"]["id"])
+                    body = {"ratings": self._answer(video, streams.rng(video), noise, bias, spammer)}
                 key = str(uuid.uuid4())
                 for _attempt in range(5):  # retried with the same key: lands exactly once
                     try:
@@ -86,13 +111,12 @@ class Command(BaseCommand):
             connection.close()
 
     @staticmethod
-    def _answer(video_id, rng, noise, bias, spammer):
-        from annotation.models import Video
+    def _answer(video, rng, noise, bias, spammer):
         from annotation.schema import RATING_LEVELS
 
         from alignment.services.judging import video_truth
 
-        truth = video_truth(Video.objects.get(pk=video_id)) or {}
+        truth = video_truth(video) or {}
         ratings = {}
         for dim in ("semantic", "motion", "fidelity"):
             if spammer:
@@ -110,14 +134,13 @@ class Command(BaseCommand):
         return ratings
 
     @staticmethod
-    def _compare(left_id, right_id, rng, noise, spammer, leans_left):
+    def _compare(left_video, right_video, rng, noise, spammer, leans_left):
         """Per dimension the side whose truth is rated better (Good over Normal over Bad), or a tie."""
-        from annotation.models import Video
         from annotation.schema import RATING_LEVELS, SHOWN_CHOICES
 
         from alignment.services.judging import video_truth
 
-        left, right = (video_truth(Video.objects.get(pk=pk)) or {} for pk in (left_id, right_id))
+        left, right = (video_truth(video) or {} for video in (left_video, right_video))
         unknown = {"rating": "Normal", "reason": "Hard to tell."}
         choices = {}
         for dim in ("semantic", "motion", "fidelity"):
