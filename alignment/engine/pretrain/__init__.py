@@ -28,15 +28,22 @@ def weights_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def _same_files(a: Path, b: Path) -> bool:
+    """The same file names with the same bytes (a few MB: cheap next to loading the models)."""
+    names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    if not b.is_dir() or names != sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()):
+        return False
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
 def install_shipped(out_dir: str | Path) -> dict[str, Path]:
-    """Copy the shipped weights to out_dir/{tiny-critic,tiny-cogvideox} (once per build: an install whose model
-    card differs from the shipped one, an older build's, is replaced); their paths."""
+    """Copy the shipped weights to out_dir/{tiny-critic,tiny-cogvideox} (an install that differs from the
+    shipped files in any byte, an older build's or an older recipe's, is replaced); their paths."""
     out_dir = Path(out_dir)
     installed = {}
     for name in (CRITIC, GENERATOR):
         target = out_dir / name
-        card = target / "README.md"
-        if not card.exists() or card.read_bytes() != (WEIGHTS_DIR / name / "README.md").read_bytes():
+        if not _same_files(WEIGHTS_DIR / name, target):
             tmp = out_dir / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(WEIGHTS_DIR / name, tmp)
