@@ -118,19 +118,39 @@ def _generator_critic(models: dict, work: Path) -> str:
     return str(result.critic_dir)
 
 
-def align_part(models: dict, seeds: int) -> dict:
+def _align_arms(base) -> dict[str, tuple[object, bool]]:
+    """name → (setup, run at every seed); "topk" is the top quarter by the critic's reward, standing in for LiFT's
+    rejection (Good on every dimension), which keeps nothing of a generator the critic never rates Good on all
+    three. The per-prompt arms weigh each prompt's samples among themselves (`per_prompt`)."""
+    return {
+        "uniform": (replace(base, objective="uniform"), True),
+        "lift": (base, True),
+        "topk": (replace(base, weighting="topk"), True),
+        "lambda": (replace(base, real_weight=1.0), False),
+        "edit_reward": (replace(base, objective="edit_reward", steps=60, learning_rate=3e-4), False),
+        "dpo": (replace(base, objective="dpo"), True),
+        "lift_per_prompt": (replace(base, per_prompt=True), True),
+        "softmax_per_prompt": (replace(base, weighting="softmax", per_prompt=True), True),
+        "best_of_n": (replace(base, weighting="topk", per_prompt=True), True),  # the top quarter of 4 seeds: 1
+    }
+
+
+ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
+
+
+def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
+    known = _align_arms(AlignmentSetup())
+    if unknown := [a for a in arms.split(",") if a not in known]:
+        raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         critic_dir = _generator_critic(models, tmp)
-        base = AlignmentSetup()
-        # "rejection" here is the top quarter by the critic's reward: LiFT's rule (Good on every dimension) keeps
-        # nothing of a generator none of whose samples the critic rates Good on all three.
-        arms = [replace(base, objective="uniform"), base, replace(base, weighting="topk")]
-        setups = [replace(arm, seed=s) for arm in arms for s in range(seeds)]
-        setups += [replace(base, real_weight=1.0), replace(base, objective="edit_reward", steps=60, learning_rate=3e-4)]
-        setups += [replace(base, objective="dpo", seed=s) for s in range(seeds)]
+        setups = []
+        for name in arms.split(","):
+            setup, every_seed = known[name]
+            setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align",
                                           on_run=lambda run: print(json.dumps({"align_run": run}), flush=True))
     for run in report["runs"]:
@@ -192,9 +212,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--judge-videos", type=int, default=1000)
     parser.add_argument("--critic-videos", type=int, default=1500)
-    parser.add_argument("--pairwise-steps", type=int, default=300)
-    parser.add_argument("--pairwise-train-pairs", type=int, default=600, help="pairwise: noisy training pairs")
-    parser.add_argument("--pairwise-finetune", default="full", help='pairwise: "full", "lora" or "language" (the tower frozen)')
+    # The defaults are the headline run's (bench/RESULTS.md "The Bradley–Terry critic on world pairs").
+    parser.add_argument("--pairwise-steps", type=int, default=2000)
+    parser.add_argument("--pairwise-train-pairs", type=int, default=4800, help="pairwise: noisy training pairs")
+    parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
+    parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
+                        help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n)")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
@@ -202,7 +225,7 @@ def main() -> None:
                         help="dpo: a uniform fine-tune of this many steps first, DPO from it with it as reference")
     parser.add_argument("--dpo-beta", type=float, default=None, help="dpo: β (default the trainer's)")
     parser.add_argument("--dpo-lr", type=float, default=None, help="dpo: its learning rate (default 1e-3)")
-    parser.add_argument("--first-seed", type=int, default=0, help="dpo: training seeds first-seed … first-seed + seeds − 1")
+    parser.add_argument("--first-seed", type=int, default=0, help="align, dpo: training seeds first-seed … first-seed + seeds − 1")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -217,7 +240,11 @@ def main() -> None:
         if "critic" in parts:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
-            figures["align"] = align_part(models, args.seeds)
+            # Other arms than the default go to a section of their own, so the headline run stays.
+            section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
+            if args.first_seed:
+                section += f"_from_seed_{args.first_seed}"
+            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
@@ -227,13 +254,14 @@ def main() -> None:
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))
-    print(json.dumps({k: v for k, v in figures.items() if k != "align" and not k.startswith("dpo")}, indent=1))
-    if "align" in figures:
+    print(json.dumps({k: v for k, v in figures.items() if not k.startswith(("align", "dpo"))}, indent=1))
+    for section in [k for k in figures if k.startswith("align")]:
         print("| objective | seed | λ | judged before → after | gain | critic gain | hacking |\n|---|---:|---:|---|---:|---:|---|")
-        before = figures["align"]["base"]["judged"]
-        for run in figures["align"]["runs"]:
+        before = figures[section]["base"]["judged"]
+        for run in figures[section]["runs"]:
             s = run["setup"]
-            print(f"| {s['objective']} ({s['weighting']}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
+            weighting = s["weighting"] + (", per prompt" if s.get("per_prompt") else "")
+            print(f"| {s['objective']} ({weighting}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
         print("critic against the judge on the base's held-out videos:", figures["align"]["base"]["critic_agreement"],
               "rank correlation", figures["align"]["base"]["critic_judge_rank_correlation"])

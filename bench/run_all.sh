@@ -21,7 +21,7 @@ BENCHES=(
   "align_bench.py"
   "gpu_bench.py --skip-without-cuda"
   "efficacy_bench.py"
-  "efficacy_bench.py --parts pairwise --pairwise-train-pairs 4800 --pairwise-steps 2000 --pairwise-finetune language"
+  "efficacy_bench.py --parts pairwise"
   "loop_bench.py"
   "load_faults.py"
 )

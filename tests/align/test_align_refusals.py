@@ -114,6 +114,12 @@ def test_settings_the_model_or_trainer_cannot_take_are_refused(admin, generator,
     assert message in _refused(admin, params)["detail"]
 
 
+def test_per_prompt_weighting_is_refused_outside_reward_weighted(admin, generator, critic, real_clips):
+    params = align_params(generator, critic, real_clips, objective="rejection")
+    params["settings"]["per_prompt"] = True
+    assert "per_prompt applies to reward_weighted only" in _refused(admin, params)["detail"]
+
+
 def test_objective_specific_inputs_are_refused(admin, generator, critic, real_clips):
     edit = align_params(generator, critic, real_clips, objective="edit_reward")
     assert "reward_model" in _refused(admin, edit)["detail"]

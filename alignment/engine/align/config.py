@@ -43,6 +43,9 @@ class AlignConfig:
     temperature: float = _f(0.5, "softmax weighting: temperature τ on the reward")
     min_ess_fraction: float = _f(0.25, "softmax weighting: floor on effective sample size as a fraction of n")
     top_fraction: float = _f(0.25, "topk weighting: share of the best samples kept")
+    per_prompt: bool = _f(False, "reward_weighted: weigh each prompt's samples among themselves, to mean 1 per prompt "
+                                 "(the reward picks among a prompt's seeds, and every prompt keeps its share; topk "
+                                 "keeps the best top_fraction of each prompt's, best-of-N at 1/N)")
     good_quantile: float = _f(0.75, "scalar rewards only: reward quantile from which a sample counts as Good")
     real_weight: float = _f(1.0, "λ: weight of the plain diffusion loss on the real/reference corpus "
                                  "(not used by dpo, whose reference model is its regulariser)")
@@ -108,6 +111,7 @@ class AlignConfig:
         need(self.temperature > 0, "temperature must be positive")
         need(0 < self.min_ess_fraction <= 1, "min_ess_fraction must lie in (0, 1]")
         need(0 < self.top_fraction <= 1, "top_fraction must lie in (0, 1]")
+        need(not self.per_prompt or self.objective == "reward_weighted", "per_prompt applies to reward_weighted only")
         need(0 < self.good_quantile < 1, "good_quantile must lie in (0, 1)")
         need(self.real_weight >= 0, "real_weight (λ) must not be negative")
         need(self.learning_rate > 0, "learning_rate must be positive")

@@ -88,7 +88,23 @@ def check_inputs(
 
 def sample_weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple["torch.Tensor", dict]:  # noqa: F821
     """Each sample's training weight from its reward or ratings, as the objective and weighting say, and a
-    summary (effective sample size and the like)."""
+    summary (effective sample size and the like). With `per_prompt`, each prompt's samples are weighed among
+    themselves and brought to mean 1."""
+    if not config.per_prompt:
+        return _weights_of(config, samples)
+    import torch
+
+    by_prompt: dict[str, list[int]] = {}
+    for i, sample in enumerate(samples):
+        by_prompt.setdefault(sample.prompt, []).append(i)
+    weights = torch.zeros(len(samples))
+    for indices in by_prompt.values():
+        weights[indices] = obj.normalise_mean_one(_weights_of(config, [samples[i] for i in indices])[0])
+    return weights, {"prompts": len(by_prompt),
+                     "effective_sample_size": float(obj.effective_sample_size(weights))}
+
+
+def _weights_of(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple["torch.Tensor", dict]:  # noqa: F821
     weighting = "rejection" if config.objective == "rejection" else config.weighting
     rewards = [s.reward for s in samples]
     return obj.sample_weights(

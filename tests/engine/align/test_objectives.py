@@ -98,3 +98,22 @@ def test_segment_frames_one_per_segment():
 def test_edit_reward_loss():
     rewards = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
     assert obj.edit_reward_loss(rewards, torch.tensor([0.75, 0.25])).item() == pytest.approx(1 - (0.75 + 0.5) / 2)
+
+
+def test_per_prompt_weights_choose_among_a_prompts_own_samples():
+    from alignment.engine.align.config import AlignConfig, AlignConfigError
+    from alignment.engine.align.data import ScoredSample
+    from alignment.engine.align.inputs import sample_weights_for
+
+    # Prompt "a" has the two best rewards of the pool, "b" the two worst: pooled top-half weighting keeps only "a".
+    samples = [ScoredSample("a", reward=r) for r in (0.9, 0.8)] + [ScoredSample("b", reward=r) for r in (0.2, 0.1)]
+    config = AlignConfig(base="m", output_dir="o", weighting="topk", top_fraction=0.5)
+    pooled, _ = sample_weights_for(config, samples)
+    assert pooled.tolist() == [2.0, 2.0, 0.0, 0.0]
+    per_prompt, info = sample_weights_for(AlignConfig(**{**config.to_dict(), "per_prompt": True}), samples)
+    assert per_prompt.tolist() == [2.0, 0.0, 2.0, 0.0] and info["prompts"] == 2  # best of each prompt
+    # LiFT's weights keep their ratio within a prompt and are brought to mean 1 in each.
+    lift, _ = sample_weights_for(AlignConfig(base="m", output_dir="o", per_prompt=True), samples)
+    assert lift[:2].mean().item() == pytest.approx(1.0) and lift[0] / lift[1] == pytest.approx(0.9 / 0.8)
+    with pytest.raises(AlignConfigError, match="per_prompt"):
+        AlignConfig(base="m", output_dir="o", objective="rejection", per_prompt=True).validate()
