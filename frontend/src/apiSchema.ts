@@ -873,6 +873,8 @@ export interface components {
                 offload_critic?: unknown;
                 /** @description T5 on the CPU once the embeddings are cached; None = by size */
                 offload_text_encoder?: unknown;
+                /** @description reward_weighted: weigh each prompt's samples among themselves, to mean 1 per prompt (the reward picks among a prompt's seeds, and every prompt keeps its share; topk keeps the best top_fraction of each prompt's, best-of-N at 1/N) */
+                per_prompt?: unknown;
                 /** @description real clips per step (per process) when λ > 0 */
                 real_batch_size?: unknown;
                 /** @description λ: weight of the plain diffusion loss on the real/reference corpus (not used by dpo, whose reference model is its regulariser) */

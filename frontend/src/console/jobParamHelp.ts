@@ -29,6 +29,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "settings.mixed_precision": "bf16 autocast on CUDA; always 'no' on CPU",
     "settings.offload_critic": "the critic on the CPU while the generator trains; None = by size",
     "settings.offload_text_encoder": "T5 on the CPU once the embeddings are cached; None = by size",
+    "settings.per_prompt": "reward_weighted: weigh each prompt's samples among themselves, to mean 1 per prompt (the reward picks among a prompt's seeds, and every prompt keeps its share; topk keeps the best top_fraction of each prompt's, best-of-N at 1/N)",
     "settings.real_batch_size": "real clips per step (per process) when λ > 0",
     "settings.real_weight": "λ: weight of the plain diffusion loss on the real/reference corpus (not used by dpo, whose reference model is its regulariser)",
     "settings.sample_steps": "denoising steps for validation/generation with our own DDIM loop",
