@@ -131,17 +131,18 @@ def _align_arms(base) -> dict[str, tuple[object, bool]]:
         "dpo": (replace(base, objective="dpo"), True),
         "lift_per_prompt": (replace(base, per_prompt=True), True),
         "softmax_per_prompt": (replace(base, weighting="softmax", per_prompt=True), True),
-        "best_of_n": (replace(base, weighting="topk", per_prompt=True), True),  # the top quarter of 4 seeds: 1
+        "best_of_n": (replace(base, weighting="topk", top_fraction=1 / base.candidate_seeds, per_prompt=True), True),
     }
 
 
 ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 
-def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0) -> dict:
+def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
+               candidate_seeds: int = 4) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
-    known = _align_arms(AlignmentSetup())
+    known = _align_arms(AlignmentSetup(candidate_seeds=candidate_seeds))
     if unknown := [a for a in arms.split(",") if a not in known]:
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,6 +219,7 @@ def main() -> None:
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n)")
+    parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
@@ -242,9 +244,11 @@ def main() -> None:
         if "align" in parts:
             # Other arms than the default go to a section of their own, so the headline run stays.
             section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
+            if args.candidate_seeds != 4:
+                section += f"_{args.candidate_seeds}_candidate_seeds"
             if args.first_seed:
                 section += f"_from_seed_{args.first_seed}"
-            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed)
+            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)

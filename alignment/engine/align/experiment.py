@@ -47,6 +47,7 @@ class AlignmentSetup:
     # (what plain fine-tuning on its own samples does)
     weighting: str = "lift"
     per_prompt: bool = False  # reward_weighted: each prompt's samples weighed among themselves (AlignConfig)
+    top_fraction: float = 0.25  # topk weighting: the share kept (of each prompt's samples with per_prompt)
     candidate_prompts: int = 32
     candidate_seeds: int = 4
     heldout_prompts: int = 32
@@ -205,7 +206,7 @@ def align_once(setup: AlignmentSetup, base: str, candidates: list[ScoredSample],
         real_batch_size=max(1, setup.batch_size // 2), lora_rank=setup.lora_rank, frames=CLIP_FRAMES,
         height=CLIP_SIZE[0], width=CLIP_SIZE[1], max_sequence_length=16, sample_steps=setup.sample_steps,
         checkpoint_every=0, seed=setup.seed, mixed_precision="no", guidance=setup.guidance, dpo_beta=setup.dpo_beta,
-        per_prompt=setup.per_prompt and objective == "reward_weighted",
+        per_prompt=setup.per_prompt and objective == "reward_weighted", top_fraction=setup.top_fraction,
         lora_init=str(start) if start else None, dpo_reference="start" if start else "base",
     )
     if objective == "dpo":  # no real term: the reference model is DPO's regulariser
