@@ -120,10 +120,12 @@ def train_critic_params_validate(*, params: dict) -> dict:
 
 
 def ensure_backbone(backbone: str) -> None:
-    if backbone == default_backbone() and not (Path(backbone) / "config.json").exists():
+    if backbone == default_backbone():
         from ..engine.pretrain import install_shipped
 
-        install_shipped(Path(backbone).parent)  # the default: the pretrained tiny critic, installed on first use
+        # The default: the pretrained tiny critic, installed on first use and replaced when the shipped files
+        # (weights or recipe) have changed since; an install that matches is left as it is.
+        install_shipped(Path(backbone).parent)
 
 
 class _TrainProgress:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import torch
+
 from . import objectives as obj
 from .compat import check_lora_matches, read_model_shape
 from .config import AlignConfig, AlignConfigError
@@ -86,14 +88,12 @@ def check_inputs(
         raise AlignConfigError("validation prompts were given without a reward_fn to score them")
 
 
-def sample_weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple["torch.Tensor", dict]:  # noqa: F821
+def sample_weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple[torch.Tensor, dict]:
     """Each sample's training weight from its reward or ratings, as the objective and weighting say, and a
     summary (effective sample size and the like). With `per_prompt`, each prompt's samples are weighed among
     themselves and brought to mean 1."""
     if not config.per_prompt:
         return _weights_of(config, samples)
-    import torch
-
     by_prompt: dict[str, list[int]] = {}
     for i, sample in enumerate(samples):
         by_prompt.setdefault(sample.prompt, []).append(i)
@@ -104,7 +104,7 @@ def sample_weights_for(config: AlignConfig, samples: Sequence[ScoredSample]) -> 
                      "effective_sample_size": float(obj.effective_sample_size(weights))}
 
 
-def _weights_of(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple["torch.Tensor", dict]:  # noqa: F821
+def _weights_of(config: AlignConfig, samples: Sequence[ScoredSample]) -> tuple[torch.Tensor, dict]:
     weighting = "rejection" if config.objective == "rejection" else config.weighting
     rewards = [s.reward for s in samples]
     return obj.sample_weights(
