@@ -4,8 +4,8 @@ own samples, aligns it and promotes what is better; then the new generator makes
 
 The truth for the generator's videos is the pixel judge (alignment/engine/synthetic/judge.py): the
 simulated annotators answer from it with noise, and it measures the held-out videos before and after.
-bench/loop_bench.py sets Django up, gives an HTTP server and calls `run_chain`; a CI-sized run of it is not in
-the test suite (bench/RESULTS.md "5": at CI size the critic's rise is within the registry's noise).
+bench/loop_bench.py sets Django up, gives an HTTP server and calls `run_chain`; tests/loop/test_loop_improves.py
+runs one CI-sized round of it (bench/RESULTS.md "5").
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class ChainSize:
     world_prompts: int = 0
     world_seeds: tuple[int, ...] = (0,)
     overlap: int = 3
+    annotators: int | None = None  # simulated annotators sharing the work; None: as many as the overlap
     noise: float = 0.1
     candidate_count: int = 32  # prompts × candidate_seeds the base generates for alignment
     candidate_seeds: tuple[int, ...] = (10, 11)
@@ -66,7 +67,7 @@ def _rate(campaign, size: ChainSize, base_url: str, seed: int) -> int:
 
     from annotation.models import Annotation
 
-    call_command("simulate_annotators", campaign=campaign.pk, annotators=size.overlap, base_url=base_url,
+    call_command("simulate_annotators", campaign=campaign.pk, annotators=size.annotators or size.overlap, base_url=base_url,
                  noise=size.noise, seed=seed, stdout=open(os.devnull, "w"))
     return Annotation.objects.filter(campaign=campaign).count()
 
@@ -90,6 +91,14 @@ def _per_dimension(metrics: dict) -> dict:
                   "judged": [((side.get("judged") or {}).get("dimensions") or {}).get(dim, {}).get("mean_reward")
                              for side in sides]}
             for dim in DIMENSIONS}
+
+
+def _seconds(stage: dict) -> float | None:
+    from datetime import datetime
+
+    if not (stage.get("started_at") and stage.get("finished_at")):
+        return None
+    return round((datetime.fromisoformat(stage["finished_at"]) - datetime.fromisoformat(stage["started_at"])).total_seconds(), 1)
 
 
 def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) -> dict:
@@ -125,6 +134,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
+        generate_s, started = time.perf_counter() - started, time.perf_counter()
         ratings = _rate(campaign, size, base_url, seed=index)
         rating_s = time.perf_counter() - started
         params = {"source_campaign_ids": [campaign.pk], "stages": [
@@ -147,13 +157,14 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         metrics = generator_version.metrics if generator_version else {}
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
-            "judged_rated_videos": _judged(rated_ids), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
+            "judged_rated_videos": _judged(rated_ids), "generate_s": round(generate_s, 1), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
             "critic_version": critic_version.pk, "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
             "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
             "heldout_critic_reward": [metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")],
             "heldout_judged": [metrics.get("heldout_judged_before"), metrics.get("heldout_judged_after")],
             "reward_hacking": metrics.get("reward_hacking"),
             "heldout_per_dimension": _per_dimension(metrics),
-            "stages": [{"name": s["name"], "outcome": s["outcome"]} for s in loop.metrics.get("stages", [])],
+            "stages": [{"name": s["name"], "outcome": s["outcome"], "seconds": _seconds(s)}
+                       for s in loop.metrics.get("stages", [])],
         })
     return {"size": asdict(size), "rounds": rounds}

@@ -2,8 +2,8 @@
 oracle plus label noise) rate world videos, a critic is fine-tuned from a base on their ratings, and
 its held-out accuracy against the oracle's truth is compared with the majority-class baseline.
 
-The CI test runs the same recipe through the platform (tests/critic/test_critic_learns.py: generate
-job → simulated annotators over HTTP → snapshot → train_critic job → score job); this module runs it
+The CI test runs the same recipe through the platform (tests/loop/test_loop_improves.py: generate
+job → simulated annotators over HTTP → snapshot → retrain_loop's train_critic → score job); this module runs it
 without Django, on frames that went through the platform's H.264 storage when `through_codec` is set.
 """
 
