@@ -111,23 +111,24 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     from alignment.services.jobs import job_create
     from alignment.services.judging import world_prompts_create
     from alignment.services.registry import version_promote, version_register
-    from annotation.models import Prompt
     from annotation.services.campaigns import campaign_create
 
     generator = version_register(kind="generator", name="tiny world generator", base=str(pretrained["tiny-cogvideox"]),
                                  config={**WORLD, "steps": size.sample_steps, "guidance": size.guidance})
     version_promote(version=generator)
-    rated_bank = world_prompts_create(size.rated_prompts, seed=1 + 10 * size.draw)
+    draw = 10 * size.draw  # every seed of the chain moves with its draw
+    rated_bank = world_prompts_create(size.rated_prompts, seed=1 + draw)
     world = version_register(kind="generator", name="synthetic world", base="synthetic://world",
                              config={**WORLD, "steps": 1})
     # Candidates and held-out prompts by id, from world prompts only: a draw from the whole bank would take the
     # demo's own prompts too, which the judge cannot rate (they are not of the world).
-    pool = [p.pk for p in world_prompts_create(size.candidate_count + size.heldout_count + 40, seed=2 + 10 * size.draw,
-                                               avoid={p.text for p in rated_bank})]
+    pool_prompts = world_prompts_create(size.candidate_count + size.heldout_count + 40, seed=2 + draw,
+                                        avoid={p.text for p in rated_bank})
+    pool = [p.pk for p in pool_prompts]
     heldout = {"prompt_ids": pool[:size.heldout_count], "seeds": list(size.heldout_seeds)}
     candidate_pool = pool[size.heldout_count:]
-    taken = {p.text for p in rated_bank} | set(Prompt.objects.filter(pk__in=pool).values_list("text", flat=True))
-    world_bank = world_prompts_create(size.world_prompts, seed=3 + 10 * size.draw, avoid=taken) if size.world_prompts else []
+    taken = {p.text for p in [*rated_bank, *pool_prompts]}
+    world_bank = world_prompts_create(size.world_prompts, seed=3 + draw, avoid=taken) if size.world_prompts else []
     rounds = []
     for index in range(size.rounds):
         started = time.perf_counter()
@@ -137,12 +138,12 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
-        ratings = _rate(campaign, size, base_url, seed=10 * size.draw + index)
+        ratings = _rate(campaign, size, base_url, seed=draw + index)
         rating_s = time.perf_counter() - started
         params = {"source_campaign_ids": [campaign.pk], "stages": [
                       "snapshot", "train_critic", "evaluate_critic", "promote_critic", "generate_candidates", "score",
                       "align", "evaluate_generator", "promote_generator"],
-                  "candidates": {"prompt_ids": _draw(candidate_pool, size.candidate_count, seed=100 + 10 * size.draw + index),
+                  "candidates": {"prompt_ids": _draw(candidate_pool, size.candidate_count, seed=100 + draw + index),
                                  "seeds": list(size.candidate_seeds)},
                   "critic": {"name": f"critic round {index}", **size.critic},
                   "align": {"settings": {**size.align, "guidance": size.guidance, "sample_steps": size.sample_steps},
