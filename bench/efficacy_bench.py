@@ -139,10 +139,11 @@ ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
-               candidate_seeds: int = 4) -> dict:
+               candidate_seeds: int = 4, guidance: float | None = None) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
-    known = _align_arms(AlignmentSetup(candidate_seeds=candidate_seeds))
+    base = AlignmentSetup(candidate_seeds=candidate_seeds)
+    known = _align_arms(base if guidance is None else replace(base, guidance=guidance))
     if unknown := [a for a in arms.split(",") if a not in known]:
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,6 +221,9 @@ def main() -> None:
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n)")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="align: classifier-free guidance of the candidates, the training and the held-out videos "
+                             "(default 4; 1 samples without guidance, so fine-tuning on its own samples distils none)")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
@@ -246,9 +250,12 @@ def main() -> None:
             section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
             if args.candidate_seeds != 4:
                 section += f"_{args.candidate_seeds}_candidate_seeds"
+            if args.guidance is not None:
+                section += f"_guidance_{args.guidance:g}"
             if args.first_seed:
                 section += f"_from_seed_{args.first_seed}"
-            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds)
+            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds,
+                                          args.guidance)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
