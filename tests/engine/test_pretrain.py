@@ -92,3 +92,26 @@ def test_the_semantic_answer_says_how_far_the_video_is_from_the_prompt_first():
         assert answer.split()[0] == {"Good": "yes", "Normal": "slightly", "Bad": "no"}[rating], (answer, rating)
         seen.add(answer)
     assert {"slightly colour", "slightly count", "slightly motion", "no colour", "no count", "no motion"} <= seen
+
+
+def test_the_motion_answer_names_its_flaw_first():
+    """The motion answer starts with what is wrong with the motion ("even", "one skip", "slight shake",
+    "repeats", ...), whose first word tells how bad it is, and then names the motion shown."""
+    import numpy as np
+
+    from alignment.engine.pretrain.critic import _motion_answer
+    from alignment.engine.synthetic import sample_defects, sample_prompt
+    from alignment.engine.synthetic.describe import facts
+    from alignment.engine.synthetic.oracle import oracle_judge
+
+    severity_words = {"Good": {"even"}, "Normal": {"one", "slight"}, "Bad": {"repeats", "skips", "strong"}}
+    rng, seen = np.random.default_rng(1), set()
+    for _ in range(600):
+        spec, defects = sample_prompt(rng), sample_defects(rng, 0.4)
+        told = facts(spec, defects)
+        answer = _motion_answer(told)
+        flaw, shown = answer.split(", ")
+        assert flaw.split()[0] in severity_words[oracle_judge(spec, defects)["motion"].rating], answer
+        assert shown == told["motion"]
+        seen.add(flaw)
+    assert seen == {"even", "one repeat", "one skip", "slight shake", "repeats", "skips", "strong shake"}
