@@ -88,9 +88,10 @@ def critic_part(models: dict, train_videos: int) -> dict:
     return out
 
 
-def _generator_critic(models: dict, work: Path) -> str:
+def _generator_critic(models: dict, work: Path, guidance: float | None = None) -> str:
     """A critic for the generator's videos: the pretrained critic fine-tuned on world renders (oracle) and on
-    the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them."""
+    the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them.
+    `guidance`: the samples' classifier-free guidance (default the alignment's, 4)."""
     import numpy as np
 
     from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec
@@ -103,7 +104,8 @@ def _generator_critic(models: dict, work: Path) -> str:
     from alignment.engine.synthetic.reasons import judged_reasons
 
     rng = np.random.default_rng(5)
-    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), AlignmentSetup()), distinct_prompts(150, 55), (0, 1, 2))
+    setup = AlignmentSetup() if guidance is None else AlignmentSetup(guidance=guidance)
+    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(150, 55), (0, 1, 2))
     examples = []
     for prompt, _, frames in sampled:
         verdict = judge(frames, prompt)
@@ -139,7 +141,9 @@ ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
-               candidate_seeds: int = 4, guidance: float | None = None) -> dict:
+               candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None) -> dict:
+    """`critic_guidance`: the guidance of the samples the critic is fine-tuned on (default `guidance`: the
+    annotators rate what the generator makes in the setting it is aligned in)."""
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
     base = AlignmentSetup(candidate_seeds=candidate_seeds)
@@ -148,7 +152,7 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        critic_dir = _generator_critic(models, tmp)
+        critic_dir = _generator_critic(models, tmp, guidance if critic_guidance is None else critic_guidance)
         setups = []
         for name in arms.split(","):
             setup, every_seed = known[name]
@@ -162,11 +166,14 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
 
 
 def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int, sft_steps: int = 0,
-             beta: float | None = None, learning_rate: float | None = None, first_seed: int = 0) -> dict:
+             beta: float | None = None, learning_rate: float | None = None, first_seed: int = 0,
+             guidance: float | None = None) -> dict:
     from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
 
     base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
                           heldout_prompts=heldout_prompts, sft_steps=sft_steps)
+    if guidance is not None:
+        base = replace(base, guidance=guidance)
     if beta is not None:
         base = replace(base, dpo_beta=beta)
     if learning_rate is not None:  # DPO's own; the fine-tune before it and the uniform controls keep theirs
@@ -202,7 +209,7 @@ def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pai
 def _dpo_section(args) -> str:
     """efficacy.json's section for a DPO setting: each variant keeps its own (dpo, dpo_after_sft_lr_0.0003, …)."""
     name = "dpo_after_sft" if args.dpo_sft_steps else "dpo"
-    for label, value in (("beta", args.dpo_beta), ("lr", args.dpo_lr)):
+    for label, value in (("beta", args.dpo_beta), ("lr", args.dpo_lr), ("guidance", args.guidance)):
         if value:
             name += f"_{label}_{value:g}"
     return name + (f"_seeds_from_{args.first_seed}" if args.first_seed else "")
@@ -222,8 +229,10 @@ def main() -> None:
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n)")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--guidance", type=float, default=None,
-                        help="align: classifier-free guidance of the candidates, the training and the held-out videos "
+                        help="align, dpo: classifier-free guidance of the candidates, the training and the held-out videos "
                              "(default 4; 1 samples without guidance, so fine-tuning on its own samples distils none)")
+    parser.add_argument("--critic-guidance", type=float, default=None,
+                        help="align: guidance of the generator samples the critic is fine-tuned on (default --guidance)")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
@@ -252,13 +261,16 @@ def main() -> None:
                 section += f"_{args.candidate_seeds}_candidate_seeds"
             if args.guidance is not None:
                 section += f"_guidance_{args.guidance:g}"
+            if args.guidance is not None or args.critic_guidance is not None:  # before the critic followed it: 4
+                critic_guidance = args.critic_guidance if args.critic_guidance is not None else args.guidance or 4
+                section += f"_critic_guidance_{critic_guidance:g}"
             if args.first_seed:
                 section += f"_from_seed_{args.first_seed}"
             figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds,
-                                          args.guidance)
+                                          args.guidance, args.critic_guidance)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
-                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed)
+                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
                                                  args.pairwise_train_pairs)
@@ -274,8 +286,8 @@ def main() -> None:
             weighting = s["weighting"] + (", per prompt" if s.get("per_prompt") else "")
             print(f"| {s['objective']} ({weighting}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
                   f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
-        print("critic against the judge on the base's held-out videos:", figures["align"]["base"]["critic_agreement"],
-              "rank correlation", figures["align"]["base"]["critic_judge_rank_correlation"])
+        print("critic against the judge on the base's held-out videos:", figures[section]["base"]["critic_agreement"],
+              "rank correlation", figures[section]["base"]["critic_judge_rank_correlation"])
     for key in [k for k in figures if k.startswith("dpo")]:
         print(f"{key}\n| arm | seed | steps | judged before → after | gain | seconds |\n|---|---:|---:|---|---:|---:|")
         before = figures[key]["base"]["judged"]
