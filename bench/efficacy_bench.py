@@ -124,6 +124,7 @@ def _align_arms(base) -> dict[str, tuple[object, bool]]:
     """name → (setup, run at every seed); "topk" is the top quarter by the critic's reward, standing in for LiFT's
     rejection (Good on every dimension), which keeps nothing of a generator the critic never rates Good on all
     three. The per-prompt arms weigh each prompt's samples among themselves (`per_prompt`)."""
+    best_of_n = replace(base, weighting="topk", top_fraction=1 / base.candidate_seeds, per_prompt=True)
     return {
         "uniform": (replace(base, objective="uniform"), True),
         "lift": (base, True),
@@ -133,7 +134,8 @@ def _align_arms(base) -> dict[str, tuple[object, bool]]:
         "dpo": (replace(base, objective="dpo"), True),
         "lift_per_prompt": (replace(base, per_prompt=True), True),
         "softmax_per_prompt": (replace(base, weighting="softmax", per_prompt=True), True),
-        "best_of_n": (replace(base, weighting="topk", top_fraction=1 / base.candidate_seeds, per_prompt=True), True),
+        "best_of_n": (best_of_n, True),
+        "best_of_n_lambda": (replace(best_of_n, real_weight=1.0), False),
     }
 
 
@@ -226,7 +228,8 @@ def main() -> None:
     parser.add_argument("--pairwise-train-pairs", type=int, default=4800, help="pairwise: noisy training pairs")
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
-                        help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n)")
+                        help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "
+                             "best_of_n_lambda)")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--guidance", type=float, default=None,
                         help="align, dpo: classifier-free guidance of the candidates, the training and the held-out videos "
