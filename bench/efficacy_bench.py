@@ -208,6 +208,20 @@ def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pai
     return {"runs": runs, **_stamp()}
 
 
+def _align_section(args) -> str:
+    """efficacy.json's section for an align setting. Other arms than the default get a section of their own, so the
+    headline run stays; so does each setting, so that a rerun of one does not overwrite another's figures."""
+    section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
+    if args.candidate_seeds != 4:
+        section += f"_{args.candidate_seeds}_candidate_seeds"
+    if args.guidance is not None:
+        section += f"_guidance_{args.guidance:g}"
+    if args.guidance is not None or args.critic_guidance is not None:  # sections without it: a critic rated at 4
+        critic_guidance = args.critic_guidance if args.critic_guidance is not None else args.guidance
+        section += f"_critic_guidance_{critic_guidance:g}"
+    return section + (f"_from_seed_{args.first_seed}" if args.first_seed else "")
+
+
 def _dpo_section(args) -> str:
     """efficacy.json's section for a DPO setting: each variant keeps its own (dpo, dpo_after_sft_lr_0.0003, …)."""
     name = "dpo_after_sft" if args.dpo_sft_steps else "dpo"
@@ -258,18 +272,7 @@ def main() -> None:
         if "critic" in parts:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
-            # Other arms than the default go to a section of their own, so the headline run stays.
-            section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
-            if args.candidate_seeds != 4:
-                section += f"_{args.candidate_seeds}_candidate_seeds"
-            if args.guidance is not None:
-                section += f"_guidance_{args.guidance:g}"
-            if args.guidance is not None or args.critic_guidance is not None:  # before the critic followed it: 4
-                critic_guidance = args.critic_guidance if args.critic_guidance is not None else args.guidance or 4
-                section += f"_critic_guidance_{critic_guidance:g}"
-            if args.first_seed:
-                section += f"_from_seed_{args.first_seed}"
-            figures[section] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds,
+            figures[_align_section(args)] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds,
                                           args.guidance, args.critic_guidance)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
