@@ -88,13 +88,13 @@ def critic_part(models: dict, train_videos: int) -> dict:
     return out
 
 
-def _generator_critic(models: dict, work: Path, guidance: float | None = None) -> str:
+def _generator_critic(models: dict, work: Path, setup) -> str:
     """A critic for the generator's videos: the pretrained critic fine-tuned on world renders (oracle) and on
     the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them.
-    `guidance`: the samples' classifier-free guidance (default the alignment's, 4)."""
+    `setup` (an AlignmentSetup): how those samples are drawn (its sampling steps and guidance)."""
     import numpy as np
 
-    from alignment.engine.align.experiment import AlignmentSetup, generate_all, generator_spec
+    from alignment.engine.align.experiment import generate_all, generator_spec
     from alignment.engine.synthetic import distinct_prompts
     from alignment.engine.critic.data import CriticExample
     from alignment.engine.critic.experiment import base_recipe
@@ -104,7 +104,6 @@ def _generator_critic(models: dict, work: Path, guidance: float | None = None) -
     from alignment.engine.synthetic.reasons import judged_reasons
 
     rng = np.random.default_rng(5)
-    setup = AlignmentSetup() if guidance is None else AlignmentSetup(guidance=guidance)
     sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(150, 55), (0, 1, 2))
     examples = []
     for prompt, _, frames in sampled:
@@ -149,12 +148,15 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
     base = AlignmentSetup(candidate_seeds=candidate_seeds)
-    known = _align_arms(base if guidance is None else replace(base, guidance=guidance))
+    if guidance is not None:
+        base = replace(base, guidance=guidance)
+    known = _align_arms(base)
     if unknown := [a for a in arms.split(",") if a not in known]:
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        critic_dir = _generator_critic(models, tmp, guidance if critic_guidance is None else critic_guidance)
+        critic_dir = _generator_critic(models, tmp, base if critic_guidance is None else
+                                       replace(base, guidance=critic_guidance))
         setups = []
         for name in arms.split(","):
             setup, every_seed = known[name]
@@ -272,8 +274,8 @@ def main() -> None:
         if "critic" in parts:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
-            figures[_align_section(args)] = align_part(models, args.seeds, args.align_arms, args.first_seed, args.candidate_seeds,
-                                          args.guidance, args.critic_guidance)
+            figures[_align_section(args)] = align_part(models, args.seeds, args.align_arms, args.first_seed,
+                                                       args.candidate_seeds, args.guidance, args.critic_guidance)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance)
