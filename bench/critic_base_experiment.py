@@ -1,12 +1,14 @@
 """Critic bases and the rating fine-tune on them (issue "prove the loop", bench/RESULTS.md "3d"). One JSON line each.
 
-    .venv/bin/python bench/critic_base_experiment.py pretrain OUT [--config '{"stored_share": 0}']
+    .venv/bin/python bench/critic_base_experiment.py pretrain OUT [--config '{"stored_share": 0}'] [--from BASE]
     .venv/bin/python bench/critic_base_experiment.py probe BASE [--train-videos 600]
     .venv/bin/python bench/critic_base_experiment.py finetune BASE [--train-videos 600] [--codec] [--reasons | --no-reasons]
                                                              [--seed 0] [--recipe '{"finetune": "language"}']
 
 pretrain: the shipped critic's build (`build_critic`: a random tiny critic pretrained on world renders, in
-phases of fresh renders) into OUT/tiny-critic, with PretrainConfig's fields changed by --config.
+phases of fresh renders) into OUT/tiny-critic, with PretrainConfig's fields changed by --config. With --from, more
+phases on BASE instead (`pretrain_critic`): `--from B --config '{"seed": 2, "phases": 1}'` on a two-phase base
+renders and trains what a from-scratch `"phases": 3` build's third phase would.
 probe: is the rating linearly readable from the base's last two hidden states where the answer starts? An
 L2-regularised logistic regression per dimension on the train videos' noisy ratings, accuracy on 240 held-out
 videos against the oracle (the experiment harness's videos and annotators).
@@ -28,16 +30,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def pretrain(out: Path, changes: dict) -> None:
-    from alignment.engine.pretrain.build import build_critic
-    from alignment.engine.pretrain.critic import PretrainConfig
+def pretrain(out: Path, changes: dict, base: str | None) -> None:
+    from alignment.engine.pretrain.build import CRITIC, build_critic
+    from alignment.engine.pretrain.critic import PretrainConfig, pretrain_critic
 
     config = PretrainConfig(**changes)
 
     def progress(fraction, phase, metrics):
         if metrics.get("step", 0) % 1000 == 0:
             print(json.dumps({"fraction": round(fraction, 3), "what": phase, **metrics}), flush=True)
-    metrics = build_critic(out, config, on_progress=progress)
+    if base:
+        metrics = pretrain_critic(base, out / CRITIC, config, on_progress=progress)
+    else:
+        metrics = build_critic(out, config, on_progress=progress)
     print(json.dumps({"config": asdict(config), "metrics": metrics, "load": round(os.getloadavg()[0], 2)}), flush=True)
 
 
@@ -109,6 +114,7 @@ def main() -> None:
     parser.add_argument("what", choices=("pretrain", "probe", "finetune"))
     parser.add_argument("path", help="pretrain: the output folder; probe, finetune: the base")
     parser.add_argument("--config", type=json.loads, default={}, help="pretrain: changes to PretrainConfig")
+    parser.add_argument("--from", dest="start", help="pretrain: go on from this base instead of random weights")
     parser.add_argument("--train-videos", type=int, default=600)
     parser.add_argument("--codec", action="store_true", help="frames through the platform's H.264 storage")
     parser.add_argument("--reasons", action="store_true", help="train on rating and reason (default: the base's recipe)")
@@ -118,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.what == "pretrain":
-        pretrain(Path(args.path), args.config)
+        pretrain(Path(args.path), args.config, args.start)
     elif args.what == "probe":
         probe(args.path, args.train_videos)
     else:
