@@ -23,11 +23,12 @@ GENERATOR_WHAT = ("A tiny CogVideoX (CogVideoXPipeline) taught to make world vid
                   "point of the tiny world's alignment.")
 
 
-def _card(name: str, what: str, config: dict, metrics: dict, directory: Path) -> None:
+def _card(name: str, what: str, config: dict, metrics: dict, directory: Path, note: str = "") -> None:
     lines = [
         f"# {name}", "", what, "",
         "Built from scratch on the synthetic world (alignment/engine/synthetic) by", "",
         f"    {BUILD_COMMAND}", "",
+        *([note, ""] if note else []),
         f"Python {sys.version.split()[0]} on {platform.machine()}, {time.strftime('%Y-%m-%d')}.",
         f"Weights sha256 (all safetensors): `{weights_digest(directory)}`", "",
         "## Settings", "", "```json", json.dumps(config, indent=1), "```", "",
@@ -47,6 +48,41 @@ def build_critic(out_dir: str | Path, config: PretrainConfig | None = None, on_p
     metrics = pretrain_critic(base, out_dir / CRITIC, config, on_progress=on_progress)
     shutil.rmtree(base, ignore_errors=True)
     _card(CRITIC, CRITIC_WHAT, asdict(config), metrics, out_dir / CRITIC)
+    return metrics
+
+
+def extend_critic(base_dir: str | Path, out_dir: str | Path, more_phases: int = 1,
+                  on_progress: ProgressFn | None = None) -> dict:
+    """Pretrain a built critic (`build_critic`'s output, with its pretrain.json) for `more_phases` more rounds into
+    out_dir/tiny-critic, carded as the from-scratch build with that many more phases: round p renders and trains
+    on seed + p whether it runs in one build or in two, so the weights are the same (one thread) and the hour of
+    the earlier rounds is not spent again. Only the held-out figures differ: each build measures on seed +
+    its last phase, so the earlier rounds' figures in the card are the base build's own."""
+    base_dir = Path(base_dir)
+    config = PretrainConfig(**json.loads((base_dir / "pretrain.json").read_text())["config"])
+    more = PretrainConfig(**{**asdict(config), "seed": config.seed + config.phases, "phases": more_phases})
+    pretrain_critic(base_dir, Path(out_dir) / CRITIC, more, on_progress=on_progress)
+    return card_extension(base_dir, Path(out_dir) / CRITIC)
+
+
+def card_extension(base_dir: Path, out: Path) -> dict:
+    """Rewrite the pretrain.json and card of `out`, pretrained from the build in `base_dir` for more phases (the
+    seeds following on), as those of the build with all the phases; its figures."""
+    built, extension = (json.loads((d / "pretrain.json").read_text()) for d in (base_dir, out))
+    config, more = PretrainConfig(**built["config"]), PretrainConfig(**extension["config"])
+    if more.seed != config.seed + config.phases or {**extension["config"], "seed": 0, "phases": 0} != {
+            **built["config"], "seed": 0, "phases": 0}:
+        raise ValueError("the extension's settings are not the build's with the seeds following on")
+    phases = built["metrics"]["phases"] + extension["metrics"]["phases"]
+    metrics = {**extension["metrics"], "render_s": round(sum(p["render_s"] for p in phases), 1),
+               "train_s": round(sum(p["train_s"] for p in phases), 1), "phases": phases}
+    whole = asdict(PretrainConfig(**{**built["config"], "phases": config.phases + more.phases}))
+    (out / "pretrain.json").write_text(json.dumps({"config": whole, "metrics": metrics,
+                                                   "loss_curves": built["loss_curves"] + extension["loss_curves"]}, indent=1))
+    _card(CRITIC, CRITIC_WHAT, whole, metrics, out, note=(
+        f"(Built as {config.phases} phases, then {more.phases} more by `extend_critic`: the same weights. The first "
+        f"{config.phases} phases' held-out figures were measured on seed {config.seed + config.phases}'s renders, the "
+        f"rest on seed {more.seed + more.phases}'s.)"))
     return metrics
 
 
