@@ -59,22 +59,25 @@ def test_the_build_is_deterministic(tmp_path):
 
 def test_more_phases_on_a_built_critic_give_the_from_scratch_build_with_those_phases(tmp_path):
     """extend_critic goes on from a build instead of starting again: the weights equal a build with the phases
-    summed, and the card names them all."""
+    summed (a last phase on stored renders alone included), and the card names them all."""
     import json
 
     from alignment.engine.pretrain.build import build_critic, extend_critic
     from alignment.engine.pretrain.critic import PretrainConfig
 
     small = PretrainConfig(videos=8, eval_videos=4, steps=2, batch_size=4)
-    build_critic(tmp_path / "whole", PretrainConfig(**{**small.__dict__, "phases": 3}))
-    build_critic(tmp_path / "first", PretrainConfig(**{**small.__dict__, "phases": 2}))
-    extend_critic(tmp_path / "first" / CRITIC, tmp_path / "then", more_phases=1)
+    build_critic(tmp_path / "whole", PretrainConfig(**{**small.__dict__, "phases": 3, "final_stored_share": 1.0}))
+    build_critic(tmp_path / "first", PretrainConfig(**{**small.__dict__, "phases": 2, "final_stored_share": None}))
+    extend_critic(tmp_path / "first" / CRITIC, tmp_path / "then", more_phases=1, final_stored_share=1.0)
+    extend_critic(tmp_path / "first" / CRITIC, tmp_path / "mixed", more_phases=1)
     assert weights_digest(tmp_path / "then" / CRITIC) == weights_digest(tmp_path / "whole" / CRITIC)
-    assert weights_digest(tmp_path / "then" / CRITIC) != weights_digest(tmp_path / "first" / CRITIC)
+    assert len({weights_digest(tmp_path / run / CRITIC) for run in ("then", "mixed", "first")}) == 3
     built = json.loads((tmp_path / "then" / CRITIC / "pretrain.json").read_text())
     assert built["config"] == json.loads((tmp_path / "whole" / CRITIC / "pretrain.json").read_text())["config"]
     assert len(built["metrics"]["phases"]) == len(built["loss_curves"]) == 3
     assert '"phases": 3' in (tmp_path / "then" / CRITIC / "README.md").read_text()
+    with pytest.raises(ValueError, match="share of its own"):  # its last phase would no longer be the last
+        extend_critic(tmp_path / "whole" / CRITIC, tmp_path / "again")
 
 
 def test_fact_probes_that_read_the_tokens_spread_train_the_tower_differently(tmp_path):

@@ -7,11 +7,12 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
 from . import BUILD_COMMAND, CRITIC, GENERATOR, weights_digest
+from ..critic.spec import CriticMeta
 from .critic import PretrainConfig, pretrain_critic
 from .generator import GeneratorPretrainConfig, pretrain_generator
 
@@ -52,31 +53,42 @@ def build_critic(out_dir: str | Path, config: PretrainConfig | None = None, on_p
 
 
 def extend_critic(base_dir: str | Path, out_dir: str | Path, more_phases: int = 1,
-                  on_progress: ProgressFn | None = None) -> dict:
+                  final_stored_share: float | None = None, on_progress: ProgressFn | None = None) -> dict:
     """Pretrain a built critic (`build_critic`'s output, with its pretrain.json) for `more_phases` more rounds into
     out_dir/tiny-critic, carded as the from-scratch build with that many more phases: round p renders and trains
     on seed + p whether it runs in one build or in two, so the weights are the same (one thread) and the hour of
     the earlier rounds is not spent again. Only the held-out figures differ: each build measures on seed +
     its last phase, so the earlier rounds' figures in the card are the base build's own."""
     base_dir = Path(base_dir)
-    config = PretrainConfig(**json.loads((base_dir / "pretrain.json").read_text())["config"])
-    more = PretrainConfig(**{**asdict(config), "seed": config.seed + config.phases, "phases": more_phases})
+    config = _built_config(json.loads((base_dir / "pretrain.json").read_text()))
+    more = replace(config, seed=config.seed + config.phases, phases=more_phases, final_stored_share=final_stored_share)
     pretrain_critic(base_dir, Path(out_dir) / CRITIC, more, on_progress=on_progress)
     return card_extension(base_dir, Path(out_dir) / CRITIC)
+
+
+def _built_config(built: dict) -> PretrainConfig:
+    """A build's settings; builds from before final_stored_share used one share throughout."""
+    return PretrainConfig(**{"final_stored_share": None, **built["config"]})
 
 
 def card_extension(base_dir: Path, out: Path) -> dict:
     """Rewrite the pretrain.json and card of `out`, pretrained from the build in `base_dir` for more phases (the
     seeds following on), as those of the build with all the phases; its figures."""
     built, extension = (json.loads((d / "pretrain.json").read_text()) for d in (base_dir, out))
-    config, more = PretrainConfig(**built["config"]), PretrainConfig(**extension["config"])
-    if more.seed != config.seed + config.phases or {**extension["config"], "seed": 0, "phases": 0} != {
-            **built["config"], "seed": 0, "phases": 0}:
+    config, more = _built_config(built), _built_config(extension)
+    if config.final_stored_share is not None:
+        raise ValueError("the build's last phase had a share of its own: a build after it would not repeat it")
+    own = ("seed", "phases", "final_stored_share")
+    if more.seed != config.seed + config.phases or any(
+            value != built["config"].get(key) for key, value in extension["config"].items() if key not in own):
         raise ValueError("the extension's settings are not the build's with the seeds following on")
     phases = built["metrics"]["phases"] + extension["metrics"]["phases"]
     metrics = {**extension["metrics"], "render_s": round(sum(p["render_s"] for p in phases), 1),
                "train_s": round(sum(p["train_s"] for p in phases), 1), "phases": phases}
-    whole = asdict(PretrainConfig(**{**built["config"], "phases": config.phases + more.phases}))
+    whole = asdict(replace(config, phases=config.phases + more.phases, final_stored_share=more.final_stored_share))
+    meta = CriticMeta.load(out)
+    meta.metrics = metrics
+    meta.save(out)
     (out / "pretrain.json").write_text(json.dumps({"config": whole, "metrics": metrics,
                                                    "loss_curves": built["loss_curves"] + extension["loss_curves"]}, indent=1))
     _card(CRITIC, CRITIC_WHAT, whole, metrics, out, note=(
