@@ -80,6 +80,14 @@ def test_more_phases_on_a_built_critic_give_the_from_scratch_build_with_those_ph
         extend_critic(tmp_path / "whole" / CRITIC, tmp_path / "again")
 
 
+@pytest.mark.parametrize("changes", [{"phases": 0}, {"stored_share": -0.1}, {"final_stored_share": 1.5}])
+def test_a_build_without_phases_or_with_a_share_outside_0_to_1_is_refused(tmp_path, changes):
+    from alignment.engine.pretrain.critic import PretrainConfig, pretrain_critic
+
+    with pytest.raises(ValueError, match="phases must be at least 1 and the stored shares within"):
+        pretrain_critic(tmp_path / "nowhere", tmp_path / "out", PretrainConfig(**changes))
+
+
 def test_fact_probes_that_read_the_tokens_spread_train_the_tower_differently(tmp_path):
     """fact_readout "mean+std" adds probes on the tokens' mean and spread: the same seed pretrains other weights;
     an unknown readout is refused."""

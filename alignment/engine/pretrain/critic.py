@@ -318,9 +318,8 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
     config = config or PretrainConfig()
     if config.fact_readout not in ("mean", "mean+std"):
         raise ValueError(f'fact_readout must be "mean" or "mean+std", not {config.fact_readout!r}')
-    shares = [config.stored_share] * config.phases
-    if config.final_stored_share is not None:
-        shares[-1] = config.final_stored_share
+    shares = [config.stored_share] * max(config.phases - 1, 0) + [
+        config.stored_share if config.final_stored_share is None else config.final_stored_share]
     if config.phases < 1 or not all(0 <= share <= 1 for share in shares):
         raise ValueError("phases must be at least 1 and the stored shares within [0, 1]")
     report = on_progress or (lambda fraction, phase, metrics: None)
