@@ -57,8 +57,8 @@ def extend_critic(base_dir: str | Path, out_dir: str | Path, more_phases: int = 
     """Pretrain a built critic (`build_critic`'s output, with its pretrain.json) for `more_phases` more rounds into
     out_dir/tiny-critic, carded as the from-scratch build with that many more phases: round p renders and trains
     on seed + p whether it runs in one build or in two, so the weights are the same (one thread) and the hour of
-    the earlier rounds is not spent again. Only the held-out figures differ: each build measures on seed +
-    its last phase, so the earlier rounds' figures in the card are the base build's own."""
+    the earlier rounds is not spent again. Only the earlier rounds' held-out figures differ: a build measures
+    every round on the renders of seed + its number of rounds, so those in the card are the base build's own."""
     base_dir = Path(base_dir)
     config = _built_config(json.loads((base_dir / "pretrain.json").read_text()))
     more = replace(config, seed=config.seed + config.phases, phases=more_phases, final_stored_share=final_stored_share)
