@@ -13,7 +13,7 @@ from typing import Callable
 
 from . import BUILD_COMMAND, CRITIC, GENERATOR, weights_digest
 from ..critic.spec import CriticMeta
-from .critic import PretrainConfig, pretrain_critic
+from .critic import PretrainConfig, build_metrics, pretrain_critic
 from .generator import GeneratorPretrainConfig, pretrain_generator
 
 ProgressFn = Callable[[float, str, dict], None]
@@ -82,9 +82,7 @@ def card_extension(base_dir: Path, out: Path) -> dict:
     if more.seed != config.seed + config.phases or any(
             value != built["config"].get(key) for key, value in extension["config"].items() if key not in own):
         raise ValueError("the extension's settings are not the build's with the seeds following on")
-    phases = built["metrics"]["phases"] + extension["metrics"]["phases"]
-    metrics = {**extension["metrics"], "render_s": round(sum(p["render_s"] for p in phases), 1),
-               "train_s": round(sum(p["train_s"] for p in phases), 1), "phases": phases}
+    metrics = build_metrics(built["metrics"]["phases"] + extension["metrics"]["phases"])
     whole = asdict(replace(config, phases=config.phases + more.phases, final_stored_share=more.final_stored_share))
     meta = CriticMeta.load(out)
     meta.metrics = metrics

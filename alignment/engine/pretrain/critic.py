@@ -308,6 +308,12 @@ def _pretrain_phase(model, tokenizer, geometry, train: list[WorldVideo], config:
     return losses
 
 
+def build_metrics(phases: list[dict]) -> dict:
+    """A build's figures from its phases' own: the last phase's held-out figures, the times summed, every phase."""
+    return {**phases[-1], "render_s": round(sum(p["render_s"] for p in phases), 1),
+            "train_s": round(sum(p["train_s"] for p in phases), 1), "phases": phases}
+
+
 def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainConfig | None = None,
                     on_progress: ProgressFn | None = None) -> dict:
     """Pretrain the critic in `base_dir` (a tiny random one) on world descriptions, in `config.phases` rounds of
@@ -354,8 +360,7 @@ def pretrain_critic(base_dir: str | Path, out_dir: str | Path, config: PretrainC
         if (Path(base_dir) / name).exists():
             (out_dir / name).write_text((Path(base_dir) / name).read_text())
     base_meta = CriticMeta.load(base_dir)
-    metrics = {**phases[-1], "render_s": round(sum(p["render_s"] for p in phases), 1),
-               "train_s": round(sum(p["train_s"] for p in phases), 1), "phases": phases}
+    metrics = build_metrics(phases)
     CriticMeta(num_frames=base_meta.num_frames, frame_size=base_meta.frame_size, base="tiny-critic",
                origin="pretrained", metrics=metrics, min_pixels=base_meta.min_pixels, max_pixels=base_meta.max_pixels,
                recipe=dict(RATING_RECIPE)).save(out_dir)
