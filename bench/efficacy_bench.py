@@ -122,8 +122,10 @@ def _generator_critic(models: dict, work: Path, setup) -> str:
 def _align_arms(base) -> dict[str, tuple[object, bool]]:
     """name → (setup, run at every seed); "topk" is the top quarter by the critic's reward, standing in for LiFT's
     rejection (Good on every dimension), which keeps nothing of a generator the critic never rates Good on all
-    three. The per-prompt arms weigh each prompt's samples among themselves (`per_prompt`)."""
+    three. The per-prompt arms weigh each prompt's samples among themselves (`per_prompt`). The `judge_` arms are
+    the ceiling diagnostic: the same selection by the judge's own ratings, a critic that is never wrong."""
     best_of_n = replace(base, weighting="topk", top_fraction=1 / base.candidate_seeds, per_prompt=True)
+    softmax_per_prompt = replace(base, weighting="softmax", per_prompt=True)
     return {
         "uniform": (replace(base, objective="uniform"), True),
         "lift": (base, True),
@@ -132,9 +134,12 @@ def _align_arms(base) -> dict[str, tuple[object, bool]]:
         "edit_reward": (replace(base, objective="edit_reward", steps=60, learning_rate=3e-4), False),
         "dpo": (replace(base, objective="dpo"), True),
         "lift_per_prompt": (replace(base, per_prompt=True), True),
-        "softmax_per_prompt": (replace(base, weighting="softmax", per_prompt=True), True),
+        "softmax_per_prompt": (softmax_per_prompt, True),
         "best_of_n": (best_of_n, True),
         "best_of_n_lambda": (replace(best_of_n, real_weight=1.0), False),
+        "judge_best_of_n": (replace(best_of_n, ranked_by="judge"), True),
+        "judge_softmax_per_prompt": (replace(softmax_per_prompt, ranked_by="judge"), True),
+        "judge_lift_per_prompt": (replace(base, per_prompt=True, ranked_by="judge"), True),
     }
 
 
@@ -155,12 +160,13 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        critic_dir = _generator_critic(models, tmp, base if critic_guidance is None else
-                                       replace(base, guidance=critic_guidance))
         setups = []
         for name in arms.split(","):
             setup, every_seed = known[name]
             setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
+        # a critic is fine-tuned only where an arm is ranked by it (uniform and the judge's arms need none)
+        critic_dir = None if all(s.objective == "uniform" or s.ranked_by == "judge" for s in setups) else (
+            _generator_critic(models, tmp, base if critic_guidance is None else replace(base, guidance=critic_guidance)))
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align",
                                           on_run=lambda run: print(json.dumps({"align_run": run}), flush=True))
     for run in report["runs"]:
@@ -245,7 +251,8 @@ def main() -> None:
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "
-                             "best_of_n_lambda)")
+                             "best_of_n_lambda, and the ceiling diagnostic judge_best_of_n, judge_softmax_per_prompt, "
+                             "judge_lift_per_prompt)")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--guidance", type=float, default=None,
                         help="align, dpo: classifier-free guidance of the candidates, the training and the held-out videos "
@@ -292,8 +299,10 @@ def main() -> None:
         for run in figures[section]["runs"]:
             s = run["setup"]
             weighting = s["weighting"] + (", per prompt" if s.get("per_prompt") else "")
+            weighting += ", by the judge" if s.get("ranked_by") == "judge" else ""
+            critic_gain = "" if run["critic_gain"] is None else f"{run['critic_gain']:+.1%}"
             print(f"| {s['objective']} ({weighting}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
-                  f"{run['judged_gain']:+.1%} | {run['critic_gain']:+.1%} | {run['reward_hacking']} |")
+                  f"{run['judged_gain']:+.1%} | {critic_gain} | {run['reward_hacking']} |")
         print("critic against the judge on the base's held-out videos:", figures[section]["base"]["critic_agreement"],
               "rank correlation", figures[section]["base"]["critic_judge_rank_correlation"])
     for key in [k for k in figures if k.startswith("dpo")]:

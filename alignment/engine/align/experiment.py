@@ -66,6 +66,10 @@ class AlignmentSetup:
     # annotators compare every two candidates of a prompt, as a pairwise campaign would), or "shuffled" (the
     # people's pairs with each side drawn by a coin: the control that carries no preference)
     preferences: str = "critic"
+    # whose scores weigh the candidates: "critic" (the product's path) or "judge", a diagnostic ceiling: the judge's
+    # own ratings, as a critic that is never wrong would give them. Its judged figure is no evidence of learning
+    # from ratings (the measure is the reward); it bounds what any critic's choice could add over the control.
+    ranked_by: str = "critic"
     annotators: int = 3
     label_noise: float = 0.1
     real_clips: int = 64
@@ -149,6 +153,12 @@ def scored_candidates(videos, scores) -> list[ScoredSample]:
             for (prompt, seed, frames), score in zip(videos, scores)]
 
 
+def judged_candidates(videos, verdicts) -> list[ScoredSample]:
+    """The same samples weighed by the judge's verdicts (`ranked_by="judge"`, the ceiling diagnostic only)."""
+    return [ScoredSample(prompt=prompt, frames=frames, reward=verdict.reward, ratings=dict(verdict.ratings),
+                         metadata={"seed": seed}) for (prompt, seed, frames), verdict in zip(videos, verdicts)]
+
+
 def people_pairs(videos, setup: AlignmentSetup, ratings: list | None = None) -> list[PreferencePair]:
     """DPO pairs as a pairwise campaign's consensus gives them, from simulated people: every two candidates of
     a prompt, compared per dimension by `setup.annotators` annotators (the judge's ratings, the better one
@@ -226,8 +236,12 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
     `on_run` sees each run's figures as soon as it is measured (a long bench loses nothing to a late failure)."""
     work_dir = Path(work_dir)
     first = setups[0]
-    needs_critic = [s.objective for s in setups if not (s.objective == "uniform" or
+    needs_critic = [s.objective for s in setups if not (s.objective == "uniform" or s.ranked_by == "judge" or
                                                         (s.objective == "dpo" and s.preferences != "critic"))]
+    if unknown := {s.ranked_by for s in setups} - {"critic", "judge"}:
+        raise ValueError(f"ranked_by must be critic or judge, not {sorted(unknown)}")
+    if any(s.ranked_by == "judge" and s.objective == "edit_reward" for s in setups):
+        raise ValueError("edit_reward climbs the critic's differentiable reward; the judge has none")
     if critic_dir is None and needs_critic:
         raise ValueError(f"objectives {sorted(set(needs_critic))} need a critic's scores: give critic_dir")
     critic = load_critic(critic_dir) if critic_dir else None
@@ -240,6 +254,7 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
     candidate_verdicts = [judge(frames, prompt) for prompt, _, frames in candidate_videos]  # the report's and people's
     candidates = (scored_candidates(candidate_videos, candidate_scores) if candidate_scores else
                   [ScoredSample(prompt=p, frames=f, reward=1.0, metadata={"seed": s}) for p, s, f in candidate_videos])
+    by_judge = judged_candidates(candidate_videos, candidate_verdicts)
     base_heldout = measure(generate_all(generator_spec(base, first), heldout, first.heldout_seeds), critic)
     report = {"base": asdict(base_heldout), "candidates": {
         "count": len(candidates),
@@ -249,7 +264,8 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
     fine_tuned: dict[tuple, Path] = {}  # (seed, sft_steps, sft lr) → the uniform fine-tune DPO starts from
     for index, setup in enumerate(setups):
         started = time.perf_counter()
-        pairs = (dpo_pairs(setup, candidates, candidate_videos, [v.ratings for v in candidate_verdicts])
+        ranked = by_judge if setup.ranked_by == "judge" else candidates
+        pairs = (dpo_pairs(setup, ranked, candidate_videos, [v.ratings for v in candidate_verdicts])
                  if setup.objective == "dpo" else None)
         start = None
         if setup.objective == "dpo" and setup.sft_steps:
@@ -258,7 +274,7 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
                 sft = replace(setup, objective="uniform", steps=setup.sft_steps, learning_rate=setup.sft_learning_rate)
                 fine_tuned[key] = align_once(sft, base, candidates, work_dir / f"sft-{len(fine_tuned)}")
             start = fine_tuned[key]
-        final = align_once(setup, base, candidates, work_dir / f"run-{index}", critic=critic, pairs=pairs, start=start)
+        final = align_once(setup, base, ranked, work_dir / f"run-{index}", critic=critic, pairs=pairs, start=start)
         after = measure(generate_all(generator_spec(base, setup, lora=str(final)), heldout, setup.heldout_seeds), critic)
         report["runs"].append({
             "setup": asdict(setup), "after": asdict(after), "pairs": None if pairs is None else len(pairs),

@@ -24,3 +24,33 @@ def test_rank_correlation_is_undefined_when_one_side_does_not_vary():
 ])
 def test_reward_hacking_is_a_critic_rise_without_a_judged_one(critic_gain, judged_gain, hacked):
     assert reward_hacking({"critic_gain": critic_gain, "judged_gain": judged_gain}) is hacked
+
+
+def test_the_judge_ceiling_weighs_candidates_by_the_judges_own_ratings():
+    """`ranked_by="judge"`: a clean render outweighs the same scene with a severe blur, by the judge's reward."""
+    import numpy as np
+
+    from alignment.engine.align.experiment import judged_candidates
+    from alignment.engine.synthetic import CLIP_FRAMES, CLIP_SIZE, Defect, Defects, judge, render, sample_prompt
+
+    spec = sample_prompt(np.random.default_rng(3))
+    clean = render(spec, Defects(), frames=CLIP_FRAMES, size=CLIP_SIZE, seed=1)
+    blurred = render(spec, Defects(fidelity=Defect(kind="blur", severity="severe")), frames=CLIP_FRAMES,
+                     size=CLIP_SIZE, seed=1)
+    videos = [(spec.to_text(), 0, clean), (spec.to_text(), 1, blurred)]
+    verdicts = [judge(frames, prompt) for prompt, _, frames in videos]
+    ranked = judged_candidates(videos, verdicts)
+    assert [s.reward for s in ranked] == [v.reward for v in verdicts]
+    assert ranked[0].reward > ranked[1].reward and ranked[1].ratings["fidelity"] == "Bad"
+    assert [s.metadata["seed"] for s in ranked] == [0, 1]
+
+
+@pytest.mark.parametrize("setup, message", [
+    ({"ranked_by": "oracle"}, "ranked_by must be critic or judge"),
+    ({"ranked_by": "judge", "objective": "edit_reward"}, "the judge has none"),
+])
+def test_an_unknown_or_impossible_ranking_is_refused_before_any_work(tmp_path, setup, message):
+    from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
+
+    with pytest.raises(ValueError, match=message):
+        run_alignment_experiment("no-such-model", None, [AlignmentSetup(**setup)], tmp_path)
