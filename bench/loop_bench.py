@@ -31,6 +31,8 @@ def main() -> None:
                         help="world renders (one seed each) rated beside the generator's videos in every round")
     parser.add_argument("--draw", type=int, default=0,
                         help="another draw of the same chain: its prompts, candidates and the annotators' noise")
+    parser.add_argument("--no-accumulate", action="store_true",
+                        help="each round's critic learns from that round's campaign only, not every one rated so far")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -43,7 +45,8 @@ def main() -> None:
         pretrained = install_shipped(tmp / "models")
         started = time.perf_counter()
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
-            size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw)
+            size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
+                             accumulate=not args.no_accumulate)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()

@@ -41,6 +41,9 @@ class ChainSize:
     align: dict = field(default_factory=lambda: {"steps": 150, "batch_size": 8, "lora_rank": 16, "learning_rate": 1e-3,
                                                  "real_weight": 0.0, "checkpoint_every": 50})
     rounds: int = 2
+    # each round's snapshot takes every campaign rated so far, as a scheduled loop takes the ratings as they
+    # accumulate; False: the round's own campaign only (how the chain ran until 2026-12-07)
+    accumulate: bool = True
     draw: int = 0  # which prompts, candidates and annotator noise: another draw of the same chain
 
 
@@ -129,18 +132,19 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     candidate_pool = pool[size.heldout_count:]
     taken = {p.text for p in [*rated_bank, *pool_prompts]}
     world_bank = world_prompts_create(size.world_prompts, seed=3 + draw, avoid=taken) if size.world_prompts else []
-    rounds = []
+    rounds, campaigns = [], []
     for index in range(size.rounds):
         started = time.perf_counter()
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
         campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
+        campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
         rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
         ratings = _rate(campaign, size, base_url, seed=draw + index)
         rating_s = time.perf_counter() - started
-        params = {"source_campaign_ids": [campaign.pk], "stages": [
+        params = {"source_campaign_ids": campaigns, "stages": [
                       "snapshot", "train_critic", "evaluate_critic", "promote_critic", "generate_candidates", "score",
                       "align", "evaluate_generator", "promote_generator"],
                   "candidates": {"prompt_ids": _draw(candidate_pool, size.candidate_count, seed=100 + draw + index),
@@ -160,6 +164,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         metrics = generator_version.metrics if generator_version else {}
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
+            "campaigns": len(campaigns),
             "judged_rated_videos": _judged(rated_ids), "generate_s": round(generate_s, 1), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
             "critic_version": critic_version.pk, "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
             "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
