@@ -88,10 +88,12 @@ def critic_part(models: dict, train_videos: int) -> dict:
     return out
 
 
-def _generator_critic(models: dict, work: Path, setup) -> str:
+def _generator_critic(models: dict, work: Path, setup, generator_prompts: int = 150) -> str:
     """A critic for the generator's videos: the pretrained critic fine-tuned on world renders (oracle) and on
     the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them.
-    `setup` (an AlignmentSetup): how those samples are drawn (its sampling steps and guidance)."""
+    `setup` (an AlignmentSetup): how those samples are drawn (its sampling steps and guidance); `generator_prompts`
+    × 3 seeds of them are rated (the world has about a thousand prompts, so a few of the held-out ones are among
+    them, as they would be among a product's rated prompts; the generator never trains on them)."""
     import numpy as np
 
     from alignment.engine.align.experiment import generate_all, generator_spec
@@ -104,7 +106,7 @@ def _generator_critic(models: dict, work: Path, setup) -> str:
     from alignment.engine.synthetic.reasons import judged_reasons
 
     rng = np.random.default_rng(5)
-    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(150, 55), (0, 1, 2))
+    sampled = generate_all(generator_spec(str(models["tiny-cogvideox"]), setup), distinct_prompts(generator_prompts, 55), (0, 1, 2))
     examples = []
     for prompt, _, frames in sampled:
         verdict = judge(frames, prompt)
@@ -147,7 +149,8 @@ ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
-               candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None) -> dict:
+               candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None,
+               critic_generator_prompts: int = 150) -> dict:
     """`critic_guidance`: the guidance of the samples the critic is fine-tuned on (default `guidance`: the
     annotators rate what the generator makes in the setting it is aligned in)."""
     from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
@@ -166,7 +169,8 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
             setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
         # a critic is fine-tuned only where an arm is ranked by it (uniform and the judge's arms need none)
         critic_dir = None if all(s.objective == "uniform" or s.ranked_by == "judge" for s in setups) else (
-            _generator_critic(models, tmp, base if critic_guidance is None else replace(base, guidance=critic_guidance)))
+            _generator_critic(models, tmp, base if critic_guidance is None else replace(base, guidance=critic_guidance),
+                              critic_generator_prompts))
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align",
                                           on_run=lambda run: print(json.dumps({"align_run": run}), flush=True))
     for run in report["runs"]:
@@ -227,6 +231,8 @@ def _align_section(args) -> str:
     if args.guidance is not None or args.critic_guidance is not None:  # sections without it: a critic rated at 4
         critic_guidance = args.critic_guidance if args.critic_guidance is not None else args.guidance
         section += f"_critic_guidance_{critic_guidance:g}"
+    if args.critic_generator_prompts != 150:
+        section += f"_critic_on_{args.critic_generator_prompts}_generator_prompts"
     return section + (f"_from_seed_{args.first_seed}" if args.first_seed else "")
 
 
@@ -259,6 +265,8 @@ def main() -> None:
                              "(default 4; 1 samples without guidance, so fine-tuning on its own samples distils none)")
     parser.add_argument("--critic-guidance", type=float, default=None,
                         help="align: guidance of the generator samples the critic is fine-tuned on (default --guidance)")
+    parser.add_argument("--critic-generator-prompts", type=int, default=150,
+                        help="align: the generator's prompts (× 3 seeds) rated for the critic, beside 600 world renders")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")
     parser.add_argument("--heldout-prompts", type=int, default=32, help="dpo: held-out prompts (2 seeds each)")
@@ -282,7 +290,8 @@ def main() -> None:
             figures["critic"] = critic_part(models, args.critic_videos)
         if "align" in parts:
             figures[_align_section(args)] = align_part(models, args.seeds, args.align_arms, args.first_seed,
-                                                       args.candidate_seeds, args.guidance, args.critic_guidance)
+                                                       args.candidate_seeds, args.guidance, args.critic_guidance,
+                                                       args.critic_generator_prompts)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance)
