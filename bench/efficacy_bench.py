@@ -88,7 +88,10 @@ def critic_part(models: dict, train_videos: int) -> dict:
     return out
 
 
-def _generator_critic(models: dict, work: Path, setup, generator_prompts: int = 150) -> str:
+CRITIC_GENERATOR_PROMPTS = 150  # the align part's critic: the generator's prompts rated (× 3 seeds), by default
+
+
+def _generator_critic(models: dict, work: Path, setup, generator_prompts: int = CRITIC_GENERATOR_PROMPTS) -> str:
     """A critic for the generator's videos: the pretrained critic fine-tuned on world renders (oracle) and on
     the base generator's own samples (the judge), both with 10% label noise — as annotators would rate them.
     `setup` (an AlignmentSetup): how those samples are drawn (its sampling steps and guidance); `generator_prompts`
@@ -150,10 +153,10 @@ ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
                candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None,
-               critic_generator_prompts: int = 150) -> dict:
+               critic_generator_prompts: int = CRITIC_GENERATOR_PROMPTS) -> dict:
     """`critic_guidance`: the guidance of the samples the critic is fine-tuned on (default `guidance`: the
     annotators rate what the generator makes in the setting it is aligned in)."""
-    from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
+    from alignment.engine.align.experiment import AlignmentSetup, needs_critic, reward_hacking, run_alignment_experiment
 
     base = AlignmentSetup(candidate_seeds=candidate_seeds)
     if guidance is not None:
@@ -167,10 +170,9 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
         for name in arms.split(","):
             setup, every_seed = known[name]
             setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
-        # a critic is fine-tuned only where an arm is ranked by it (uniform and the judge's arms need none)
-        critic_dir = None if all(s.objective == "uniform" or s.ranked_by == "judge" for s in setups) else (
-            _generator_critic(models, tmp, base if critic_guidance is None else replace(base, guidance=critic_guidance),
-                              critic_generator_prompts))
+        critic_setup = base if critic_guidance is None else replace(base, guidance=critic_guidance)
+        critic_dir = (_generator_critic(models, tmp, critic_setup, critic_generator_prompts)
+                      if any(map(needs_critic, setups)) else None)
         report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, tmp / "align",
                                           on_run=lambda run: print(json.dumps({"align_run": run}), flush=True))
     for run in report["runs"]:
@@ -231,7 +233,7 @@ def _align_section(args) -> str:
     if args.guidance is not None or args.critic_guidance is not None:  # sections without it: a critic rated at 4
         critic_guidance = args.critic_guidance if args.critic_guidance is not None else args.guidance
         section += f"_critic_guidance_{critic_guidance:g}"
-    if args.critic_generator_prompts != 150:
+    if args.critic_generator_prompts != CRITIC_GENERATOR_PROMPTS:
         section += f"_critic_on_{args.critic_generator_prompts}_generator_prompts"
     return section + (f"_from_seed_{args.first_seed}" if args.first_seed else "")
 
@@ -265,7 +267,7 @@ def main() -> None:
                              "(default 4; 1 samples without guidance, so fine-tuning on its own samples distils none)")
     parser.add_argument("--critic-guidance", type=float, default=None,
                         help="align: guidance of the generator samples the critic is fine-tuned on (default --guidance)")
-    parser.add_argument("--critic-generator-prompts", type=int, default=150,
+    parser.add_argument("--critic-generator-prompts", type=int, default=CRITIC_GENERATOR_PROMPTS,
                         help="align: the generator's prompts (× 3 seeds) rated for the critic, beside 600 world renders")
     parser.add_argument("--dpo-steps", type=int, default=150)
     parser.add_argument("--dpo-prompts", type=int, default=32, help="candidate prompts (4 seeds each)")

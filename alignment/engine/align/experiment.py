@@ -153,6 +153,12 @@ def scored_candidates(videos, scores) -> list[ScoredSample]:
             for (prompt, seed, frames), score in zip(videos, scores)]
 
 
+def needs_critic(setup: AlignmentSetup) -> bool:
+    """Whether a run needs the critic's scores: not the uniform control, the judge's ceiling, or DPO on people's pairs."""
+    return not (setup.objective == "uniform" or setup.ranked_by == "judge" or
+                (setup.objective == "dpo" and setup.preferences != "critic"))
+
+
 def judged_candidates(videos, verdicts) -> list[ScoredSample]:
     """The same samples weighed by the judge's verdicts (`ranked_by="judge"`, the ceiling diagnostic only)."""
     return [ScoredSample(prompt=prompt, frames=frames, reward=verdict.reward, ratings=dict(verdict.ratings),
@@ -236,14 +242,13 @@ def run_alignment_experiment(base: str, critic_dir: str | None, setups: list[Ali
     `on_run` sees each run's figures as soon as it is measured (a long bench loses nothing to a late failure)."""
     work_dir = Path(work_dir)
     first = setups[0]
-    needs_critic = [s.objective for s in setups if not (s.objective == "uniform" or s.ranked_by == "judge" or
-                                                        (s.objective == "dpo" and s.preferences != "critic"))]
+    critic_objectives = sorted({s.objective for s in setups if needs_critic(s)})
     if unknown := {s.ranked_by for s in setups} - {"critic", "judge"}:
         raise ValueError(f"ranked_by must be critic or judge, not {sorted(unknown)}")
     if any(s.ranked_by == "judge" and s.objective == "edit_reward" for s in setups):
         raise ValueError("edit_reward climbs the critic's differentiable reward; the judge has none")
-    if critic_dir is None and needs_critic:
-        raise ValueError(f"objectives {sorted(set(needs_critic))} need a critic's scores: give critic_dir")
+    if critic_dir is None and critic_objectives:
+        raise ValueError(f"objectives {critic_objectives} need a critic's scores: give critic_dir")
     critic = load_critic(critic_dir) if critic_dir else None
     started = time.perf_counter()
     candidate_prompts = distinct_prompts(first.candidate_prompts, first.prompt_seed)
