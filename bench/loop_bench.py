@@ -33,6 +33,11 @@ def main() -> None:
                         help="another draw of the same chain: its prompts, candidates and the annotators' noise")
     parser.add_argument("--no-accumulate", action="store_true",
                         help="each round's critic learns from that round's campaign only, not every one rated so far")
+    parser.add_argument("--rated-prompts", type=int, default=25,
+                        help="the active generator's prompts rated each round (4 seeds each)")
+    parser.add_argument("--world-seeds", type=int, default=1, help="seeds of each world prompt rated each round")
+    parser.add_argument("--overlap", type=int, default=3,
+                        help="ratings per video; with 1, the same ratings cover three times as many videos")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -46,7 +51,8 @@ def main() -> None:
         started = time.perf_counter()
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
             size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
-                             accumulate=not args.no_accumulate)
+                             accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
+                             world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()
