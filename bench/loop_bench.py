@@ -5,7 +5,7 @@ generator's videos. One command:
 
     .venv/bin/python bench/loop_bench.py [--rounds 2] [--world-prompts 100]
 
-Writes the figures to bench/results/efficacy.json (section "loop") and prints a summary for RESULTS.md.
+Writes the figures to bench/results/efficacy.json (section "loop", or --section) and prints a summary for RESULTS.md.
 """
 from __future__ import annotations
 
@@ -38,12 +38,17 @@ def main() -> None:
     parser.add_argument("--world-seeds", type=int, default=1, help="seeds of each world prompt rated each round")
     parser.add_argument("--overlap", type=int, default=3,
                         help="ratings per video; with 1, the same ratings cover three times as many videos")
+    parser.add_argument("--rate-challenger", action="store_true",
+                        help="after a refused promotion, the next campaign also holds the refused generator's videos")
+    parser.add_argument("--section", default="loop",
+                        help="efficacy.json's section for the figures, and the bench database's name, so that two "
+                             "settings can run side by side (give each its own REDIS_URL too)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ.update({"MEDIA_ROOT": str(tmp / "media"), "LIFT_JOBS_DIR": str(tmp / "jobs"),
                            "LIFT_MODELS_DIR": str(tmp / "models")})
-        database_url = fresh_database("lift_bench_loop")
+        database_url = fresh_database(f"lift_bench_{args.section}")
         setup_django(database_url)
         from alignment.engine.pretrain import install_shipped
 
@@ -52,13 +57,14 @@ def main() -> None:
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
             size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
                              accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
-                             world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3)
+                             world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
+                             rate_challenger=args.rate_challenger)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()
     report["load_average"] = os.getloadavg()[0]
     figures = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    figures["loop"] = report
+    figures[args.section] = report
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=1))
     print(f"## The loop (bench/loop_bench.py)\n\nMachine: {report['machine']}; load average {report['load_average']:.1f}; "

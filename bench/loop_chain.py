@@ -45,6 +45,9 @@ class ChainSize:
     # accumulate; False: the round's own campaign only (how the chain ran until 2026-12-07)
     accumulate: bool = True
     draw: int = 0  # which prompts, candidates and annotator noise: another draw of the same chain
+    # the campaign after a refused promotion also holds the refused generator's videos of the rated prompts, so the
+    # next critic has seen what an aligned generator makes before it judges the next one
+    rate_challenger: bool = False
 
 
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
@@ -132,13 +135,15 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     candidate_pool = pool[size.heldout_count:]
     taken = {p.text for p in [*rated_bank, *pool_prompts]}
     world_bank = world_prompts_create(size.world_prompts, seed=3 + draw, avoid=taken) if size.world_prompts else []
-    rounds, campaigns = [], []
+    rounds, campaigns, challenger = [], [], None
     for index in range(size.rounds):
         started = time.perf_counter()
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
         campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
         campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
         rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
+        challenger_ids = _generate(challenger, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign) \
+            if challenger else []
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
@@ -162,9 +167,10 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
             if loop.result.get("generator_version") else None
         critic_version = ModelVersion.objects.get(pk=loop.result["critic_version"])
         metrics = generator_version.metrics if generator_version else {}
+        challenger = generator_version if size.rate_challenger and not loop.result.get("generator_promoted") else None
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
-            "campaigns": len(campaigns),
+            "campaigns": len(campaigns), "challenger_videos": len(challenger_ids),
             "judged_rated_videos": _judged(rated_ids), "generate_s": round(generate_s, 1), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
             "critic_version": critic_version.pk, "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
             "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
