@@ -141,9 +141,9 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
         campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
         campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
-        rated_ids = _generate(active, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign)
-        challenger_ids = _generate(challenger, rated_bank, [s + 10 * index for s in size.rated_seeds], campaign) \
-            if challenger else []
+        rated_seeds = [s + 10 * index for s in size.rated_seeds]
+        rated_ids = _generate(active, rated_bank, rated_seeds, campaign)
+        challenger_ids = _generate(challenger, rated_bank, rated_seeds, campaign) if challenger else []
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
