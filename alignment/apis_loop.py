@@ -21,7 +21,7 @@ class RetrainPolicyOutput(serializers.ModelSerializer):
     class Meta:
         model = RetrainPolicy
         fields = ["enabled", "min_new_annotations", "check_every_minutes", "stages", "source_campaign_ids", "review_states",
-                  "next_round_campaign", "candidates", "next_round", "critic", "align", "updated_by", "updated_at",
+                  "next_round_campaign", "candidates", "next_round", "critic", "align", "generator_gate", "updated_by", "updated_at",
                   "new_annotations"]
 
     def get_new_annotations(self, policy) -> int:
@@ -53,6 +53,10 @@ class RetrainPolicyApi(APIView):
         next_round = serializers.DictField(required=False, help_text='{"count", "seed", "seeds"} or {"prompt_ids", "seeds"}')
         critic = serializers.DictField(required=False, help_text="train_critic params (not snapshot)")
         align = serializers.DictField(required=False, help_text="align params (objective, settings, heldout, real, ...)")
+        generator_gate = serializers.ChoiceField(
+            choices=["critic", "people"], required=False,
+            help_text="Who promotes an aligned generator: the critic by its held-out reward, at once; or people, by "
+                      "their ratings of its videos beside the active generator's in the next round's campaign.")
 
     @extend_schema(responses={200: RetrainPolicyOutput})
     def get(self, request):

@@ -18,7 +18,7 @@ class ModelVersionOutput(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "kind", "name", "base", "adapter_path", "config", "parent", "lineage", "metrics",
-                  "is_active", "created_by_job", "created_at"]
+                  "is_active", "awaiting_review", "created_by_job", "created_at"]
 
 
 class ModelListApi(APIView):

@@ -22,6 +22,9 @@ class ModelVersion(models.Model):
     lineage = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
+    # A generator that a loop with the people's gate aligned: its videos are rated beside the active one's, and
+    # the next loop promotes or retires it by those ratings (services.people_review).
+    awaiting_review = models.BooleanField(default=False)
     created_by_job = models.ForeignKey("Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -160,6 +163,9 @@ class RetrainPolicy(models.Model):
     # Extra params passed to the train_critic and align stages.
     critic = models.JSONField(default=dict, blank=True)
     align = models.JSONField(default=dict, blank=True)
+    # Who decides a new generator's promotion: "critic" (its held-out reward, at once) or "people" (their ratings
+    # of its videos beside the active one's, in the next loop).
+    generator_gate = models.CharField(max_length=16, default="critic")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     updated_at = models.DateTimeField(auto_now=True)

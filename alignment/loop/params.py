@@ -9,7 +9,8 @@ from ..selectors import unfinished_loop
 from .stages import STAGE_NAMES, stage_named
 
 LOOP_SETTINGS = ("stages", "source_campaign_ids", "review_states", "next_round_campaign", "candidates", "next_round",
-                 "critic", "align")
+                 "critic", "align", "generator_gate")
+GENERATOR_GATES = ("critic", "people")
 _ROUND_KEYS = {"prompt_ids", "count", "seed", "seeds"}
 
 
@@ -45,7 +46,7 @@ def _round_validate(name: str, value, default_seed: int) -> dict:
 
 
 def _stages_validate(settings: dict) -> list[str]:
-    stages = settings.get("stages") or STAGE_NAMES
+    stages = settings.get("stages") or [name for name in STAGE_NAMES if name != "review_generator"]
     if not isinstance(stages, list) or not stages or not set(stages) <= set(STAGE_NAMES):
         raise ApplicationError(f"stages must be a non-empty list of: {', '.join(STAGE_NAMES)}.",
                                fields={"stages": "unknown stage"})
@@ -53,6 +54,9 @@ def _stages_validate(settings: dict) -> list[str]:
     # so a policy whose stages were stored before a warm-up was set (or unset) stays consistent.
     warm = "align" in stages and bool((settings.get("align") or {}).get("warm_up"))
     stages = [name for name in stages if name != "warm_up"] + (["warm_up"] if warm else [])
+    # With the people's gate every loop first decides on the generator the previous one left to them.
+    if settings.get("generator_gate") == "people" and "review_generator" not in stages:
+        stages = ["review_generator", *stages]
     for name in stages:
         if missing := [need for need in stage_named(name).needs_given(settings) if need not in stages]:
             raise ApplicationError(f"Stage {name} needs {', '.join(missing)}.", fields={"stages": f"{name} needs {missing}"})
@@ -91,6 +95,12 @@ def loop_settings_validate(settings: dict) -> dict:
     if (settings.get("critic") or {}).get("kind", "rating") not in ("rating", "preference"):
         raise ApplicationError('critic.kind must be "rating" (train_critic) or "preference" (train_preference_critic).',
                                fields={"critic": "kind"})
+    gate = settings.get("generator_gate") or "critic"
+    if gate not in GENERATOR_GATES:
+        raise ApplicationError('generator_gate must be "critic" (its held-out reward decides at once) or "people" '
+                               "(their ratings of its videos beside the active generator's decide in the next loop).",
+                               fields={"generator_gate": "unknown"})
+    settings["generator_gate"] = gate
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
     align = settings.get("align") or {}
     _warm_up_validate(align)
@@ -101,7 +111,8 @@ def loop_settings_validate(settings: dict) -> dict:
             "next_round_campaign": campaign,
             "candidates": candidates,
             "next_round": _round_validate("next_round", settings.get("next_round"), default_seed=1),
-            "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {})}
+            "critic": dict(settings.get("critic") or {}), "align": dict(settings.get("align") or {}),
+            "generator_gate": gate}
 
 
 def loop_params_validate(*, params: dict) -> dict:

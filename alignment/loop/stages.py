@@ -1,8 +1,8 @@
 """The stages of a retrain loop, in order: what each one runs and what it hands on to the next.
 
 A job stage builds the params of a child job from the loop's settings and what earlier stages produced
-(`context`), and reads back what it made. An inline stage (evaluate, promote) is a quick registry step the
-loop does itself. Every stage returns (outcome text, context additions).
+(`context`), and reads back what it made. An inline stage (review, evaluate, promote) is a quick registry step
+the loop does itself. Every stage returns (outcome text, context additions).
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from lift.api_errors import ApplicationError, Conflict
 
 from ..models import Job, ModelVersion
 from ..selectors import active_version
+from ..services.people_review import generator_await_review, review_waiting_generator
 from ..services.registry import promotion_refusal, version_promote
 
 
@@ -164,10 +165,13 @@ def _align_params(params: dict, context: dict) -> dict:
 
 
 def _next_round_params(params: dict, context: dict) -> dict:
+    """The active generator's videos to rate next; with a challenger awaiting people's review, the challenger's of
+    the same prompts and seeds beside them, so the next loop can compare the two prompt by prompt."""
     next_round = params["next_round"]
+    challenger = context.get("generator_challenger")
     return {"generator_version": _active_id(ModelVersion.Kind.GENERATOR, "generate the next round with"),
             "prompt_ids": _prompt_ids(next_round), "seeds": next_round.get("seeds", [0]),
-            "campaign": params.get("next_round_campaign")}
+            "campaign": params.get("next_round_campaign"), **({"compare_version": challenger} if challenger else {})}
 
 
 # --- inline stages ------------------------------------------------------------------------------------
@@ -189,10 +193,25 @@ def _evaluate(kind: str) -> Callable:
     return evaluate
 
 
+def _review_generator(params: dict, context: dict, by) -> tuple[str, dict]:
+    """The generator an earlier loop left to people: promoted or retired by their ratings, or still waiting."""
+    review = review_waiting_generator(review_states=params["review_states"],
+                                      campaign_ids=params["source_campaign_ids"], by=by)
+    said = {"promote": "promoted generator version {challenger}", "retire": "retired generator version {challenger}",
+            "wait": "generator version {challenger} still awaits people's ratings"}.get(review["verdict"])
+    outcome = f"{said.format(**review)}: {review['reason']}" if said else review["reason"]
+    return outcome, {"generator_review": review}
+
+
 def _promote(kind: str) -> Callable:
-    """Promote when the registry's rule says better; a refusal is an outcome, not a failure."""
+    """Promote when the registry's rule says better; a refusal is an outcome, not a failure. With the people's
+    gate an aligned generator is not promoted here: it waits for their ratings (the next round rates it)."""
     def promote(params: dict, context: dict, by) -> tuple[str, dict]:
         version = ModelVersion.objects.get(pk=context[f"{kind}_version"])
+        if kind == ModelVersion.Kind.GENERATOR and params.get("generator_gate") == "people" and not version.is_active:
+            generator_await_review(version=version)
+            return (f"{version} awaits people's ratings beside the active generator's",
+                    {"generator_promoted": False, "generator_challenger": version.pk})
         try:
             version_promote(version=version, by=by)
         except Conflict as refused:
@@ -205,6 +224,7 @@ def _promote(kind: str) -> Callable:
 
 
 STAGES: list[Stage] = [
+    Stage("review_generator", inline=_review_generator),
     Stage("snapshot", kind="snapshot", build=_snapshot_params, read=_snapshot_read),
     Stage("train_critic", kind="train_critic", build=_critic_params, read=_version_read(ModelVersion.Kind.CRITIC),
           needs=("snapshot",), kind_for=_critic_kind),

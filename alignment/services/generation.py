@@ -73,17 +73,18 @@ def generate_params_help() -> dict[str, str]:
 
     from ..engine.generation import GeneratorSpec
 
-    return {"compare_version": ("a second generator version for a pairwise campaign: each prompt and seed is "
-                                "made by both, and the two videos are a pair (A: generator_version, B: this one); "
-                                "without it a pairwise campaign gets every two seeds of a prompt as a pair"),
+    return {"compare_version": ("a second generator version: each prompt and seed is made by both; in a pairwise "
+                                "campaign the two videos are a pair (A: generator_version, B: this one), in a rating "
+                                "campaign each is rated on its own (how people judge a challenger); without it a "
+                                "pairwise campaign gets every two seeds of a prompt as a pair"),
             **{f"overrides.{f.name}": f.metadata["help"] for f in fields(GeneratorSpec)
                if f.name not in ("base", "lora") and "help" in f.metadata}}
 
 
 def _pairing_validate(*, campaign: Campaign | None, compare_version, version: ModelVersion, seeds: list[int],
                       overrides: dict) -> ModelVersion | None:
-    """How a pairwise campaign is filled, checked: pairs of seeds need two seeds at least; a compared version
-    must be another generator version, able to take the same overrides, and only fills a pairwise campaign."""
+    """How the videos are made and paired, checked: a pairwise campaign's pairs of seeds need two seeds at least;
+    a compared version must be another generator version, able to take the same overrides."""
     pairwise = campaign is not None and campaign.kind == Campaign.Kind.PAIRWISE
     if compare_version is None:
         if pairwise and len(set(seeds)) < 2:
@@ -91,9 +92,6 @@ def _pairing_validate(*, campaign: Campaign | None, compare_version, version: Mo
                                    "compare_version to pair the same seed on two generator versions.",
                                    fields={"seeds": "at least two for a pairwise campaign"})
         return None
-    if not pairwise:
-        raise ApplicationError("compare_version fills a pairwise campaign with pairs; name one as campaign.",
-                               fields={"compare_version": "needs a pairwise campaign"})
     other = ModelVersion.objects.filter(pk=compare_version, kind=ModelVersion.Kind.GENERATOR).first() \
         if isinstance(compare_version, int) and not isinstance(compare_version, bool) else None
     if other is None:

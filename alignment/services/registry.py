@@ -80,6 +80,9 @@ def promotion_refusal(*, version: ModelVersion, active: ModelVersion | None) -> 
     # is its parent, or the generator a warmed-up loop started from), so it is refused when worse than that
     # even where no generator is active yet.
     metrics = version.metrics or {}
+    people = metrics.get("people_review") or {}
+    if people.get("verdict") == "promote" and active is not None and people.get("incumbent") == active.pk:
+        return None  # people rated its videos above the active one's, prompt by prompt (services.people_review)
     before, after = metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")
     if before is None or after is None:
         return None if active is None else "This generator has no held-out reward before and after alignment."

@@ -1098,7 +1098,7 @@ export interface components {
         FormatEnum: "csv" | "jsonl";
         /** @description Generate videos for prompts × seeds with a generator version (optionally into a campaign). */
         GenerateJobParams: {
-            /** @description a second generator version for a pairwise campaign: each prompt and seed is made by both, and the two videos are a pair (A: generator_version, B: this one); without it a pairwise campaign gets every two seeds of a prompt as a pair */
+            /** @description a second generator version: each prompt and seed is made by both; in a pairwise campaign the two videos are a pair (A: generator_version, B: this one), in a rating campaign each is rated on its own (how people judge a challenger); without it a pairwise campaign gets every two seeds of a prompt as a pair */
             compare_version?: unknown;
             overrides?: {
                 /** @description torch.compile the denoiser */
@@ -1129,6 +1129,12 @@ export interface components {
                 width?: unknown;
             };
         };
+        /**
+         * @description * `critic` - critic
+         *     * `people` - people
+         * @enum {string}
+         */
+        GeneratorGateEnum: "critic" | "people";
         /**
          * @description * `generate` - Generate
          *     * `snapshot` - Snapshot
@@ -1212,6 +1218,7 @@ export interface components {
         };
         ModelVersionOutput: {
             adapter_path: string;
+            awaiting_review: boolean;
             base: string;
             config: unknown;
             /** Format: date-time */
@@ -1356,6 +1363,13 @@ export interface components {
                 [key: string]: unknown;
             };
             enabled?: boolean;
+            /**
+             * @description Who promotes an aligned generator: the critic by its held-out reward, at once; or people, by their ratings of its videos beside the active generator's in the next round's campaign.
+             *
+             *     * `critic` - critic
+             *     * `people` - people
+             */
+            generator_gate?: components["schemas"]["GeneratorGateEnum"];
             min_new_annotations?: number;
             /** @description {"count", "seed", "seeds"} or {"prompt_ids", "seeds"} */
             next_round?: {
@@ -1374,6 +1388,7 @@ export interface components {
             check_every_minutes: number;
             critic: unknown;
             enabled: boolean;
+            generator_gate: string;
             min_new_annotations: number;
             /** @description Ratings counted towards the threshold now. */
             readonly new_annotations: number;

@@ -74,9 +74,6 @@ def test_pairing_requests_that_cannot_be_met_are_refused_before_any_job(syntheti
     base = {"generator_version": synthetic_version.pk, "prompt_ids": [world_prompts[0].pk]}
     for params, field in [
         ({**base, "seeds": [0], "campaign": pair_campaign.pk}, "seeds"),  # one seed, nothing to pair
-        ({**base, "seeds": [0], "compare_version": second_version.pk}, "compare_version"),  # no campaign
-        ({**base, "seeds": [0], "compare_version": second_version.pk, "campaign": CampaignFactory().pk},
-         "compare_version"),  # a rating campaign
         ({**base, "seeds": [0], "compare_version": synthetic_version.pk, "campaign": pair_campaign.pk},
          "compare_version"),  # the same version
         ({**base, "seeds": [0], "compare_version": 10**6, "campaign": pair_campaign.pk}, "compare_version"),

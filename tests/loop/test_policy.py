@@ -94,17 +94,19 @@ def test_policy_api_reads_and_changes_the_settings_and_refuses_bad_ones(people, 
     policy = admin.get("/api/retrain/policy/").json()
     assert policy["enabled"] is False and policy["min_new_annotations"] == 300
     answer = admin.put("/api/retrain/policy/", {"enabled": True, "min_new_annotations": 40,
-                                                "next_round_campaign": people["campaign"].pk,
+                                                "next_round_campaign": people["campaign"].pk, "generator_gate": "people",
                                                 "candidates": {"count": 3, "seed": 5, "seeds": [0, 1]}}, format="json")
     assert answer.status_code == 200, answer.json()
     body = answer.json()
     assert body["enabled"] and body["min_new_annotations"] == 40 and body["next_round_campaign"] == people["campaign"].pk
     assert body["candidates"] == {"count": 3, "seed": 5, "seeds": [0, 1]} and body["new_annotations"] == 0
+    assert body["generator_gate"] == "people"
     for bad, field in (({"next_round_campaign": 999999}, "next_round_campaign"),
                        ({"candidates": {"count": 0}}, "candidates"),
                        ({"source_campaign_ids": [999999]}, "campaign_ids"),
                        ({"review_states": ["approved"]}, "review_states"),
                        ({"min_new_annotations": 0}, "min_new_annotations"),
+                       ({"generator_gate": "vote"}, "generator_gate"),
                        ({"align": {"objective": "dpo"}, "candidates": {"seeds": [0]}}, "candidates")):
         refused = admin.put("/api/retrain/policy/", bad, format="json")
         assert refused.status_code == 400 and field in str(refused.json()), (bad, refused.json())

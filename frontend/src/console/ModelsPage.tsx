@@ -86,6 +86,11 @@ function VersionRow({
           #{v.id} {v.name}
         </strong>
         {v.is_active && <span className="badge badge-succeeded">active</span>}
+        {v.awaiting_review && (
+          <span className="badge badge-queued" title="Its videos are rated beside the active generator's; the next loop decides.">
+            awaiting people's ratings
+          </span>
+        )}
         <span className="muted small">{when(v.created_at)}</span>
         <span className="spacer" />
         {!v.is_active && (

@@ -10,6 +10,7 @@ const form = {
   stages: 'snapshot, train_critic',
   source_campaign_ids: '2 3',
   next_round_campaign: '',
+  generator_gate: 'people',
   candidates: '{"count": 8}',
   next_round: '{}',
   critic: '{"steps": 5}',
@@ -26,6 +27,7 @@ describe('retrain policy form', () => {
         stages: ['snapshot', 'train_critic'],
         source_campaign_ids: [2, 3],
         next_round_campaign: null,
+        generator_gate: 'people',
         candidates: { count: 8 },
         next_round: {},
         critic: { steps: 5 },
@@ -52,12 +54,14 @@ describe('retrain loop launch', () => {
       next_round_count: '4',
       next_round_campaign: '9',
       align_steps: '2',
+      generator_gate: 'people',
     };
     expect(buildParams(spec, v)).toEqual({
       params: {
         stages: ['snapshot', 'generate_candidates', 'generate_next_round'],
         review_states: ['pending', 'accepted', 'corrected'],
         next_round_campaign: 9,
+        generator_gate: 'people',
         candidates: { prompt_ids: [1, 2], seeds: [0, 1] },
         next_round: { count: 4, seeds: [0] },
         align: { settings: { steps: 2 } },

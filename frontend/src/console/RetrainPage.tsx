@@ -17,6 +17,7 @@ function draftOf(p: RetrainPolicy): Draft {
     stages: p.stages.join(', '),
     source_campaign_ids: p.source_campaign_ids.join(', '),
     next_round_campaign: p.next_round_campaign === null ? '' : String(p.next_round_campaign),
+    generator_gate: p.generator_gate ?? 'critic',
   };
   for (const k of JSON_KEYS) d[k] = JSON.stringify(p[k] ?? {}, null, 1);
   return d;
@@ -41,6 +42,7 @@ export function policyChanges(d: Draft): { body: Record<string, unknown>; errors
   const next = String(d.next_round_campaign).trim();
   if (next && !/^\d+$/.test(next)) errors.next_round_campaign = 'A campaign id.';
   else body.next_round_campaign = next ? Number(next) : null;
+  body.generator_gate = d.generator_gate === 'people' ? 'people' : 'critic';
   for (const k of JSON_KEYS) {
     try {
       const v = JSON.parse(String(d[k]) || '{}');
@@ -127,7 +129,7 @@ function PolicyForm({ policy, onSaved }: { policy: RetrainPolicy; onSaved: () =>
   const [d, setD] = useState<Draft>(() => draftOf(policy));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
-  const set = (k: string) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
+  const set = (k: string) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
     setD((old) => ({ ...old, [k]: e.target.type === 'checkbox' ? (e.target as HTMLInputElement).checked : e.target.value }));
 
   async function save(e: React.FormEvent) {
@@ -170,6 +172,13 @@ function PolicyForm({ policy, onSaved }: { policy: RetrainPolicy; onSaved: () =>
       {text('stages', 'Stages (all when empty)')}
       {text('source_campaign_ids', 'Ratings from campaigns (all when empty)')}
       {text('next_round_campaign', 'Campaign for the next round (id)')}
+      <div className="form-field">
+        <label htmlFor="policy-generator_gate">Who promotes an aligned generator</label>
+        <select id="policy-generator_gate" value={String(d.generator_gate)} onChange={set('generator_gate')}>
+          <option value="critic">the critic, at once (its held-out reward)</option>
+          <option value="people">people, next round (their ratings beside the active generator's)</option>
+        </select>
+      </div>
       {text('candidates', 'Candidates to generate (JSON: {"count", "seed", "seeds"} or {"prompt_ids", "seeds"})', 3)}
       {text('next_round', 'Next round to generate (JSON, same shape)', 3)}
       {text('critic', 'Critic training params (JSON)', 3)}

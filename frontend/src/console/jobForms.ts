@@ -35,8 +35,10 @@ export interface KindSpec {
 
 export type FormValues = Record<string, string | boolean>;
 
-/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). */
+/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). review_generator runs by itself
+ *  under the people's gate, so the launch form leaves it out of its default list, as the server does. */
 export const LOOP_STAGES = [
+  'review_generator',
   'snapshot',
   'train_critic',
   'evaluate_critic',
@@ -175,10 +177,18 @@ const FORMS: KindSpec[] = [
     label: 'Retrain loop',
     description: 'Snapshot → critic → scores → aligned generator → next round of videos, each stage its own job.',
     fields: [
-      { name: 'stages', label: 'Stages (in this order; leave out what to skip)', type: 'textList', initial: LOOP_STAGES.join(', ') },
+      { name: 'stages', label: 'Stages (in this order; leave out what to skip)', type: 'textList', initial: LOOP_STAGES.filter((s) => s !== 'review_generator').join(', ') },
       { name: 'source_campaign_ids', label: 'Ratings from campaigns (all when empty)', type: 'intList', min: 1 },
       { name: 'review_states', label: 'Review states', type: 'textList', initial: 'pending, accepted, corrected' },
       { name: 'next_round_campaign', label: 'Campaign for the next round', type: 'campaign' },
+      {
+        name: 'generator_gate',
+        label: 'Who promotes an aligned generator',
+        type: 'choice',
+        choices: ['critic', 'people'],
+        initial: 'critic',
+        help: 'critic: its held-out reward decides at once; people: the next round rates its videos beside the active generator’s, and the next loop decides on those ratings.',
+      },
       { name: 'candidate_prompt_ids', label: 'Candidates: prompt ids', type: 'intList', min: 1, path: 'candidates.prompt_ids' },
       { name: 'candidate_count', label: 'Candidates: or draw this many prompts', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
       { name: 'candidate_seeds', label: 'Candidates: video seeds', type: 'intList', min: 0, initial: '0', path: 'candidates.seeds' },

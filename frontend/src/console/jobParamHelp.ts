@@ -48,7 +48,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "settings.width": "pixels"
   },
   "generate": {
-    "compare_version": "a second generator version for a pairwise campaign: each prompt and seed is made by both, and the two videos are a pair (A: generator_version, B: this one); without it a pairwise campaign gets every two seeds of a prompt as a pair",
+    "compare_version": "a second generator version: each prompt and seed is made by both; in a pairwise campaign the two videos are a pair (A: generator_version, B: this one), in a rating campaign each is rated on its own (how people judge a challenger); without it a pairwise campaign gets every two seeds of a prompt as a pair",
     "overrides.compile": "torch.compile the denoiser",
     "overrides.cpu_offload": "model CPU offload (CUDA only) to save memory",
     "overrides.dtype": "auto = bfloat16 on CUDA, float32 on CPU",

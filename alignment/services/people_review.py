@@ -1,0 +1,114 @@
+"""People's review of a challenger generator: their ratings of its videos beside the active generator's, paired
+by prompt and seed, decide whether it is promoted.
+
+The critic's held-out reward is the quick gate, but a critic judges videos unlike any it learnt from when it
+scores an aligned generator (bench/RESULTS.md 5), so a loop may instead leave the aligned generator waiting
+(`ModelVersion.awaiting_review`), have the next round rate both generators' videos of the same prompts and seeds,
+and let the next loop decide on those ratings (loop setting `generator_gate: "people"`).
+"""
+import math
+import statistics
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+
+from annotation.models import Annotation
+from annotation.quality.tables import effective_ratings
+from lift.api_errors import Conflict
+
+from ..engine.critic.questions import RATING_REWARDS
+from ..models import ModelVersion
+from .registry import version_promote
+
+# Fewer rated pairs than this and the review waits for more ratings.
+MIN_PAIRS = 8
+
+
+def _video_rewards(*, version: ModelVersion, review_states: list[str], campaign_ids: list[int]) -> dict:
+    """(prompt, seed) -> (mean reward over the video's ratings, {dimension: mean reward}) for the version's videos."""
+    annotations = Annotation.objects.filter(state=Annotation.State.ACTIVE, review_state__in=review_states,
+                                            item__video_b__isnull=True,  # ratings, not pairwise choices
+                                            item__video__generator=f"generator:{version.pk}",
+                                            item__video__prompt__isnull=False, item__video__seed__isnull=False)
+    if campaign_ids:
+        annotations = annotations.filter(campaign_id__in=campaign_ids)
+    per_video: dict[tuple, list[dict]] = defaultdict(list)
+    for prompt, seed, ratings, corrected in annotations.values_list(
+            "item__video__prompt_id", "item__video__seed", "ratings", "corrected_ratings").iterator(chunk_size=5000):
+        rewards = {dim: RATING_REWARDS[value["rating"]] for dim, value in effective_ratings(ratings, corrected).items()
+                   if isinstance(value, dict) and value.get("rating") in RATING_REWARDS}
+        if rewards:
+            per_video[(prompt, seed)].append(rewards)
+    out = {}
+    for key, rows in per_video.items():
+        dims = sorted({dim for row in rows for dim in row})
+        per_dim = {dim: statistics.fmean(row[dim] for row in rows if dim in row) for dim in dims}
+        out[key] = (statistics.fmean(statistics.fmean(row.values()) for row in rows), per_dim)
+    return out
+
+
+def generator_review(*, challenger: ModelVersion, incumbent: ModelVersion, review_states: list[str],
+                     campaign_ids: list[int] | None = None, min_pairs: int = MIN_PAIRS) -> dict:
+    """The challenger's lead in people's mean reward over the incumbent, per (prompt, seed) both were rated on,
+    and the verdict: "promote" when the lead is more than PROMOTION_MIN_SE standard errors above zero, "retire"
+    when it is not, "wait" below `min_pairs` rated pairs."""
+    mine = _video_rewards(version=challenger, review_states=review_states, campaign_ids=campaign_ids or [])
+    theirs = _video_rewards(version=incumbent, review_states=review_states, campaign_ids=campaign_ids or [])
+    shared = sorted(set(mine) & set(theirs))
+    leads = [mine[key][0] - theirs[key][0] for key in shared]
+    review = {"challenger": challenger.pk, "incumbent": incumbent.pk, "pairs": len(shared), "min_pairs": min_pairs}
+    if len(shared) < max(min_pairs, 2):
+        return {**review, "verdict": "wait",
+                "reason": f"{len(shared)} prompt-and-seed pairs rated on both generators; the review needs {min_pairs}."}
+    lead, error = statistics.fmean(leads), statistics.stdev(leads) / math.sqrt(len(leads))
+    dims = sorted({dim for key in shared for dim in mine[key][1]} & {dim for key in shared for dim in theirs[key][1]})
+    per_dim = {dim: round(statistics.fmean(mine[k][1][dim] - theirs[k][1][dim] for k in shared
+                                           if dim in mine[k][1] and dim in theirs[k][1]), 4) for dim in dims}
+    required = settings.LIFT["PROMOTION_MIN_SE"]
+    better = lead > required * error if required > 0 else lead > 0
+    shown = (f"people's mean reward {statistics.fmean(mine[k][0] for k in shared):.3f} against "
+             f"{statistics.fmean(theirs[k][0] for k in shared):.3f} on {len(shared)} prompt-and-seed pairs, "
+             f"lead {lead:+.4f} ± {error:.4f}")
+    return {**review, "lead": round(lead, 5), "standard_error": round(error, 5), "dimensions": per_dim,
+            "verdict": "promote" if better else "retire",
+            "reason": f"{shown}: {'more' if better else 'not more'} than {required:g} standard errors above zero"}
+
+
+def review_waiting_generator(*, review_states: list[str], campaign_ids: list[int] | None = None, by=None) -> dict:
+    """Decide on the generator awaiting review (the newest; older ones were superseded by it): promote it over
+    the active generator, retire it, or leave it waiting. Returns the review, or {"verdict": "none"}."""
+    with transaction.atomic():
+        waiting = list(ModelVersion.objects.select_for_update()
+                       .filter(kind=ModelVersion.Kind.GENERATOR, awaiting_review=True).order_by("-pk"))
+        if not waiting:
+            return {"verdict": "none", "reason": "no generator awaits people's review"}
+        challenger, superseded = waiting[0], waiting[1:]
+        ModelVersion.objects.filter(pk__in=[v.pk for v in superseded]).update(awaiting_review=False)
+        incumbent = ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, is_active=True).first()
+        if incumbent is None or incumbent.pk == challenger.pk:
+            ModelVersion.objects.filter(pk=challenger.pk).update(awaiting_review=False)
+            return {"verdict": "none", "challenger": challenger.pk, "reason": "it is already the active generator"}
+        review = generator_review(challenger=challenger, incumbent=incumbent, review_states=review_states,
+                                  campaign_ids=campaign_ids)
+        if review["verdict"] == "wait":
+            return review
+        challenger.metrics = {**challenger.metrics, "people_review": review}
+        challenger.awaiting_review = False
+        challenger.save(update_fields=["metrics", "awaiting_review"])
+        if review["verdict"] == "promote":
+            try:
+                version_promote(version=challenger, by=by, reason=f"people's ratings: {review['reason']}")
+            except Conflict as refused:  # the registry's rule takes a people's verdict against this incumbent
+                return {**review, "verdict": "retire", "reason": refused.message}
+        return review
+
+
+def generator_await_review(*, version: ModelVersion) -> ModelVersion:
+    """Leave an aligned generator for people to judge; a newer challenger supersedes an older one."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, awaiting_review=True).exclude(pk=version.pk) \
+            .update(awaiting_review=False)
+        ModelVersion.objects.filter(pk=version.pk).update(awaiting_review=True)
+    version.refresh_from_db()
+    return version

@@ -1,0 +1,147 @@
+"""The people's gate: an aligned generator waits while the next round rates its videos beside the active
+generator's (same prompts and seeds), and the next loop promotes or retires it on those ratings."""
+import pytest
+
+from alignment.loop.params import loop_params_validate
+from alignment.loop.stages import stage_named
+from alignment.models import Job, ModelVersion, PromotionEvent
+from alignment.services.jobs import job_create, job_run, job_start
+from alignment.services.people_review import MIN_PAIRS, generator_await_review, generator_review
+from alignment.services.registry import version_register
+from annotation.models import CampaignItem, Video
+from lift.api_errors import ApplicationError
+from tests.factories import CampaignFactory, ItemFactory, PromptFactory, UserFactory, VideoFactory
+from tests.loop.conftest import MECHANICS, drive, loop_params
+from tests.quality.util import annotate, ratings
+
+STATES = ["accepted", "corrected", "pending"]
+
+
+@pytest.fixture
+def challenger(active_generator):
+    return version_register(kind="generator", name="aligned", base="synthetic://world",
+                            config=active_generator.config, parent=active_generator)
+
+
+def _rated_pairs(campaign, incumbent, challenger, count, *, mine="Good", theirs="Normal", review_state="pending"):
+    """`count` prompts, one seed each, made by both generators and rated by two people."""
+    people = [UserFactory(), UserFactory()]
+    for index in range(count):
+        prompt = PromptFactory()
+        for version, level in ((incumbent, theirs), (challenger, mine)):
+            video = VideoFactory(prompt=prompt, seed=index, generator=f"generator:{version.pk}")
+            item = ItemFactory(campaign=campaign, video=video)
+            for person in people:
+                annotate(item, person, ratings(level, level, "Normal"), review_state=review_state)
+
+
+def test_people_who_rate_the_challenger_higher_prompt_by_prompt_promote_it(active_generator, challenger):
+    _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS, mine="Good", theirs="Normal")
+    review = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)
+    assert review["verdict"] == "promote" and review["pairs"] == MIN_PAIRS
+    # Good is 0.9 and Normal 0.2 on two of three dimensions, the third the same on both sides.
+    assert review["lead"] == pytest.approx((0.9 - 0.2) * 2 / 3, abs=1e-4)
+    assert review["dimensions"] == {"semantic": pytest.approx(0.7), "motion": pytest.approx(0.7), "fidelity": 0.0}
+
+    generator_await_review(version=challenger)
+    outcome, context = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
+    challenger.refresh_from_db()
+    assert outcome.startswith(f"promoted generator version {challenger.pk}: people's mean reward")
+    assert challenger.is_active and not challenger.awaiting_review
+    assert challenger.metrics["people_review"]["verdict"] == "promote"
+    event = PromotionEvent.objects.get(version=challenger)
+    assert event.previous_id == active_generator.pk and not event.forced
+    assert event.reason.startswith("people's ratings:")
+    assert context["generator_review"]["incumbent"] == active_generator.pk
+
+
+@pytest.mark.parametrize("mine, theirs", [("Normal", "Normal"), ("Bad", "Good")])
+def test_a_challenger_people_do_not_rate_clearly_higher_is_retired(active_generator, challenger, mine, theirs):
+    _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS, mine=mine, theirs=theirs)
+    generator_await_review(version=challenger)
+    outcome, _ = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
+    challenger.refresh_from_db()
+    active_generator.refresh_from_db()
+    assert outcome.startswith(f"retired generator version {challenger.pk}")
+    assert active_generator.is_active and not challenger.is_active and not challenger.awaiting_review
+    assert challenger.metrics["people_review"]["verdict"] == "retire"
+    assert not PromotionEvent.objects.filter(version=challenger).exists()
+
+
+def test_the_review_waits_for_enough_pairs_and_counts_only_accepted_ratings_of_the_same_prompt_and_seed(
+        active_generator, challenger):
+    campaign = CampaignFactory()
+    _rated_pairs(campaign, active_generator, challenger, MIN_PAIRS - 1)
+    _rated_pairs(campaign, active_generator, challenger, 3, review_state="rejected")  # rejected ratings never count
+    # The challenger's video of a prompt the active generator was not rated on pairs with nothing.
+    lone = ItemFactory(campaign=campaign, video=VideoFactory(seed=0, generator=f"generator:{challenger.pk}"))
+    annotate(lone, UserFactory(), ratings("Good", "Good", "Good"))
+    generator_await_review(version=challenger)
+
+    outcome, context = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
+    challenger.refresh_from_db()
+    assert context["generator_review"]["verdict"] == "wait" and context["generator_review"]["pairs"] == MIN_PAIRS - 1
+    assert outcome.startswith(f"generator version {challenger.pk} still awaits people's ratings")
+    assert challenger.awaiting_review and not challenger.is_active
+
+    # Ratings from another campaign than the loop's sources do not count either.
+    other = CampaignFactory()
+    _rated_pairs(other, active_generator, challenger, 2)
+    review = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES,
+                              campaign_ids=[campaign.pk])
+    assert review["pairs"] == MIN_PAIRS - 1
+    assert generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)["pairs"] == MIN_PAIRS + 1
+
+
+def test_a_newer_challenger_supersedes_the_one_waiting(active_generator, challenger):
+    newer = version_register(kind="generator", name="aligned again", base="synthetic://world",
+                             config=active_generator.config, parent=active_generator)
+    generator_await_review(version=challenger)
+    generator_await_review(version=newer)
+    assert list(ModelVersion.objects.filter(awaiting_review=True)) == [newer]
+
+
+def test_with_the_people_gate_the_promote_stage_leaves_the_aligned_generator_waiting_and_the_next_round_makes_both(
+        active_generator, challenger, world_prompts):
+    campaign = CampaignFactory()
+    params = loop_params_validate(params={**loop_params(world_prompts, next_round_campaign=campaign.pk),
+                                          "generator_gate": "people"})
+    assert params["stages"] == ["review_generator", *MECHANICS]  # every people-gated loop reviews first
+
+    outcome, context = stage_named("promote_generator").inline(params, {"generator_version": challenger.pk}, None)
+    challenger.refresh_from_db()
+    assert challenger.awaiting_review and not challenger.is_active
+    assert context == {"generator_promoted": False, "generator_challenger": challenger.pk}
+    assert "awaits people's ratings" in outcome
+
+    # The next round: the same prompts and seeds from both generators, each video an item to rate on its own.
+    job, _ = job_create(kind="generate", params=stage_named("generate_next_round").build(params, context), dispatch=False)
+    job = job_run(job_id=job.pk)
+    assert job.status == "succeeded", job.error
+    videos = Video.objects.filter(pk__in=job.result["video_ids"])
+    made = {(v.generator, v.prompt_id, v.seed) for v in videos}
+    keys = {(p.pk, 0) for p in world_prompts[2:4]}
+    assert made == {(f"generator:{version.pk}", *key) for version in (active_generator, challenger) for key in keys}
+    items = CampaignItem.objects.filter(campaign=campaign)
+    assert items.count() == 4 and not items.filter(video_b__isnull=False).exists()
+
+
+def test_the_people_gate_runs_the_review_as_the_loops_first_stage(active_generator, challenger, world_prompts):
+    _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS)
+    generator_await_review(version=challenger)
+    loop, _ = job_create(kind="retrain_loop", dispatch=False,
+                         params={**loop_params(world_prompts), "generator_gate": "people"})
+    job_start(job_id=loop.pk)
+    loop = drive(loop.pk)
+    assert loop.status == Job.Status.SUCCEEDED, loop.error
+    assert loop.metrics["stages"][0]["name"] == "review_generator"
+    assert loop.result["generator_review"]["verdict"] == "promote"
+    # The stages after it generate with the generator people just promoted.
+    candidates = Video.objects.filter(pk__in=loop.result["candidate_video_ids"])
+    assert {v.generator for v in candidates} == {f"generator:{challenger.pk}"}
+
+
+def test_an_unknown_gate_is_refused_with_the_field_named(active_generator, world_prompts):
+    with pytest.raises(ApplicationError) as refused:
+        loop_params_validate(params={**loop_params(world_prompts), "generator_gate": "vote"})
+    assert refused.value.fields == {"generator_gate": "unknown"}
