@@ -48,6 +48,9 @@ class ChainSize:
     # the campaign after a refused promotion also holds the refused generator's videos of the rated prompts, so the
     # next critic has seen what an aligned generator makes before it judges the next one
     rate_challenger: bool = False
+    # the loop's generator_gate "people": an aligned generator waits, the next round's campaign holds its videos of
+    # the rated prompts and seeds beside the active generator's, and the next loop promotes or retires it by them
+    people_gate: bool = False
 
 
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
@@ -143,6 +146,8 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
         rated_seeds = [s + 10 * index for s in size.rated_seeds]
         rated_ids = _generate(active, rated_bank, rated_seeds, campaign)
+        if size.people_gate:
+            challenger = ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, awaiting_review=True).first()
         challenger_ids = _generate(challenger, rated_bank, rated_seeds, campaign) if challenger else []
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
@@ -156,7 +161,8 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
                                  "seeds": list(size.candidate_seeds)},
                   "critic": {"name": f"critic round {index}", **size.critic},
                   "align": {"settings": {**size.align, "guidance": size.guidance, "sample_steps": size.sample_steps},
-                            "heldout": heldout}}
+                            "heldout": heldout},
+                  "generator_gate": "people" if size.people_gate else "critic"}
         loop, _ = job_create(kind="retrain_loop", params=params, dispatch=False)
         started = time.perf_counter()
         loop = loop_run_foreground(loop_id=loop.pk)
@@ -171,7 +177,9 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
             "campaigns": len(campaigns), "challenger_videos": len(challenger_ids),
-            "judged_rated_videos": _judged(rated_ids), "generate_s": round(generate_s, 1), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
+            "judged_rated_videos": _judged(rated_ids),
+            "judged_challenger_videos": _judged(challenger_ids) if challenger_ids else None,
+            "people_review": loop.result.get("generator_review"), "generate_s": round(generate_s, 1), "rating_s": round(rating_s, 1), "loop_s": round(loop_s, 1),
             "critic_version": critic_version.pk, "critic_promoted": loop.result.get("critic_promoted"), "generator_promoted": loop.result.get("generator_promoted"),
             "critic_accuracy_vs_annotators": critic_version.metrics.get("accuracy"),
             "heldout_critic_reward": [metrics.get("heldout_reward_before"), metrics.get("heldout_reward_after")],
