@@ -7,7 +7,7 @@ from alignment.loop.stages import stage_named
 from alignment.models import Job, ModelVersion, PromotionEvent
 from alignment.services.jobs import job_create, job_run, job_start
 from alignment.services.people_review import MIN_PAIRS, generator_await_review, generator_review
-from alignment.services.registry import version_register
+from alignment.services.registry import version_promote, version_register
 from annotation.models import CampaignItem, Video
 from lift.api_errors import ApplicationError
 from tests.factories import CampaignFactory, ItemFactory, PromptFactory, UserFactory, VideoFactory
@@ -99,6 +99,9 @@ def test_a_newer_challenger_supersedes_the_one_waiting(active_generator, challen
     generator_await_review(version=challenger)
     generator_await_review(version=newer)
     assert list(ModelVersion.objects.filter(awaiting_review=True)) == [newer]
+    # An admin who promotes it by hand (forced: it has no held-out figures) ends the wait.
+    version_promote(version=newer, force=True, reason="looked at the videos")
+    assert not ModelVersion.objects.filter(awaiting_review=True).exists()
 
 
 def test_with_the_people_gate_the_promote_stage_leaves_the_aligned_generator_waiting_and_the_next_round_makes_both(
