@@ -9,6 +9,7 @@ from alignment.services.jobs import job_create, job_run, job_start
 from alignment.services.people_review import MIN_PAIRS, generator_await_review, generator_review
 from alignment.services.registry import version_promote, version_register
 from annotation.models import CampaignItem, Video
+from annotation.services.campaigns import campaign_create
 from lift.api_errors import ApplicationError
 from tests.factories import CampaignFactory, ItemFactory, PromptFactory, UserFactory, VideoFactory
 from tests.loop.conftest import MECHANICS, drive, loop_params
@@ -38,7 +39,8 @@ def _rated_pairs(campaign, incumbent, challenger, count, *, mine="Good", theirs=
 def test_people_who_rate_the_challenger_higher_prompt_by_prompt_promote_it(active_generator, challenger):
     _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS, mine="Good", theirs="Normal")
     review = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)
-    assert review["verdict"] == "promote" and review["pairs"] == MIN_PAIRS
+    assert review["verdict"] == "promote" and review["evidence"] == "ratings"
+    assert review["pairs"] == {"ratings": MIN_PAIRS, "comparisons": 0}
     # Good is 0.9 and Normal 0.2 on two of three dimensions, the third the same on both sides.
     assert review["lead"] == pytest.approx((0.9 - 0.2) * 2 / 3, abs=1e-4)
     assert review["dimensions"] == {"semantic": pytest.approx(0.7), "motion": pytest.approx(0.7), "fidelity": 0.0}
@@ -46,7 +48,7 @@ def test_people_who_rate_the_challenger_higher_prompt_by_prompt_promote_it(activ
     generator_await_review(version=challenger)
     outcome, context = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
     challenger.refresh_from_db()
-    assert outcome.startswith(f"promoted generator version {challenger.pk}: people's mean reward")
+    assert outcome.startswith(f"promoted generator version {challenger.pk}: people's ratings on {MIN_PAIRS} ")
     assert challenger.is_active and not challenger.awaiting_review
     assert challenger.metrics["people_review"]["verdict"] == "promote"
     event = PromotionEvent.objects.get(version=challenger)
@@ -80,7 +82,8 @@ def test_the_review_waits_for_enough_pairs_and_counts_only_accepted_ratings_of_t
 
     outcome, context = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
     challenger.refresh_from_db()
-    assert context["generator_review"]["verdict"] == "wait" and context["generator_review"]["pairs"] == MIN_PAIRS - 1
+    assert context["generator_review"]["verdict"] == "wait"
+    assert context["generator_review"]["pairs"] == {"ratings": MIN_PAIRS - 1, "comparisons": 0}
     assert outcome.startswith(f"generator version {challenger.pk} still awaits people's ratings")
     assert challenger.awaiting_review and not challenger.is_active
 
@@ -89,8 +92,48 @@ def test_the_review_waits_for_enough_pairs_and_counts_only_accepted_ratings_of_t
     _rated_pairs(other, active_generator, challenger, 2)
     review = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES,
                               campaign_ids=[campaign.pk])
-    assert review["pairs"] == MIN_PAIRS - 1
-    assert generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)["pairs"] == MIN_PAIRS + 1
+    assert review["pairs"]["ratings"] == MIN_PAIRS - 1
+    everywhere = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)
+    assert everywhere["pairs"]["ratings"] == MIN_PAIRS + 1
+
+
+def _compared_pairs(campaign, incumbent, challenger, count, *, for_challenger=("semantic", "motion")):
+    """`count` prompts, one seed each, made by both generators and compared side by side by two people, the
+    challenger's video A in half the items and B in the other half; people prefer it on `for_challenger`, the
+    other dimensions are ties."""
+    people = [UserFactory(), UserFactory()]
+    for index in range(count):
+        prompt = PromptFactory()
+        videos = [VideoFactory(prompt=prompt, seed=index, generator=f"generator:{version.pk}")
+                  for version in (challenger, incumbent)]
+        a, b = videos if index % 2 else videos[::-1]
+        item = ItemFactory(campaign=campaign, video=a, video_b=b)
+        mine = "A" if a is videos[0] else "B"
+        choices = {dim: {"choice": mine if dim in for_challenger else "tie", "rationale": "clearer"}
+                   for dim in ("semantic", "motion", "fidelity")}
+        for person in people:
+            annotate(item, person, choices)
+
+
+def test_side_by_side_comparisons_of_the_two_generators_decide_where_there_are_enough(active_generator, challenger):
+    pairs = campaign_create(name="challenger against active", kind="pairwise")
+    _compared_pairs(pairs, active_generator, challenger, MIN_PAIRS)
+    # Ratings on their own say the opposite, but the direct comparison is the evidence when there is enough of it.
+    _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS, mine="Bad", theirs="Good")
+    review = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)
+    assert review["evidence"] == "comparisons" and review["pairs"] == {"comparisons": MIN_PAIRS, "ratings": MIN_PAIRS}
+    assert review["verdict"] == "promote" and review["lead"] == pytest.approx(2 / 3, abs=1e-4)
+    assert review["dimensions"] == {"fidelity": 0.0, "motion": 1.0, "semantic": 1.0}
+
+    against = generator_review(challenger=active_generator, incumbent=challenger, review_states=STATES)
+    assert against["verdict"] == "retire" and against["lead"] == pytest.approx(-2 / 3, abs=1e-4)
+    # A pair of two seeds, even of the two generators, is not a comparison of the same prompt and seed.
+    prompt = PromptFactory()
+    odd = ItemFactory(campaign=pairs, video=VideoFactory(prompt=prompt, seed=0, generator=f"generator:{challenger.pk}"),
+                      video_b=VideoFactory(prompt=prompt, seed=1, generator=f"generator:{active_generator.pk}"))
+    annotate(odd, UserFactory(), {dim: {"choice": "B", "rationale": "r"} for dim in ("semantic", "motion", "fidelity")})
+    again = generator_review(challenger=challenger, incumbent=active_generator, review_states=STATES)
+    assert again["pairs"]["comparisons"] == MIN_PAIRS and again["lead"] == review["lead"]
 
 
 def test_a_newer_challenger_supersedes_the_one_waiting(active_generator, challenger):
