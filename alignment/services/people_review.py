@@ -16,7 +16,6 @@ from django.db.models import F, Q
 
 from annotation.models import Annotation
 from annotation.quality.tables import effective_ratings
-from lift.api_errors import Conflict
 
 from ..engine.critic.questions import RATING_REWARDS
 from ..models import ModelVersion
@@ -130,7 +129,10 @@ def review_waiting_generator(*, review_states: list[str], campaign_ids: list[int
         challenger, superseded = waiting[0], waiting[1:]
         ModelVersion.objects.filter(pk__in=[v.pk for v in superseded]).update(awaiting_review=False)
         incumbent = ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, is_active=True).first()
-        if incumbent is None or incumbent.pk == challenger.pk:
+        if incumbent is None:
+            return {"verdict": "wait", "challenger": challenger.pk,
+                    "reason": "there is no active generator to compare it with"}
+        if incumbent.pk == challenger.pk:  # promoted by hand meanwhile
             ModelVersion.objects.filter(pk=challenger.pk).update(awaiting_review=False)
             return {"verdict": "none", "challenger": challenger.pk, "reason": "it is already the active generator"}
         review = generator_review(challenger=challenger, incumbent=incumbent, review_states=review_states,
@@ -140,11 +142,8 @@ def review_waiting_generator(*, review_states: list[str], campaign_ids: list[int
         challenger.metrics = {**challenger.metrics, "people_review": review}
         challenger.awaiting_review = False
         challenger.save(update_fields=["metrics", "awaiting_review"])
-        if review["verdict"] == "promote":
-            try:
-                version_promote(version=challenger, by=by, reason=f"people's ratings: {review['reason']}")
-            except Conflict as refused:  # the registry's rule takes a people's verdict against this incumbent
-                return {**review, "verdict": "retire", "reason": refused.message}
+        if review["verdict"] == "promote":  # the registry's rule takes people's verdict against this incumbent
+            version_promote(version=challenger, by=by, reason=review["reason"])
         return review
 
 

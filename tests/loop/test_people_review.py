@@ -53,7 +53,7 @@ def test_people_who_rate_the_challenger_higher_prompt_by_prompt_promote_it(activ
     assert challenger.metrics["people_review"]["verdict"] == "promote"
     event = PromotionEvent.objects.get(version=challenger)
     assert event.previous_id == active_generator.pk and not event.forced
-    assert event.reason.startswith("people's ratings:")
+    assert event.reason.startswith(f"people's ratings on {MIN_PAIRS} prompt-and-seed pairs")
     assert context["generator_review"]["incumbent"] == active_generator.pk
 
 
@@ -191,3 +191,13 @@ def test_an_unknown_gate_is_refused_with_the_field_named(active_generator, world
     with pytest.raises(ApplicationError) as refused:
         loop_params_validate(params={**loop_params(world_prompts), "generator_gate": "vote"})
     assert refused.value.fields == {"generator_gate": "unknown"}
+
+
+def test_with_no_active_generator_to_compare_with_the_challenger_keeps_waiting(active_generator, challenger):
+    _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS)
+    generator_await_review(version=challenger)
+    ModelVersion.objects.filter(pk=active_generator.pk).update(is_active=False)
+    outcome, context = stage_named("review_generator").inline({"review_states": STATES, "source_campaign_ids": []}, {}, None)
+    challenger.refresh_from_db()
+    assert context["generator_review"]["verdict"] == "wait" and "no active generator" in outcome
+    assert challenger.awaiting_review and not challenger.is_active
