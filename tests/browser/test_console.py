@@ -68,6 +68,27 @@ def test_models_page_shows_why_a_promotion_is_refused(page, transactional_db):
     assert worse.promotions.get().reason == "The old test split leaked."
 
 
+def test_a_generator_awaiting_peoples_ratings_is_marked_until_promoted(page, transactional_db):
+    UserFactory(username="boss", roles=["admin"])
+    active = ModelVersion.objects.create(kind="generator", name="base", base="synthetic://world", is_active=True)
+    waiting = ModelVersion.objects.create(kind="generator", name="aligned", base="synthetic://world", parent=active,
+                                          awaiting_review=True)
+    sign_in(page, "boss")
+    page.get_by_test_id("console-link").click()
+    page.get_by_test_id("console-tab-models").click()
+    row = page.locator(f'[data-testid="version"][data-version-id="{waiting.pk}"]')
+    expect(row.get_by_test_id("awaiting-review")).to_have_text("awaiting people's ratings")
+    expect(page.locator(f'[data-version-id="{active.pk}"] [data-testid="awaiting-review"]')).to_have_count(0)
+
+    row.get_by_test_id("version-promote").click()  # refused: it has no held-out figures, so force it
+    row.get_by_test_id("force-reason").fill("Watched its videos.")
+    row.get_by_test_id("force-promote").click()
+    expect(row.locator(".badge", has_text="active")).to_be_visible()
+    expect(row.get_by_test_id("awaiting-review")).to_have_count(0)
+    waiting.refresh_from_db()
+    assert waiting.is_active and not waiting.awaiting_review
+
+
 def test_admin_launches_a_snapshot_watches_it_finish_and_downloads_it(page, seed, celery_worker_process):
     data = seed()
     campaign = data["campaign"]

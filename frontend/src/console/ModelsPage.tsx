@@ -87,7 +87,11 @@ function VersionRow({
         </strong>
         {v.is_active && <span className="badge badge-succeeded">active</span>}
         {v.awaiting_review && (
-          <span className="badge badge-queued" title="Its videos are rated beside the active generator's; the next loop decides.">
+          <span
+            className="badge badge-queued"
+            data-testid="awaiting-review"
+            title="Its videos are rated beside the active generator's; the next loop decides."
+          >
             awaiting people's ratings
           </span>
         )}
