@@ -100,7 +100,6 @@ def loop_settings_validate(settings: dict) -> dict:
         raise ApplicationError('generator_gate must be "critic" (its held-out reward decides at once) or "people" '
                                "(their ratings of its videos beside the active generator's decide in the next loop).",
                                fields={"generator_gate": "unknown"})
-    settings["generator_gate"] = gate
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
     align = settings.get("align") or {}
     _warm_up_validate(align)

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from annotation.models import Annotation
 from annotation.quality.tables import effective_ratings
+from annotation.snapshots.export import annotations_selected
 
 from ..engine.critic.questions import RATING_REWARDS
 from ..models import ModelVersion
@@ -25,15 +25,9 @@ from .registry import version_promote
 MIN_PAIRS = 8
 
 
-def _counted(review_states: list[str], campaign_ids: list[int]):
-    """The annotations that count: active, in the accepted review states, from the given campaigns (all when none)."""
-    annotations = Annotation.objects.filter(state=Annotation.State.ACTIVE, review_state__in=review_states)
-    return annotations.filter(campaign_id__in=campaign_ids) if campaign_ids else annotations
-
-
 def _video_rewards(*, version: ModelVersion, review_states: list[str], campaign_ids: list[int]) -> dict:
     """(prompt, seed) -> (mean reward over the video's ratings, {dimension: mean reward}) for the version's videos."""
-    annotations = _counted(review_states, campaign_ids).filter(
+    annotations = annotations_selected({"review_states": review_states, "campaign_ids": campaign_ids}).filter(
         item__video_b__isnull=True,  # ratings, not pairwise choices
         item__video__generator=f"generator:{version.pk}",
         item__video__prompt__isnull=False, item__video__seed__isnull=False)
@@ -69,7 +63,7 @@ def _comparison_leads(*, challenger, incumbent, review_states, campaign_ids) -> 
     incumbent's of the same prompt and seed: +1 a dimension chosen for it, -1 against it, 0 a tie, averaged over
     dimensions and people; and the mean preference per dimension."""
     mine, theirs = f"generator:{challenger.pk}", f"generator:{incumbent.pk}"
-    annotations = _counted(review_states, campaign_ids).filter(
+    annotations = annotations_selected({"review_states": review_states, "campaign_ids": campaign_ids}).filter(
         Q(item__video__generator=mine, item__video_b__generator=theirs)
         | Q(item__video__generator=theirs, item__video_b__generator=mine),
         item__video__prompt_id=F("item__video_b__prompt_id"), item__video__seed=F("item__video_b__seed"))

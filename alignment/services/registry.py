@@ -129,7 +129,7 @@ def version_promote(*, version: ModelVersion, by=None, force: bool = False, reas
         raise ApplicationError("A forced promotion needs a reason.", fields={"reason": "required when forcing"})
     if active:
         ModelVersion.objects.filter(pk=active.pk).update(is_active=False)
-    version.is_active, version.awaiting_review = True, False  # promoted by hand while people were to judge it
+    version.is_active, version.awaiting_review = True, False  # promoted, by people's review or by hand: no longer waits
     version.save(update_fields=["is_active", "awaiting_review"])
     PromotionEvent.objects.create(version=version, previous=active, forced=bool(force and refusal),
                                   reason=reason.strip(), by=by)

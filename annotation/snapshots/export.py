@@ -66,7 +66,8 @@ def filters_clean(filters: dict | None) -> dict:
     return clean
 
 
-def _selected(filters: dict):
+def annotations_selected(filters: dict):
+    """The annotations a snapshot with these filters takes (the retrain loop's people's review reads the same)."""
     # Withdrawn and voided annotations stay in the database but never in a snapshot.
     annotations = Annotation.objects.filter(state=Annotation.State.ACTIVE, review_state__in=filters["review_states"])
     if filters["campaign_ids"]:
@@ -145,7 +146,7 @@ def snapshot_export(*, filters: dict, out_dir: Path, seed: int = 0, include_vide
         if connection.vendor == "postgresql" and not outer:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        selected = _selected(filters)
+        selected = annotations_selected(filters)
         if cut_max_id is None:
             cut_max_id = selected.aggregate(m=Max("id"))["m"] or 0
         selected = selected.filter(id__lte=cut_max_id)

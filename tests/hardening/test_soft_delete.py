@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from annotation.models import Annotation, AnnotationAudit, CampaignItem
 from annotation.quality.review import review_queue
 from annotation.quality.tables import campaign_records
-from annotation.snapshots.export import _selected
+from annotation.snapshots.export import annotations_selected
 from tests.conftest import submit, token_client
 from tests.factories import UserFactory, add_member
 
@@ -83,7 +83,7 @@ def test_only_admins_void_and_a_voided_annotation_leaves_quality_review_and_snap
 
     assert [r.id for r in campaign_records(campaign=campaign)] == [kept.pk]
     assert [row["annotation_id"] for row in review_queue(campaign=campaign)] == [kept.pk]
-    selected = _selected({"campaign_ids": [campaign.pk], "review_states": ["pending", "accepted", "corrected"]})
+    selected = annotations_selected({"campaign_ids": [campaign.pk], "review_states": ["pending", "accepted", "corrected"]})
     assert list(selected.values_list("id", flat=True)) == [kept.pk]
     refused = token_client(people["reviewer"]).post(f"/api/annotations/{annotation.pk}/review/",
                                                     {"action": "accept"}, format="json")
