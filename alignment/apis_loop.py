@@ -9,6 +9,7 @@ from annotation.permissions import IsAdmin
 from lift.api_errors import error_body
 
 from . import selectors
+from .loop.params import GENERATOR_GATES
 from .loop.policy import annotations_new_count, loop_start, policy_get, policy_loop_params, policy_update
 from .models import RetrainPolicy, RetrainTrigger
 
@@ -54,9 +55,10 @@ class RetrainPolicyApi(APIView):
         critic = serializers.DictField(required=False, help_text="train_critic params (not snapshot)")
         align = serializers.DictField(required=False, help_text="align params (objective, settings, heldout, real, ...)")
         generator_gate = serializers.ChoiceField(
-            choices=["critic", "people"], required=False,
-            help_text="Who promotes an aligned generator: the critic by its held-out reward, at once; or people, by "
-                      "their ratings of its videos beside the active generator's in the next round's campaign.")
+            choices=list(GENERATOR_GATES), required=False,
+            help_text="Who promotes an aligned generator: critic, by its held-out reward, at once; people, by their "
+                      "ratings of its videos beside the active generator's in the next round's campaign; or "
+                      "critic_first, the critic at once and people for what it refuses.")
 
     @extend_schema(responses={200: RetrainPolicyOutput})
     def get(self, request):

@@ -163,8 +163,8 @@ class RetrainPolicy(models.Model):
     # Extra params passed to the train_critic and align stages.
     critic = models.JSONField(default=dict, blank=True)
     align = models.JSONField(default=dict, blank=True)
-    # Who decides a new generator's promotion: "critic" (its held-out reward, at once) or "people" (their ratings
-    # of its videos beside the active one's, in the next loop).
+    # Who decides a new generator's promotion: "critic" (its held-out reward, at once), "people" (their ratings
+    # of its videos beside the active one's, in the next loop) or "critic_first" (the critic, people on a refusal).
     generator_gate = models.CharField(max_length=16, default="critic")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -40,9 +40,12 @@ def main() -> None:
                         help="ratings per video; with 1, the same ratings cover three times as many videos")
     parser.add_argument("--rate-challenger", action="store_true",
                         help="after a refused promotion, the next campaign also holds the refused generator's videos")
-    parser.add_argument("--people-gate", action="store_true",
-                        help="the loop's generator_gate \"people\": each aligned generator waits, the next round rates "
-                             "its videos beside the active one's, and the next loop promotes or retires it by them")
+    parser.add_argument("--gate", choices=("critic", "people", "critic_first"), default="critic",
+                        help="the loop's generator_gate. people: each aligned generator waits, the next round rates "
+                             "its videos beside the active one's, and the next loop promotes or retires it by them; "
+                             "critic_first: only one the critic refuses waits for people")
+    parser.add_argument("--people-gate", dest="gate", action="store_const", const="people",
+                        help="the same as --gate people (the sections of 2026-12-07 were run with it)")
     parser.add_argument("--section", default="loop",
                         help="efficacy.json's section for the figures, and the bench database's name, so that two "
                              "settings can run side by side (give each its own REDIS_URL too)")
@@ -61,7 +64,7 @@ def main() -> None:
             size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
                              accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
                              world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
-                             rate_challenger=args.rate_challenger, people_gate=args.people_gate)
+                             rate_challenger=args.rate_challenger, generator_gate=args.gate)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()

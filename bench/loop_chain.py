@@ -48,9 +48,10 @@ class ChainSize:
     # the campaign after a refused promotion also holds the refused generator's videos of the rated prompts, so the
     # next critic has seen what an aligned generator makes before it judges the next one
     rate_challenger: bool = False
-    # the loop's generator_gate "people": an aligned generator waits, the next round's campaign holds its videos of
-    # the rated prompts and seeds beside the active generator's, and the next loop promotes or retires it by them
-    people_gate: bool = False
+    # the loop's generator_gate. "people": an aligned generator waits, the next round's campaign holds its videos of
+    # the rated prompts and seeds beside the active generator's, and the next loop promotes or retires it by them;
+    # "critic_first": only one the critic refuses waits so
+    generator_gate: str = "critic"
 
 
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
@@ -146,7 +147,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
         rated_seeds = [s + 10 * index for s in size.rated_seeds]
         rated_ids = _generate(active, rated_bank, rated_seeds, campaign)
-        if size.people_gate:
+        if size.generator_gate != "critic":
             challenger = ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, awaiting_review=True).first()
         challenger_ids = _generate(challenger, rated_bank, rated_seeds, campaign) if challenger else []
         if size.world_prompts:
@@ -162,7 +163,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
                   "critic": {"name": f"critic round {index}", **size.critic},
                   "align": {"settings": {**size.align, "guidance": size.guidance, "sample_steps": size.sample_steps},
                             "heldout": heldout},
-                  "generator_gate": "people" if size.people_gate else "critic"}
+                  "generator_gate": size.generator_gate}
         loop, _ = job_create(kind="retrain_loop", params=params, dispatch=False)
         started = time.perf_counter()
         loop = loop_run_foreground(loop_id=loop.pk)

@@ -10,7 +10,9 @@ from .stages import STAGE_NAMES, stage_named
 
 LOOP_SETTINGS = ("stages", "source_campaign_ids", "review_states", "next_round_campaign", "candidates", "next_round",
                  "critic", "align", "generator_gate")
-GENERATOR_GATES = ("critic", "people")
+GENERATOR_GATES = ("critic", "people", "critic_first")
+# The gates under which an aligned generator may wait for people's ratings (and every loop reviews first).
+PEOPLE_GATES = ("people", "critic_first")
 _ROUND_KEYS = {"prompt_ids", "count", "seed", "seeds"}
 
 
@@ -54,8 +56,8 @@ def _stages_validate(settings: dict) -> list[str]:
     # so a policy whose stages were stored before a warm-up was set (or unset) stays consistent.
     warm = "align" in stages and bool((settings.get("align") or {}).get("warm_up"))
     stages = [name for name in stages if name != "warm_up"] + (["warm_up"] if warm else [])
-    # With the people's gate every loop first decides on the generator the previous one left to them.
-    if settings.get("generator_gate") == "people" and "review_generator" not in stages:
+    # Where people may decide, every loop first decides on the generator the previous one left to them.
+    if settings.get("generator_gate") in PEOPLE_GATES and "review_generator" not in stages:
         stages = ["review_generator", *stages]
     for name in stages:
         if missing := [need for need in stage_named(name).needs_given(settings) if need not in stages]:
@@ -97,8 +99,9 @@ def loop_settings_validate(settings: dict) -> dict:
                                fields={"critic": "kind"})
     gate = settings.get("generator_gate") or "critic"
     if gate not in GENERATOR_GATES:
-        raise ApplicationError('generator_gate must be "critic" (its held-out reward decides at once) or "people" '
-                               "(their ratings of its videos beside the active generator's decide in the next loop).",
+        raise ApplicationError('generator_gate must be "critic" (its held-out reward decides at once), "people" '
+                               "(their ratings of its videos beside the active generator's decide in the next loop) "
+                               'or "critic_first" (the critic promotes at once; what it refuses, people decide).',
                                fields={"generator_gate": "unknown"})
     candidates = _round_validate("candidates", settings.get("candidates"), default_seed=0)
     align = settings.get("align") or {}

@@ -205,22 +205,31 @@ def _review_generator(params: dict, context: dict, by) -> tuple[str, dict]:
 
 def _promote(kind: str) -> Callable:
     """Promote when the registry's rule says better; a refusal is an outcome, not a failure. With the people's
-    gate an aligned generator is not promoted here: it waits for their ratings (the next round rates it)."""
+    gate an aligned generator is not promoted here: it waits for their ratings (the next round rates it); with
+    "critic_first" only a generator the critic refuses waits for them."""
     def promote(params: dict, context: dict, by) -> tuple[str, dict]:
         version = ModelVersion.objects.get(pk=context[f"{kind}_version"])
-        if kind == ModelVersion.Kind.GENERATOR and params.get("generator_gate") == "people" and not version.is_active:
-            generator_await_review(version=version)
-            return (f"{version} awaits people's ratings beside the active generator's",
-                    {"generator_promoted": False, "generator_challenger": version.pk})
+        gate = params.get("generator_gate") if kind == ModelVersion.Kind.GENERATOR else None
+        if gate == "people" and not version.is_active:
+            return _await_people(version, f"{version} awaits people's ratings beside the active generator's")
         try:
             version_promote(version=version, by=by)
         except Conflict as refused:
             if refused.code == "already_active":
                 return f"{version} already active", {f"{kind}_promoted": True}
-            return f"kept the active {kind}: {refused.fields.get('refusal', refused.message)}", \
-                {f"{kind}_promoted": False}
+            refusal = refused.fields.get("refusal", refused.message)
+            if gate == "critic_first":
+                return _await_people(version, f"the critic kept the active generator ({refusal}); {version} "
+                                              "awaits people's ratings beside the active generator's")
+            return f"kept the active {kind}: {refusal}", {f"{kind}_promoted": False}
         return f"promoted {version}", {f"{kind}_promoted": True}
     return promote
+
+
+def _await_people(version: ModelVersion, outcome: str) -> tuple[str, dict]:
+    """Leave the aligned generator to people: the next-round stage makes its videos beside the active one's."""
+    generator_await_review(version=version)
+    return outcome, {"generator_promoted": False, "generator_challenger": version.pk}
 
 
 STAGES: list[Stage] = [

@@ -4,7 +4,8 @@ side-by-side comparisons of the two, paired by prompt and seed, decide whether i
 The critic's held-out reward is the quick gate, but a critic judges videos unlike any it learnt from when it
 scores an aligned generator (bench/RESULTS.md 5), so a loop may instead leave the aligned generator waiting
 (`ModelVersion.awaiting_review`), have the next round rate both generators' videos of the same prompts and seeds,
-and let the next loop decide on those ratings (loop setting `generator_gate: "people"`).
+and let the next loop decide on those ratings (loop setting `generator_gate: "people"`; with "critic_first" only
+a generator the critic refuses waits for them).
 """
 import math
 import statistics

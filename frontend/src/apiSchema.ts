@@ -1132,9 +1132,10 @@ export interface components {
         /**
          * @description * `critic` - critic
          *     * `people` - people
+         *     * `critic_first` - critic_first
          * @enum {string}
          */
-        GeneratorGateEnum: "critic" | "people";
+        GeneratorGateEnum: "critic" | "people" | "critic_first";
         /**
          * @description * `generate` - Generate
          *     * `snapshot` - Snapshot
@@ -1364,10 +1365,11 @@ export interface components {
             };
             enabled?: boolean;
             /**
-             * @description Who promotes an aligned generator: the critic by its held-out reward, at once; or people, by their ratings of its videos beside the active generator's in the next round's campaign.
+             * @description Who promotes an aligned generator: critic, by its held-out reward, at once; people, by their ratings of its videos beside the active generator's in the next round's campaign; or critic_first, the critic at once and people for what it refuses.
              *
              *     * `critic` - critic
              *     * `people` - people
+             *     * `critic_first` - critic_first
              */
             generator_gate?: components["schemas"]["GeneratorGateEnum"];
             min_new_annotations?: number;

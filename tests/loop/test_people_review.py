@@ -201,3 +201,26 @@ def test_with_no_active_generator_to_compare_with_the_challenger_keeps_waiting(a
     challenger.refresh_from_db()
     assert context["generator_review"]["verdict"] == "wait" and "no active generator" in outcome
     assert challenger.awaiting_review and not challenger.is_active
+
+
+@pytest.mark.parametrize("after, promoted", [(0.30, True), (0.19, False)])
+def test_critic_first_promotes_what_the_critic_finds_better_and_leaves_its_refusals_to_people(
+        active_generator, challenger, world_prompts, after, promoted):
+    campaign = CampaignFactory()
+    ModelVersion.objects.filter(pk=challenger.pk).update(
+        metrics={"heldout_reward_before": 0.20, "heldout_reward_after": after})
+    params = loop_params_validate(params={**loop_params(world_prompts, next_round_campaign=campaign.pk),
+                                          "generator_gate": "critic_first"})
+    assert params["stages"] == ["review_generator", *MECHANICS]  # a refusal left earlier is reviewed first
+
+    outcome, context = stage_named("promote_generator").inline(params, {"generator_version": challenger.pk}, None)
+    challenger.refresh_from_db()
+    assert challenger.is_active is promoted and challenger.awaiting_review is not promoted
+    if promoted:
+        assert outcome == f"promoted {challenger}" and context == {"generator_promoted": True}
+        assert "compare_version" not in stage_named("generate_next_round").build(params, context)
+    else:
+        assert outcome.startswith("the critic kept the active generator (Held-out reward did not improve")
+        assert outcome.endswith("awaits people's ratings beside the active generator's")
+        assert context == {"generator_promoted": False, "generator_challenger": challenger.pk}
+        assert stage_named("generate_next_round").build(params, context)["compare_version"] == challenger.pk

@@ -37,6 +37,13 @@ describe('retrain policy form', () => {
     });
   });
 
+  it('sends each gate as chosen, and the critic for anything else', () => {
+    for (const gate of ['critic', 'people', 'critic_first']) {
+      expect(policyChanges({ ...form, generator_gate: gate }).body.generator_gate).toBe(gate);
+    }
+    expect(policyChanges({ ...form, generator_gate: 'vote' }).body.generator_gate).toBe('critic');
+  });
+
   it('names every bad field', () => {
     const bad = { ...form, min_new_annotations: '0', stages: 'snapshot, dance', next_round_campaign: 'x', align: '[1]', critic: '{' };
     expect(Object.keys(policyChanges(bad).errors).sort()).toEqual(['align', 'critic', 'min_new_annotations', 'next_round_campaign', 'stages']);

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { ApiError, fieldMessages } from '../api';
 import { consoleApi, type RetrainPolicy } from './consoleApi';
-import { LOOP_STAGES } from './jobForms';
+import { GENERATOR_GATES, LOOP_STAGES } from './jobForms';
 import { ErrorText, Link, Loading, useLoad, when } from './ui';
 
 const JSON_KEYS = ['candidates', 'next_round', 'critic', 'align'] as const;
@@ -42,7 +42,7 @@ export function policyChanges(d: Draft): { body: Record<string, unknown>; errors
   const next = String(d.next_round_campaign).trim();
   if (next && !/^\d+$/.test(next)) errors.next_round_campaign = 'A campaign id.';
   else body.next_round_campaign = next ? Number(next) : null;
-  body.generator_gate = d.generator_gate === 'people' ? 'people' : 'critic';
+  body.generator_gate = (GENERATOR_GATES as readonly unknown[]).includes(d.generator_gate) ? d.generator_gate : 'critic';
   for (const k of JSON_KEYS) {
     try {
       const v = JSON.parse(String(d[k]) || '{}');
@@ -177,6 +177,7 @@ function PolicyForm({ policy, onSaved }: { policy: RetrainPolicy; onSaved: () =>
         <select id="policy-generator_gate" value={String(d.generator_gate)} onChange={set('generator_gate')}>
           <option value="critic">the critic, at once (its held-out reward)</option>
           <option value="people">people, next round (their ratings beside the active generator's)</option>
+          <option value="critic_first">the critic at once; what it refuses, people next round</option>
         </select>
       </div>
       {text('candidates', 'Candidates to generate (JSON: {"count", "seed", "seeds"} or {"prompt_ids", "seeds"})', 3)}

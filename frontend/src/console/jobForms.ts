@@ -37,6 +37,9 @@ export type FormValues = Record<string, string | boolean>;
 
 /** The retrain loop's stages in their fixed order (alignment/loop/stages.py). review_generator runs by itself
  *  under the people's gate, so the launch form leaves it out of its default list, as the server does. */
+/** Who promotes an aligned generator: the loop's `generator_gate` values. */
+export const GENERATOR_GATES = ['critic', 'people', 'critic_first'] as const;
+
 export const LOOP_STAGES = [
   'review_generator',
   'snapshot',
@@ -185,9 +188,9 @@ const FORMS: KindSpec[] = [
         name: 'generator_gate',
         label: 'Who promotes an aligned generator',
         type: 'choice',
-        choices: ['critic', 'people'],
+        choices: [...GENERATOR_GATES],
         initial: 'critic',
-        help: 'critic: its held-out reward decides at once; people: the next round rates its videos beside the active generator’s, and the next loop decides on those ratings.',
+        help: 'critic: its held-out reward decides at once; people: the next round rates its videos beside the active generator’s, and the next loop decides on those ratings; critic_first: the critic promotes at once, and what it refuses waits for people as under people.',
       },
       { name: 'candidate_prompt_ids', label: 'Candidates: prompt ids', type: 'intList', min: 1, path: 'candidates.prompt_ids' },
       { name: 'candidate_count', label: 'Candidates: or draw this many prompts', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
