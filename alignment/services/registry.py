@@ -129,7 +129,11 @@ def version_promote(*, version: ModelVersion, by=None, force: bool = False, reas
         raise ApplicationError("A forced promotion needs a reason.", fields={"reason": "required when forcing"})
     if active:
         ModelVersion.objects.filter(pk=active.pk).update(is_active=False)
-    version.is_active, version.awaiting_review = True, False  # promoted, by people's review or by hand: no longer waits
+    if version.kind == ModelVersion.Kind.GENERATOR:
+        # A waiting challenger is judged against the generator it would replace (services.people_review): once a
+        # generator is promoted (that one, by people or by hand, or another), its wait is over.
+        ModelVersion.objects.filter(kind=version.kind, awaiting_review=True).update(awaiting_review=False)
+    version.is_active, version.awaiting_review = True, False
     version.save(update_fields=["is_active", "awaiting_review"])
     PromotionEvent.objects.create(version=version, previous=active, forced=bool(force and refusal),
                                   reason=reason.strip(), by=by)

@@ -209,13 +209,17 @@ def test_critic_first_promotes_what_the_critic_finds_better_and_leaves_its_refus
     campaign = CampaignFactory()
     ModelVersion.objects.filter(pk=challenger.pk).update(
         metrics={"heldout_reward_before": 0.20, "heldout_reward_after": after})
+    earlier = generator_await_review(version=version_register(
+        kind="generator", name="refused last round", base="synthetic://world", config=active_generator.config))
     params = loop_params_validate(params={**loop_params(world_prompts, next_round_campaign=campaign.pk),
                                           "generator_gate": "critic_first"})
     assert params["stages"] == ["review_generator", *MECHANICS]  # a refusal left earlier is reviewed first
 
     outcome, context = stage_named("promote_generator").inline(params, {"generator_version": challenger.pk}, None)
     challenger.refresh_from_db()
+    earlier.refresh_from_db()
     assert challenger.is_active is promoted and challenger.awaiting_review is not promoted
+    assert not earlier.awaiting_review  # aligned from the generator just replaced, or superseded by the new refusal
     if promoted:
         assert outcome == f"promoted {challenger}" and context == {"generator_promoted": True}
         assert "compare_version" not in stage_named("generate_next_round").build(params, context)
