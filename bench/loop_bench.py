@@ -46,6 +46,9 @@ def main() -> None:
                              "critic_first: only one the critic refuses waits for people")
     parser.add_argument("--people-gate", dest="gate", action="store_const", const="people",
                         help="the same as --gate people (the sections of 2026-12-07 were run with it)")
+    parser.add_argument("--review-pairwise", action="store_true",
+                        help="with --gate people or critic_first: a waiting generator's videos go beside the active "
+                             "one's into a pairwise campaign, so people compare the two instead of rating each")
     parser.add_argument("--section", default="loop",
                         help="efficacy.json's section for the figures, and the bench database's name, so that two "
                              "settings can run side by side (give each its own REDIS_URL too)")
@@ -64,7 +67,8 @@ def main() -> None:
             size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
                              accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
                              world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
-                             rate_challenger=args.rate_challenger, generator_gate=args.gate)
+                             rate_challenger=args.rate_challenger, generator_gate=args.gate,
+                             review_pairwise=args.review_pairwise)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()

@@ -52,6 +52,9 @@ class ChainSize:
     # the rated prompts and seeds beside the active generator's, and the next loop promotes or retires it by them;
     # "critic_first": only one the critic refuses waits so
     generator_gate: str = "critic"
+    # under a gate that lets people decide: a waiting generator's videos go beside the active one's into a pairwise
+    # campaign of their own (one pair per rated prompt and seed), so people compare the two rather than rate each
+    review_pairwise: bool = False
 
 
 def _draw(ids: list[int], count: int, seed: int) -> list[int]:
@@ -60,13 +63,13 @@ def _draw(ids: list[int], count: int, seed: int) -> list[int]:
     return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=min(count, len(ids)), replace=False))
 
 
-def _generate(version, prompts, seeds, campaign=None) -> list[int]:
+def _generate(version, prompts, seeds, campaign=None, compare=None) -> list[int]:
     from alignment.models import Job
     from alignment.services.jobs import job_create, job_run
 
     job, _ = job_create(kind="generate", dispatch=False, params={
         "generator_version": version.pk, "prompt_ids": [p.pk for p in prompts], "seeds": list(seeds),
-        "campaign": campaign.pk if campaign else None})
+        "campaign": campaign.pk if campaign else None, **({"compare_version": compare.pk} if compare else {})})
     job = job_run(job_id=job.pk)
     if job.status != Job.Status.SUCCEEDED:
         raise RuntimeError(f"generate job {job.pk} {job.status}: {job.error}")
@@ -121,6 +124,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     from alignment.services.jobs import job_create
     from alignment.services.judging import world_prompts_create
     from alignment.services.registry import version_promote, version_register
+    from annotation.models import Video
     from annotation.services.campaigns import campaign_create
 
     generator = version_register(kind="generator", name="tiny world generator", base=str(pretrained["tiny-cogvideox"]),
@@ -144,16 +148,24 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         started = time.perf_counter()
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
         campaign = campaign_create(name=f"round {index}: {active.name}", overlap=size.overlap)
-        campaigns = [*campaigns, campaign.pk] if size.accumulate else [campaign.pk]
         rated_seeds = [s + 10 * index for s in size.rated_seeds]
         rated_ids = _generate(active, rated_bank, rated_seeds, campaign)
         if size.generator_gate != "critic":
             challenger = ModelVersion.objects.filter(kind=ModelVersion.Kind.GENERATOR, awaiting_review=True).first()
-        challenger_ids = _generate(challenger, rated_bank, rated_seeds, campaign) if challenger else []
+        pairs = campaign_create(name=f"round {index}: {challenger.name} beside {active.name}", kind="pairwise",
+                                overlap=size.overlap) if challenger and size.review_pairwise else None
+        challenger_ids = []
+        if challenger:
+            made = _generate(challenger, rated_bank, rated_seeds, pairs or campaign, compare=active if pairs else None)
+            challenger_ids = list(Video.objects.filter(pk__in=made, generator=f"generator:{challenger.pk}")
+                                  .values_list("pk", flat=True))
+        round_campaigns = [campaign.pk, *([pairs.pk] if pairs else [])]
+        campaigns = [*campaigns, *round_campaigns] if size.accumulate else round_campaigns
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
         ratings = _rate(campaign, size, base_url, seed=draw + index)
+        comparisons = _rate(pairs, size, base_url, seed=draw + index) if pairs else 0
         rating_s = time.perf_counter() - started
         params = {"source_campaign_ids": campaigns, "stages": [
                       "snapshot", "train_critic", "evaluate_critic", "promote_critic", "generate_candidates", "score",
@@ -177,6 +189,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
         challenger = generator_version if size.rate_challenger and not loop.result.get("generator_promoted") else None
         rounds.append({
             "round": index, "generator": active.name, "rated_videos": len(rated_ids), "ratings": ratings,
+            "comparisons": comparisons,
             "campaigns": len(campaigns), "challenger_videos": len(challenger_ids),
             "judged_rated_videos": _judged(rated_ids),
             "judged_challenger_videos": _judged(challenger_ids) if challenger_ids else None,
