@@ -73,12 +73,18 @@ def test_a_generator_awaiting_peoples_ratings_is_marked_until_promoted(page, tra
     active = ModelVersion.objects.create(kind="generator", name="base", base="synthetic://world", is_active=True)
     waiting = ModelVersion.objects.create(kind="generator", name="aligned", base="synthetic://world", parent=active,
                                           awaiting_review=True)
+    reason = "people's ratings on 9 prompt-and-seed pairs: lead in mean reward -0.0100 ± 0.0200"
+    retired = ModelVersion.objects.create(kind="generator", name="retired", base="synthetic://world", parent=active,
+                                          metrics={"people_review": {"verdict": "retire", "reason": reason}})
     sign_in(page, "boss")
     page.get_by_test_id("console-link").click()
     page.get_by_test_id("console-tab-models").click()
     row = page.locator(f'[data-testid="version"][data-version-id="{waiting.pk}"]')
     expect(row.get_by_test_id("awaiting-review")).to_have_text("awaiting people's ratings")
     expect(page.locator(f'[data-version-id="{active.pk}"] [data-testid="awaiting-review"]')).to_have_count(0)
+    expect(page.locator(f'[data-version-id="{retired.pk}"] [data-testid="people-review"]')).to_have_text(
+        f"retired by people: {reason}")
+    expect(row.get_by_test_id("people-review")).to_have_count(0)
 
     row.get_by_test_id("version-promote").click()  # refused: it has no held-out figures, so force it
     row.get_by_test_id("force-reason").fill("Watched its videos.")

@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { ApiError } from '../api';
 import { consoleApi, type ModelVersion } from './consoleApi';
-import { compareMetrics, formatValue, keyFigures, lineageEntries } from './shaping';
+import { compareMetrics, formatValue, keyFigures, lineageEntries, peopleReviewText } from './shaping';
 import { ErrorText, Loading, useLoad, when } from './ui';
 
 export function ModelsPage() {
@@ -62,6 +62,7 @@ function VersionRow({
   const [error, setError] = useState<unknown>(null);
   const [reason, setReason] = useState('');
   const older = active !== null && v.created_at < active.created_at;
+  const review = peopleReviewText(v.metrics);
 
   async function promote(force: boolean) {
     setError(null);
@@ -111,6 +112,11 @@ function VersionRow({
           </div>
         ))}
       </dl>
+      {review && (
+        <p className="small" data-testid="people-review" data-verdict={review.verdict}>
+          {review.text}
+        </p>
+      )}
       <p className="small lineage" data-testid="version-lineage">
         {lineageEntries(v).map((e) => (
           <span key={e.key} className="chip">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareMetrics, curvePoints, distributionShares, keyFigures, lineageEntries, metricSeries, positionBiasText } from './shaping';
+import { compareMetrics, curvePoints, distributionShares, keyFigures, lineageEntries, metricSeries, peopleReviewText, positionBiasText } from './shaping';
 
 describe('curves from job metrics', () => {
   it('reads the three point shapes', () => {
@@ -92,5 +92,18 @@ describe('pairwise figures', () => {
     expect(positionBiasText({ left_share: 0.55, p_value: 0.6891, sided_choices: 20, flagged: false })?.text).toBe('55% left of 20 (p 0.69)');
     expect(positionBiasText({ left_share: null, p_value: null, sided_choices: 0, flagged: false })).toBeNull();
     expect(positionBiasText(undefined)).toBeNull();
+  });
+});
+
+describe("people's review of a generator", () => {
+  it('says who decided and why, and nothing before a review', () => {
+    const reason = "people's ratings on 100 prompt-and-seed pairs: lead in mean reward +0.0687 ± 0.0134";
+    expect(peopleReviewText({ people_review: { verdict: 'promote', reason } })).toEqual({
+      verdict: 'promote',
+      text: `promoted by people: ${reason}`,
+    });
+    expect(peopleReviewText({ people_review: { verdict: 'retire' } })).toEqual({ verdict: 'retire', text: 'retired by people' });
+    expect(peopleReviewText({ heldout_reward_after: 0.2 })).toBeNull();
+    expect(peopleReviewText({ people_review: 'promote' })).toBeNull();
   });
 });

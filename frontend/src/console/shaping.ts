@@ -149,6 +149,15 @@ export function keyFigures(kind: string, metrics: Record<string, unknown>): { ke
   return wanted.filter((k) => k in flat).map((k) => ({ key: k, value: formatValue(flat[k]) }));
 }
 
+/** People's verdict on an aligned generator (services/people_review.py), as one line; null before any review. */
+export function peopleReviewText(metrics: Record<string, unknown>): { verdict: string; text: string } | null {
+  const review = metrics.people_review as { verdict?: unknown; reason?: unknown } | undefined;
+  if (!review || typeof review.verdict !== 'string') return null;
+  const said: Record<string, string> = { promote: 'promoted by people', retire: 'retired by people' };
+  const reason = typeof review.reason === 'string' ? `: ${review.reason}` : '';
+  return { verdict: review.verdict, text: `${said[review.verdict] ?? review.verdict}${reason}` };
+}
+
 /** An annotator's lean toward the left video of pairs: "62% left (p 0.003)", flagged or not; null without one. */
 export function positionBiasText(
   bias: { left_share: number | null; p_value: number | null; sided_choices: number; flagged: boolean } | undefined,
