@@ -109,7 +109,12 @@ def loop_settings_validate(settings: dict) -> dict:
     if align.get("objective") == "dpo" and align.get("pairs") != "snapshot" and len(candidates["seeds"]) < 2:
         raise ApplicationError("The dpo objective pairs each prompt's best and worst candidate: candidates.seeds needs "
                                "two or more seeds.", fields={"candidates": "one seed"})
-    return {"stages": _stages_validate(settings), "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
+    stages = _stages_validate(settings)
+    if gate in PEOPLE_GATES and "generate_next_round" in stages and campaign is None:
+        raise ApplicationError(f'With generator_gate "{gate}", the generate_next_round stage needs a next_round_campaign: '
+                               "people rate a waiting generator's videos there, beside the active generator's.",
+                               fields={"next_round_campaign": "required by the gate"})
+    return {"stages": stages, "source_campaign_ids": filters["campaign_ids"], "review_states": filters["review_states"],
             "next_round_campaign": campaign,
             "candidates": candidates,
             "next_round": _round_validate("next_round", settings.get("next_round"), default_seed=1),

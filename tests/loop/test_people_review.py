@@ -176,7 +176,8 @@ def test_the_people_gate_runs_the_review_as_the_loops_first_stage(active_generat
     _rated_pairs(CampaignFactory(), active_generator, challenger, MIN_PAIRS)
     generator_await_review(version=challenger)
     loop, _ = job_create(kind="retrain_loop", dispatch=False,
-                         params={**loop_params(world_prompts), "generator_gate": "people"})
+                         params={**loop_params(world_prompts, next_round_campaign=CampaignFactory().pk),
+                                 "generator_gate": "people"})
     job_start(job_id=loop.pk)
     loop = drive(loop.pk)
     assert loop.status == Job.Status.SUCCEEDED, loop.error
@@ -191,6 +192,17 @@ def test_an_unknown_gate_is_refused_with_the_field_named(active_generator, world
     with pytest.raises(ApplicationError) as refused:
         loop_params_validate(params={**loop_params(world_prompts), "generator_gate": "vote"})
     assert refused.value.fields == {"generator_gate": "unknown"}
+
+
+@pytest.mark.parametrize("gate", ["people", "critic_first"])
+def test_a_gate_people_decide_needs_a_campaign_to_rate_the_next_round_in(active_generator, world_prompts, gate):
+    """Without one, a waiting generator's videos would be made where nobody can rate them."""
+    with pytest.raises(ApplicationError) as refused:
+        loop_params_validate(params={**loop_params(world_prompts), "generator_gate": gate})
+    assert refused.value.fields == {"next_round_campaign": "required by the gate"}
+    without_next_round = [name for name in MECHANICS if name != "generate_next_round"]
+    params = loop_params_validate(params={**loop_params(world_prompts, stages=without_next_round), "generator_gate": gate})
+    assert params["stages"] == ["review_generator", *without_next_round]  # people rate in a campaign of their choosing
 
 
 def test_with_no_active_generator_to_compare_with_the_challenger_keeps_waiting(active_generator, challenger):

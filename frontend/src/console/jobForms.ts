@@ -190,7 +190,7 @@ const FORMS: KindSpec[] = [
         type: 'choice',
         choices: [...GENERATOR_GATES],
         initial: 'critic',
-        help: 'critic: its held-out reward decides at once; people: the next round rates its videos beside the active generator’s, and the next loop decides on those ratings; critic_first: the critic promotes at once, and what it refuses waits for people as under people.',
+        help: 'critic: its held-out reward decides at once; people: the next round rates its videos beside the active generator’s, and the next loop decides on those ratings; critic_first: the critic promotes at once, and what it refuses waits for people as under people. Under either of the last two, a loop that makes the next round needs its campaign.',
       },
       { name: 'candidate_prompt_ids', label: 'Candidates: prompt ids', type: 'intList', min: 1, path: 'candidates.prompt_ids' },
       { name: 'candidate_count', label: 'Candidates: or draw this many prompts', type: 'int', min: 1, max: 10000, path: 'candidates.count' },
