@@ -35,11 +35,11 @@ export interface KindSpec {
 
 export type FormValues = Record<string, string | boolean>;
 
-/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). review_generator runs by itself
- *  under the people's gate, so the launch form leaves it out of its default list, as the server does. */
 /** Who promotes an aligned generator: the loop's `generator_gate` values. */
 export const GENERATOR_GATES = ['critic', 'people', 'critic_first'] as const;
 
+/** The retrain loop's stages in their fixed order (alignment/loop/stages.py). review_generator runs by itself
+ *  under the people's gates, so the launch form leaves it out of its default list, as the server does. */
 export const LOOP_STAGES = [
   'review_generator',
   'snapshot',
