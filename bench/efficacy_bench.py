@@ -183,10 +183,14 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
 
 def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts: int, sft_steps: int = 0,
              beta: float | None = None, learning_rate: float | None = None, first_seed: int = 0,
-             guidance: float | None = None) -> dict:
-    from alignment.engine.align.experiment import AlignmentSetup, run_alignment_experiment
+             guidance: float | None = None, preferences: str = "people") -> dict:
+    """`preferences` "people": DPO on simulated people's comparisons beside its controls (coin-flipped sides, uniform
+    fine-tuning). "critic": DPO on pairs the critic ranks (per prompt its best-scored sample against its worst, the
+    `dpo` objective's path in the product), the critic taught as the align part's; its controls are the same
+    setting's "people" section, whose candidates and held-out videos are the same (its base figure shows it)."""
+    from alignment.engine.align.experiment import AlignmentSetup, reward_hacking, run_alignment_experiment
 
-    base = AlignmentSetup(objective="dpo", preferences="people", steps=steps, candidate_prompts=prompts,
+    base = AlignmentSetup(objective="dpo", preferences=preferences, steps=steps, candidate_prompts=prompts,
                           heldout_prompts=heldout_prompts, sft_steps=sft_steps)
     if guidance is not None:
         base = replace(base, guidance=guidance)
@@ -199,9 +203,15 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
         uniform = replace(base, objective="uniform", learning_rate=base.sft_learning_rate)
         arms = [base, replace(base, preferences="shuffled"), replace(uniform, steps=sft_steps),
                 replace(uniform, steps=sft_steps + steps)]
+    if preferences == "critic":
+        arms = [base]
     setups = [replace(arm, seed=seed) for arm in arms for seed in range(first_seed, first_seed + seeds)]
     with tempfile.TemporaryDirectory() as tmp:
-        report = run_alignment_experiment(str(models["tiny-cogvideox"]), None, setups, Path(tmp))
+        critic_dir = _generator_critic(models, Path(tmp), base) if preferences == "critic" else None
+        report = run_alignment_experiment(str(models["tiny-cogvideox"]), critic_dir, setups, Path(tmp) / "align",
+                                          on_run=lambda run: print(json.dumps({"dpo_run": run}), flush=True))
+    for run in report["runs"]:
+        run["reward_hacking"] = reward_hacking(run)
     report.update(_stamp())
     return report
 
@@ -220,6 +230,10 @@ def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pai
                 base=str(models["tiny-critic"]), steps=steps, finetune=finetune, train_pairs=train_pairs, seed=seed,
                 rating_critic=rating["critic_dir"])))
     return {"runs": runs, **_stamp()}
+
+
+def _signed(share: float | None) -> str:
+    return "" if share is None else f"{share:+.1%}"
 
 
 def _align_section(args) -> str:
@@ -241,6 +255,8 @@ def _align_section(args) -> str:
 def _dpo_section(args) -> str:
     """efficacy.json's section for a DPO setting: each variant keeps its own (dpo, dpo_after_sft_lr_0.0003, …)."""
     name = "dpo_after_sft" if args.dpo_sft_steps else "dpo"
+    if args.dpo_preferences != "people":
+        name += f"_{args.dpo_preferences}_pairs"
     for label, value in (("beta", args.dpo_beta), ("lr", args.dpo_lr), ("guidance", args.guidance)):
         if value:
             name += f"_{label}_{value:g}"
@@ -275,6 +291,9 @@ def main() -> None:
     parser.add_argument("--dpo-sft-steps", type=int, default=0,
                         help="dpo: a uniform fine-tune of this many steps first, DPO from it with it as reference")
     parser.add_argument("--dpo-beta", type=float, default=None, help="dpo: β (default the trainer's)")
+    parser.add_argument("--dpo-preferences", choices=("people", "critic"), default="people",
+                        help="dpo: pairs from simulated people's comparisons (with controls), or ranked by a critic "
+                             "taught on the generator's samples and world renders (best against worst per prompt)")
     parser.add_argument("--dpo-lr", type=float, default=None, help="dpo: its learning rate (default 1e-3)")
     parser.add_argument("--first-seed", type=int, default=0, help="align, dpo: training seeds first-seed … first-seed + seeds − 1")
     args = parser.parse_args()
@@ -296,7 +315,8 @@ def main() -> None:
                                                        args.critic_generator_prompts)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
-                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance)
+                                    args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance,
+                                                       args.dpo_preferences)
         if "pairwise" in parts:
             figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
                                                  args.pairwise_train_pairs)
@@ -311,20 +331,20 @@ def main() -> None:
             s = run["setup"]
             weighting = s["weighting"] + (", per prompt" if s.get("per_prompt") else "")
             weighting += ", by the judge" if s.get("ranked_by") == "judge" else ""
-            critic_gain = "" if run["critic_gain"] is None else f"{run['critic_gain']:+.1%}"
             print(f"| {s['objective']} ({weighting}) | {s['seed']} | {s['real_weight']} | {before:.3f} → {run['after']['judged']:.3f} | "
-                  f"{run['judged_gain']:+.1%} | {critic_gain} | {run['reward_hacking']} |")
+                  f"{run['judged_gain']:+.1%} | {_signed(run['critic_gain'])} | {run['reward_hacking']} |")
         print("critic against the judge on the base's held-out videos:", figures[section]["base"]["critic_agreement"],
               "rank correlation", figures[section]["base"]["critic_judge_rank_correlation"])
     for key in [k for k in figures if k.startswith("dpo")]:
-        print(f"{key}\n| arm | seed | steps | judged before → after | gain | seconds |\n|---|---:|---:|---|---:|---:|")
+        print(f"{key}\n| arm | seed | steps | judged before → after | gain | critic gain | hacking | seconds |\n"
+              "|---|---:|---:|---|---:|---:|---|---:|")
         before = figures[key]["base"]["judged"]
         for run in figures[key]["runs"]:
             s = run["setup"]
             arm = s["objective"] if s["objective"] != "dpo" else f"dpo ({s['preferences']})"
             steps = f"{s.get('sft_steps', 0)}+{s['steps']}" if s["objective"] == "dpo" and s.get("sft_steps") else s["steps"]
             print(f"| {arm} | {s['seed']} | {steps} | {before:.3f} → {run['after']['judged']:.3f} | "
-                  f"{run['judged_gain']:+.1%} | {run['seconds']} |")
+                  f"{run['judged_gain']:+.1%} | {_signed(run['critic_gain'])} | {run['reward_hacking']} | {run['seconds']} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from bench.loop_chain import ChainSize, run_chain  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "efficacy.json"
 
 
-def main() -> None:
+def parse_size(argv: list[str] | None = None) -> tuple[ChainSize, str]:
+    """The chain's size and the efficacy.json section from the command line."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--world-prompts", type=int, default=100,
@@ -52,29 +53,36 @@ def main() -> None:
     parser.add_argument("--section", default="loop",
                         help="efficacy.json's section for the figures, and the bench database's name, so that two "
                              "settings can run side by side (give each its own REDIS_URL too)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.review_pairwise and args.gate == "critic":
+        parser.error("--review-pairwise needs a gate that lets people decide: --gate people or critic_first")
+    size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
+                     accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
+                     world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
+                     rate_challenger=args.rate_challenger, generator_gate=args.gate,
+                     review_pairwise=args.review_pairwise)
+    return size, args.section
+
+
+def main() -> None:
+    size, section = parse_size()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ.update({"MEDIA_ROOT": str(tmp / "media"), "LIFT_JOBS_DIR": str(tmp / "jobs"),
                            "LIFT_MODELS_DIR": str(tmp / "models")})
-        database_url = fresh_database(f"lift_bench_{args.section}")
+        database_url = fresh_database(f"lift_bench_{section}")
         setup_django(database_url)
         from alignment.engine.pretrain import install_shipped
 
         pretrained = install_shipped(tmp / "models")
         started = time.perf_counter()
         with gunicorn(database_url, workers=2, threads=4) as (base_url, _):
-            size = ChainSize(rounds=args.rounds, world_prompts=args.world_prompts, draw=args.draw,
-                             accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
-                             world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
-                             rate_challenger=args.rate_challenger, generator_gate=args.gate,
-                             review_pairwise=args.review_pairwise)
             report = run_chain(base_url=base_url, pretrained=pretrained, size=size)
         report["wall_s"] = round(time.perf_counter() - started, 1)
     report["machine"] = machine_description()
     report["load_average"] = os.getloadavg()[0]
     figures = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    figures[args.section] = report
+    figures[section] = report
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=1))
     print(f"## The loop (bench/loop_bench.py)\n\nMachine: {report['machine']}; load average {report['load_average']:.1f}; "

@@ -1,0 +1,54 @@
+"""The benches' command lines map onto what they run: a flag that silently does nothing would make a RESULTS
+figure claim a setting it never ran, and a rerun of one setting must not overwrite another's section."""
+
+import argparse
+
+import pytest
+
+from bench import efficacy_bench
+from bench.loop_bench import parse_size
+from bench.loop_chain import ChainSize
+
+
+def test_loop_bench_defaults_are_the_documented_chain():
+    size, section = parse_size([])
+    assert section == "loop"
+    assert (size.rounds, size.world_prompts, size.overlap, size.annotators) == (2, 100, 3, 3)
+    assert size.generator_gate == "critic" and not size.review_pairwise and size.accumulate
+    assert size.rated_prompts == ChainSize().rated_prompts and size.world_seeds == (0,)
+
+
+@pytest.mark.parametrize("argv, gate", [(["--gate", "critic_first"], "critic_first"), (["--gate", "people"], "people"),
+                                        (["--people-gate"], "people")])
+def test_loop_bench_gate_flags(argv, gate):
+    size, _ = parse_size(argv)
+    assert size.generator_gate == gate
+
+
+def test_loop_bench_pairwise_review_under_a_people_gate():
+    size, section = parse_size(["--gate", "critic_first", "--review-pairwise", "--draw", "2", "--world-seeds", "3",
+                                "--no-accumulate", "--section", "pairs"])
+    assert size.review_pairwise and size.generator_gate == "critic_first"
+    assert (size.draw, size.world_seeds, size.accumulate, section) == (2, (0, 1, 2), False, "pairs")
+
+
+def test_loop_bench_refuses_a_pairwise_review_nobody_would_run(capsys):
+    # under the critic's gate nothing waits for people, so no pairwise campaign would ever be made
+    with pytest.raises(SystemExit) as stopped:
+        parse_size(["--review-pairwise"])
+    assert stopped.value.code == 2
+    assert "--review-pairwise needs" in capsys.readouterr().err
+
+
+def _dpo_args(**changes) -> argparse.Namespace:
+    defaults = {"dpo_sft_steps": 300, "dpo_preferences": "people", "dpo_beta": None, "dpo_lr": 3e-4, "guidance": None,
+                "first_seed": 0}
+    return argparse.Namespace(**{**defaults, **changes})
+
+
+def test_critic_ranked_dpo_keeps_its_own_section_beside_peoples():
+    people = efficacy_bench._dpo_section(_dpo_args())
+    critic = efficacy_bench._dpo_section(_dpo_args(dpo_preferences="critic"))
+    assert people == "dpo_after_sft_lr_0.0003"  # the section RESULTS.md's people figures were read from
+    assert critic == "dpo_after_sft_critic_pairs_lr_0.0003"
+    assert efficacy_bench._dpo_section(_dpo_args(dpo_preferences="critic", first_seed=3)).endswith("_seeds_from_3")
