@@ -89,6 +89,10 @@ class Measured:
     # dimension), and the rank correlation of its reward with the judged quality per video (what weighting uses)
     critic_agreement: dict[str, float] = field(default_factory=dict)
     critic_judge_rank_correlation: float | None = None
+    # per dimension, the critic's mean expected reward (beside judged_per_dimension), and where its ratings go:
+    # {judge's rating: {critic's rating: videos}}, so a misread (a Good picture read as Normal) shows as such
+    critic_per_dimension: dict[str, float] = field(default_factory=dict)
+    critic_confusion: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
 
 def generator_spec(base: str, setup: AlignmentSetup, lora: str | None = None) -> GeneratorSpec:
@@ -127,7 +131,18 @@ def measure(videos, critic, scores: list | None = None, verdicts: list | None = 
         critic_agreement={d: float(np.mean([s.dimensions[d].rating == v.ratings[d] for s, v in zip(scores, verdicts)]))
                           for d in DIMENSIONS} if scores else {},
         critic_judge_rank_correlation=rank_correlation([s.reward for s in scores], judged) if scores else None,
+        critic_per_dimension={d: float(np.mean([s.dimensions[d].expected_reward for s in scores])) for d in DIMENSIONS}
+        if scores else {},
+        critic_confusion=_confusion(scores, verdicts) if scores else {},
     )
+
+
+def _confusion(scores, verdicts) -> dict[str, dict[str, dict[str, int]]]:
+    table = {d: {truth: dict.fromkeys(RATING_REWARDS, 0) for truth in RATING_REWARDS} for d in DIMENSIONS}
+    for score, verdict in zip(scores, verdicts):
+        for d in DIMENSIONS:
+            table[d][verdict.ratings[d]][score.dimensions[d].rating] += 1
+    return table
 
 
 def rank_correlation(a, b) -> float | None:

@@ -54,3 +54,32 @@ def test_an_unknown_or_impossible_ranking_is_refused_before_any_work(tmp_path, s
 
     with pytest.raises(ValueError, match=message):
         run_alignment_experiment("no-such-model", None, [AlignmentSetup(**setup)], tmp_path)
+
+
+def test_measure_shows_where_the_critics_ratings_go_per_dimension():
+    """A critic sure that both a clean render and its severely blurred twin are Normal pictures: the confusion
+    table puts the judge's Good and Bad in the critic's Normal, and its mean fidelity reward is Normal's."""
+    import numpy as np
+
+    from alignment.engine.align.experiment import measure
+    from alignment.engine.critic.score import VideoScore, dimension_score, video_reward
+    from alignment.engine.synthetic import CLIP_FRAMES, CLIP_SIZE, Defect, Defects, judge, render, sample_prompt
+
+    spec = sample_prompt(np.random.default_rng(3))
+    videos = [(spec.to_text(), seed, render(spec, defects, frames=CLIP_FRAMES, size=CLIP_SIZE, seed=1))
+              for seed, defects in enumerate([Defects(), Defects(fidelity=Defect(kind="blur", severity="severe"))])]
+    verdicts = [judge(frames, prompt) for prompt, _, frames in videos]
+    assert [v.ratings["fidelity"] for v in verdicts] == ["Good", "Bad"]
+
+    def read(fidelity: str, other: str) -> VideoScore:
+        dims = {d: dimension_score({r: float(r == (fidelity if d == "fidelity" else other)) for r in ("Good", "Normal", "Bad")})
+                for d in ("semantic", "motion", "fidelity")}
+        return VideoScore(dims, video_reward(dims))
+
+    scores = [read("Normal", verdicts[0].ratings["semantic"]), read("Normal", "Bad")]
+    measured = measure(videos, None, scores=scores, verdicts=verdicts)
+    assert measured.critic_confusion["fidelity"]["Good"] == {"Good": 0, "Normal": 1, "Bad": 0}
+    assert measured.critic_confusion["fidelity"]["Bad"] == {"Good": 0, "Normal": 1, "Bad": 0}
+    assert measured.critic_per_dimension["fidelity"] == pytest.approx(0.2)
+    assert measured.judged_per_dimension["fidelity"] == pytest.approx((0.9 + 0.05) / 2)
+    assert measured.critic_agreement["fidelity"] == 0.0
