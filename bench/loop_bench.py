@@ -37,6 +37,9 @@ def parse_size(argv: list[str] | None = None) -> tuple[ChainSize, str]:
     parser.add_argument("--rated-prompts", type=int, default=25,
                         help="the active generator's prompts rated each round (4 seeds each)")
     parser.add_argument("--world-seeds", type=int, default=1, help="seeds of each world prompt rated each round")
+    parser.add_argument("--library-prompts", type=int, default=0,
+                        help="a world library: this many world prompts × 2 seeds rendered and rated once each before "
+                             "round 0, in every round's snapshot (a public dataset the team starts from)")
     parser.add_argument("--overlap", type=int, default=3,
                         help="ratings per video; with 1, the same ratings cover three times as many videos")
     parser.add_argument("--rate-challenger", action="store_true",
@@ -60,7 +63,7 @@ def parse_size(argv: list[str] | None = None) -> tuple[ChainSize, str]:
                      accumulate=not args.no_accumulate, rated_prompts=args.rated_prompts,
                      world_seeds=tuple(range(args.world_seeds)), overlap=args.overlap, annotators=3,
                      rate_challenger=args.rate_challenger, generator_gate=args.gate,
-                     review_pairwise=args.review_pairwise)
+                     review_pairwise=args.review_pairwise, library_prompts=args.library_prompts)
     return size, args.section
 
 
@@ -87,6 +90,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(figures, indent=1))
     print(f"## The loop (bench/loop_bench.py)\n\nMachine: {report['machine']}; load average {report['load_average']:.1f}; "
           f"whole chain {report['wall_s']:.0f} s.\n")
+    if library := report.get("library"):
+        print(f"World library: {library['videos']} renders, {library['ratings']} ratings, {library['seconds']:.0f} s.\n")
     print("| round | ratings | judged (rated videos) | loop s | critic promoted | generator promoted | "
           "held-out critic reward | held-out judged | reward hacking |\n|---|---:|---:|---:|---|---|---|---|---|")
     for r in report["rounds"]:

@@ -28,6 +28,10 @@ class ChainSize:
     # LiFT-HRA, which show the critic what Good looks like where the tiny generator never makes it
     world_prompts: int = 0
     world_seeds: tuple[int, ...] = (0,)
+    # world renders rated once each, in a campaign of their own before round 0, and in every round's snapshot: a
+    # public dataset the team starts from (as LiFT-HRA, other generators' videos), not rated again each round
+    library_prompts: int = 0
+    library_seeds: tuple[int, ...] = (0, 1)
     overlap: int = 3
     annotators: int | None = None  # simulated annotators sharing the work; None: as many as the overlap
     noise: float = 0.1
@@ -115,6 +119,22 @@ def _seconds(stage: dict) -> float | None:
     return round((datetime.fromisoformat(stage["finished_at"]) - datetime.fromisoformat(stage["started_at"])).total_seconds(), 1)
 
 
+def _library(world, size: ChainSize, base_url: str, draw: int, avoid: set[str]) -> tuple[list[int], dict | None]:
+    """The world library's campaign, rendered and rated once (`size.library_prompts` × `size.library_seeds`, one
+    rating each): ([its id], what it took), or ([], None) without one."""
+    from alignment.services.judging import world_prompts_create
+    from annotation.services.campaigns import campaign_create
+
+    if not size.library_prompts:
+        return [], None
+    started = time.perf_counter()
+    campaign = campaign_create(name="world library", overlap=1)
+    bank = world_prompts_create(size.library_prompts, seed=4 + draw, avoid=avoid)
+    videos = _generate(world, bank, size.library_seeds, campaign)
+    ratings = _rate(campaign, size, base_url, seed=draw + 1000)
+    return [campaign.pk], {"videos": len(videos), "ratings": ratings, "seconds": round(time.perf_counter() - started, 1)}
+
+
 def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) -> dict:
     """Round after round: rate the active generator's videos, run one retrain_loop on them. Returns per round
     the ratings, the loop's stages and promotions, and the judge's view of the held-out videos."""
@@ -143,7 +163,8 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
     candidate_pool = pool[size.heldout_count:]
     taken = {p.text for p in [*rated_bank, *pool_prompts]}
     world_bank = world_prompts_create(size.world_prompts, seed=3 + draw, avoid=taken) if size.world_prompts else []
-    rounds, campaigns, challenger = [], [], None
+    library, library_report = _library(world, size, base_url, draw, avoid=taken | {p.text for p in world_bank})
+    rounds, campaigns, challenger = [], list(library), None
     for index in range(size.rounds):
         started = time.perf_counter()
         active = active_version(kind=ModelVersion.Kind.GENERATOR)
@@ -160,7 +181,7 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
             challenger_ids = list(Video.objects.filter(pk__in=made, generator=f"generator:{challenger.pk}")
                                   .values_list("pk", flat=True))
         round_campaigns = [campaign.pk, *([pairs.pk] if pairs else [])]
-        campaigns = [*campaigns, *round_campaigns] if size.accumulate else round_campaigns
+        campaigns = [*campaigns, *round_campaigns] if size.accumulate else [*library, *round_campaigns]
         if size.world_prompts:
             _generate(world, world_bank, [s + 10 * index for s in size.world_seeds], campaign)
         generate_s, started = time.perf_counter() - started, time.perf_counter()
@@ -203,4 +224,4 @@ def run_chain(*, base_url: str, pretrained: dict[str, Path], size: ChainSize) ->
             "stages": [{"name": s["name"], "outcome": s["outcome"], "seconds": _seconds(s)}
                        for s in loop.metrics.get("stages", [])],
         })
-    return {"size": asdict(size), "rounds": rounds}
+    return {"size": asdict(size), "library": library_report, "rounds": rounds}
