@@ -1,9 +1,10 @@
-"""The loop in the synthetic world, end to end (issue "prove the loop", deliverable 5): 300 simulated ratings
-of the pretrained tiny generator's videos, beside 300 of world renders → one retrain_loop → a critic and an aligned generator promoted by
-the registry's rules, the pixel judge's held-out figures before and after; then a second round on the new
-generator's videos. One command:
+"""The loop in the synthetic world, end to end (issue "prove the loop", deliverable 5): a world library the team
+starts from (600 renders, rated once, as LiFT-HRA), then 300 simulated ratings of the pretrained tiny generator's
+videos beside 300 of world renders → one retrain_loop → a critic and an aligned generator promoted by the
+registry's rules, the pixel judge's held-out figures before and after; then a second round on the new generator's
+videos. One command:
 
-    .venv/bin/python bench/loop_bench.py [--rounds 2] [--world-prompts 100]
+    .venv/bin/python bench/loop_bench.py [--rounds 2] [--world-prompts 100] [--library-prompts 300]
 
 Writes the figures to bench/results/efficacy.json (section "loop", or --section) and prints a summary for RESULTS.md.
 """
@@ -37,9 +38,10 @@ def parse_size(argv: list[str] | None = None) -> tuple[ChainSize, str]:
     parser.add_argument("--rated-prompts", type=int, default=25,
                         help="the active generator's prompts rated each round (4 seeds each)")
     parser.add_argument("--world-seeds", type=int, default=1, help="seeds of each world prompt rated each round")
-    parser.add_argument("--library-prompts", type=int, default=0,
+    parser.add_argument("--library-prompts", type=int, default=300,
                         help="a world library: this many world prompts × 2 seeds rendered and rated once each before "
-                             "round 0, in every round's snapshot (a public dataset the team starts from)")
+                             "round 0, in every round's snapshot (a public dataset the team starts from, as LiFT-HRA); "
+                             "0: none, as every run before 2026-12-07's eighteenth session")
     parser.add_argument("--overlap", type=int, default=3,
                         help="ratings per video; with 1, the same ratings cover three times as many videos")
     parser.add_argument("--rate-challenger", action="store_true",

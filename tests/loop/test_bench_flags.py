@@ -16,7 +16,8 @@ def test_loop_bench_defaults_are_the_documented_chain():
     assert (size.rounds, size.world_prompts, size.overlap, size.annotators) == (2, 100, 3, 3)
     assert size.generator_gate == "critic" and not size.review_pairwise and size.accumulate
     assert size.rated_prompts == ChainSize().rated_prompts and size.world_seeds == (0,)
-    assert size.library_prompts == 0  # no world library unless asked
+    assert (size.library_prompts, size.library_seeds) == (300, (0, 1))  # a world library of 600 renders
+    assert parse_size(["--library-prompts", "0"])[0].library_prompts == 0  # the runs before it had none
 
 
 @pytest.mark.parametrize("argv, gate", [(["--gate", "critic_first"], "critic_first"), (["--gate", "people"], "people"),
@@ -28,10 +29,10 @@ def test_loop_bench_gate_flags(argv, gate):
 
 def test_loop_bench_pairwise_review_under_a_people_gate():
     size, section = parse_size(["--gate", "critic_first", "--review-pairwise", "--draw", "2", "--world-seeds", "3",
-                                "--no-accumulate", "--library-prompts", "300", "--section", "pairs"])
+                                "--no-accumulate", "--library-prompts", "150", "--section", "pairs"])
     assert size.review_pairwise and size.generator_gate == "critic_first"
     assert (size.draw, size.world_seeds, size.accumulate, section) == (2, (0, 1, 2), False, "pairs")
-    assert (size.library_prompts, size.library_seeds) == (300, (0, 1))
+    assert (size.library_prompts, size.library_seeds) == (150, (0, 1))
 
 
 def test_loop_bench_refuses_a_pairwise_review_nobody_would_run(capsys):
