@@ -198,13 +198,14 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
         base = replace(base, dpo_beta=beta)
     if learning_rate is not None:  # DPO's own; the fine-tune before it and the uniform controls keep theirs
         base = replace(base, learning_rate=learning_rate)
-    arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform")]
-    if sft_steps:  # DPO starts from the fine-tune: it is the control to beat, and so is as long a fine-tune
+    if preferences == "critic":
+        arms = [base]
+    elif sft_steps:  # DPO starts from the fine-tune: it is the control to beat, and so is as long a fine-tune
         uniform = replace(base, objective="uniform", learning_rate=base.sft_learning_rate)
         arms = [base, replace(base, preferences="shuffled"), replace(uniform, steps=sft_steps),
                 replace(uniform, steps=sft_steps + steps)]
-    if preferences == "critic":
-        arms = [base]
+    else:
+        arms = [base, replace(base, preferences="shuffled"), replace(base, objective="uniform")]
     setups = [replace(arm, seed=seed) for arm in arms for seed in range(first_seed, first_seed + seeds)]
     with tempfile.TemporaryDirectory() as tmp:
         critic_dir = _generator_critic(models, Path(tmp), base) if preferences == "critic" else None

@@ -31,7 +31,7 @@ from ..generation import GeneratorSpec, load_pipeline
 from ..generation import generate as generate_video
 from ..synthetic import CLIP_FRAMES, CLIP_SIZE, Defects, distinct_prompts, judge, render, sample_prompt
 from ..synthetic.defects import DIMENSIONS
-from ..critic.questions import RATING_REWARDS
+from ..critic.questions import RATING_REWARDS, RATINGS
 from .config import DPO_BETA, AlignConfig
 from .data import PreferencePair, RealClip, ScoredSample, VideoSource, pairs_from_scores
 from .trainer import align
@@ -138,7 +138,7 @@ def measure(videos, critic, scores: list | None = None, verdicts: list | None = 
 
 
 def _confusion(scores, verdicts) -> dict[str, dict[str, dict[str, int]]]:
-    table = {d: {truth: dict.fromkeys(RATING_REWARDS, 0) for truth in RATING_REWARDS} for d in DIMENSIONS}
+    table = {d: {truth: dict.fromkeys(RATINGS, 0) for truth in RATINGS} for d in DIMENSIONS}
     for score, verdict in zip(scores, verdicts):
         for d in DIMENSIONS:
             table[d][verdict.ratings[d]][score.dimensions[d].rating] += 1
