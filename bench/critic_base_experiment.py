@@ -14,6 +14,9 @@ L2-regularised logistic regression per dimension on the train videos' noisy rati
 videos against the oracle (the experiment harness's videos and annotators).
 finetune: `run_learning_experiment` (600 videos rated by one simulated annotator with 10% noise, 60 validation,
 240 held out) with the base's recipe changed by --recipe.
+curve: the same fine-tune with a validation split rated by the simulated annotators, as the platform's snapshots
+have it (--val-videos, 72 as in the CI chain), and the held-out videos measured against the truth at every
+evaluation: which step each rule for keeping the best weights would keep, and what it is worth against the truth.
 One torch thread each, so two runs can share the two cores.
 """
 import argparse
@@ -107,11 +110,56 @@ def finetune(base: str, train_videos: int, codec: bool, reasons: bool | None, se
                       "wall_s": round(time.time() - started), "load": round(os.getloadavg()[0], 2)}), flush=True)
 
 
+SELECTION_RULES = {  # how the trainer could choose the weights it keeps, from the validation figures alone
+    "mean accuracy (the trainer's)": lambda v: (v["accuracy"], -v["rating_nll"]),
+    "rating NLL": lambda v: -v["rating_nll"],
+    "weakest dimension": lambda v: (min(v["accuracy_per_dimension"].values()), v["accuracy"]),
+    "last step": lambda v: v["step"],
+}
+
+
+def curve(base: str, train_videos: int, val_videos: int, seed: int, recipe: dict) -> None:
+    from alignment.engine.critic.experiment import _through_codec, base_recipe
+    from alignment.engine.critic.synthetic_data import annotated_examples, synthetic_videos, truth_examples
+    from alignment.engine.critic.train import CriticTrainConfig, CriticTrainer, evaluate_queries, queries_from
+
+    train = _through_codec(synthetic_videos(train_videos, seed=11 + 1000 * seed))
+    val = _through_codec(synthetic_videos(val_videos, seed=12 + 1000 * seed))
+    test = _through_codec(synthetic_videos(240, seed=13 + 1000 * seed))
+    config = CriticTrainConfig(**{"eval_every": 100, "eval_batch_size": 96, "num_threads": 0, **base_recipe(base),
+                                  **recipe, "base": base, "seed": seed, "checkpoint_every": 0})
+    points = []
+
+    class Measured(CriticTrainer):
+        def _evaluate(self):
+            super()._evaluate()
+            if not hasattr(self, "test_queries"):
+                self.test_queries = queries_from(truth_examples(test), self.meta, "test", self.geometry)
+            truth = evaluate_queries(self.module, self.tokenizer, self.geometry, self.test_queries, batch_size=96,
+                                     device=self.device, with_reason=False)
+            points.append({"val": self.state["val_curve"][-1], "truth": truth["accuracy_per_dimension"]})
+
+    started = time.time()
+    with tempfile.TemporaryDirectory() as work:
+        Measured(config, annotated_examples(train, noise=0.1, seed=seed + 1),
+                 annotated_examples(val, noise=0.1, seed=seed + 2), work).run()
+    rules = {}
+    for name, key in {**SELECTION_RULES, "best against the truth (hindsight)": None}.items():
+        chosen = max(points, key=(lambda p: np.mean(list(p["truth"].values()))) if key is None
+                     else (lambda p: key(p["val"])))
+        rules[name] = {"step": chosen["val"]["step"], **{d: round(a, 3) for d, a in chosen["truth"].items()}}
+    print(json.dumps({"base": base, "seed": seed, "val_videos": val_videos, "recipe": recipe, "rules": rules,
+                      "curve": [{"step": p["val"]["step"], "val": round(p["val"]["accuracy"], 3),
+                                 "val_nll": round(p["val"]["rating_nll"], 3),
+                                 "truth": {d: round(a, 3) for d, a in p["truth"].items()}} for p in points],
+                      "wall_s": round(time.time() - started), "load": round(os.getloadavg()[0], 2)}), flush=True)
+
+
 def main() -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("pretrain", "probe", "finetune"))
+    parser.add_argument("what", choices=("pretrain", "probe", "finetune", "curve"))
     parser.add_argument("path", help="pretrain: the output folder; probe, finetune: the base")
     parser.add_argument("--config", type=json.loads, default={}, help="pretrain: changes to PretrainConfig")
     parser.add_argument("--from", dest="start", help="pretrain: go on from this base instead of random weights")
@@ -119,12 +167,15 @@ def main() -> None:
     parser.add_argument("--codec", action="store_true", help="frames through the platform's H.264 storage")
     parser.add_argument("--reasons", action="store_true", help="train on rating and reason (default: the base's recipe)")
     parser.add_argument("--no-reasons", action="store_true", help="train on the rating word alone")
+    parser.add_argument("--val-videos", type=int, default=72, help="curve: videos in the rated validation split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recipe", type=json.loads, default={}, help="changes to the base's recipe (config fields)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.what == "pretrain":
         pretrain(Path(args.path), args.config, args.start)
+    elif args.what == "curve":
+        curve(args.path, args.train_videos, args.val_videos, args.seed, args.recipe)
     elif args.what == "probe":
         probe(args.path, args.train_videos)
     else:
