@@ -84,8 +84,8 @@ def test_ratings_turn_into_a_critic_that_agrees_with_the_truth_and_a_generator_t
     assert round_0["critic_promoted"] and critic.is_active
     # The target is 0.90 on every dimension; over draws 0–2 (bench/RESULTS.md 3i) semantic (0.94–0.95),
     # motion (0.94–0.97) and fidelity (0.89–0.91) reach it or come within a point. On the fifteenth session's machine
-    # this draw gives semantic 0.867 (3i's run: 0.954), alone, under load or on one thread alike (RESULTS 5). So the
-    # floors sit below every run measured, and each must stand far above the majority answer.
+    # this draw gave semantic 0.867 (3i's run and the nineteenth session's: 0.954), alone, under load or on one thread
+    # alike (RESULTS 5, 3j). So the floors sit below every run measured, and each must stand far above the majority.
     floors = {"semantic": 0.84, "motion": 0.88, "fidelity": 0.85}
     for dim, (accuracy, majority) in figures.items():
         assert accuracy >= floors[dim] and accuracy > majority + 0.35, (dim, figures)
