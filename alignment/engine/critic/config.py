@@ -42,8 +42,7 @@ class CriticTrainConfig:
     eval_every: int = _help("Validate every this many steps (0: only at the end).", 50)
     eval_batch_size: int = _help("Queries per validation forward pass.", 32)
     patience: int = _help("Stop after this many validations without improvement (0: never).", 0)
-    min_delta: float = _help("The validation rating NLL must fall by this much to count as progress (the best "
-                             "weights are those of the lowest NLL).", 1e-3)
+    min_delta: float = _help("At equal accuracy, the validation rating NLL must fall by this much to count.", 1e-3)
     checkpoint_every: int = _help("Write checkpoint-{step}/ every this many steps (0: never).", 0)
     checkpoints_to_keep: int = _help("Keep at most this many checkpoints (oldest removed).", 2)
     resume: bool = _help("Resume from the latest checkpoint in out_dir if there is one.", True)
