@@ -111,7 +111,7 @@ def finetune(base: str, train_videos: int, codec: bool, reasons: bool | None, se
 
 
 SELECTION_RULES = {  # how the trainer could choose the weights it keeps, from the validation figures alone
-    "mean accuracy (the trainer's)": lambda v: (v["accuracy"], -v["rating_nll"]),
+    "mean accuracy (the trainer's)": lambda v: (v["accuracy"], -v["rating_nll"]),  # `is_better` without min_delta
     "rating NLL": lambda v: -v["rating_nll"],
     "weakest dimension": lambda v: (min(v["accuracy_per_dimension"].values()), v["accuracy"]),
     "last step": lambda v: v["step"],
@@ -160,7 +160,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("pretrain", "probe", "finetune", "curve"))
-    parser.add_argument("path", help="pretrain: the output folder; probe, finetune: the base")
+    parser.add_argument("path", help="pretrain: the output folder; probe, finetune, curve: the base")
     parser.add_argument("--config", type=json.loads, default={}, help="pretrain: changes to PretrainConfig")
     parser.add_argument("--from", dest="start", help="pretrain: go on from this base instead of random weights")
     parser.add_argument("--train-videos", type=int, default=600)

@@ -149,8 +149,8 @@ class _TrainProgress:
             val = metrics["val"]
             per_dimension = ", ".join(f"{d} {a:.3f}" for d, a in val.get("accuracy_per_dimension", {}).items())
             self.report(fraction=fraction, phase="validate",
-                        log=f"step {val['step']}: val rating NLL {val['rating_nll']:.3f}, accuracy {val['accuracy']:.3f}"
-                            f" ({per_dimension})",
+                        log=f"step {val['step']}: val accuracy {val['accuracy']:.3f} ({per_dimension}), "
+                            f"rating NLL {val['rating_nll']:.3f}",
                         metrics={"val_accuracy": val["accuracy"],
                                  "curves": {"val": [{k: val[k] for k in ("step", "loss", "accuracy", "rating_nll")}]}})
         else:

@@ -2,6 +2,7 @@
 evaluation and registration of the version, and bad snapshots refused before any training starts.
 The tiny critic trains for a few steps only: this is the wiring; learning is tested in tests/engine/critic."""
 import json
+import re
 import time
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def test_train_critic_through_a_worker_resumes_exactly_after_the_worker_is_kille
     assert [step for step, _ in resumed_curve] == list(range(1, 9))
     assert [loss for _, loss in resumed_curve] == pytest.approx([loss for _, loss in clean_curve], abs=1e-5)
     assert [point["step"] for point in job.metrics["curves"]["val"]][-1] == 8
+    # The log names every dimension's validation accuracy, so a dimension that lags shows while the job runs.
+    assert re.search(r"step 8: val accuracy [\d.]+ \(semantic [\d.]+, motion [\d.]+, fidelity [\d.]+\), "
+                     r"rating NLL [\d.]+", clean.log_tail), clean.log_tail
     measured = ModelVersion.objects.get(pk=clean.result["critic_version"]).metrics["active_on_this_split"]
     assert measured[str(resumed.pk)]["mean_accuracy"] == resumed.metrics["mean_accuracy"]
 

@@ -82,7 +82,7 @@ def batch_indices(num_examples: int, epoch: int, cursor: int, batch_size: int, s
 def is_better(candidate: dict, best: dict | None, min_delta: float = 0.0) -> bool:
     """Higher mean accuracy wins; at equal accuracy, a rating NLL lower by more than min_delta. Keeping the lowest
     NLL instead was measured over twelve seeds of the shipped base's fine-tune against the truth: the same mean
-    accuracy to the digit, and no fewer dips in a dimension (bench/RESULTS.md "3j")."""
+    accuracy to the fourth digit, and a weakest dimension no higher (bench/RESULTS.md "3j")."""
     if best is None:
         return True
     if candidate["accuracy"] != best["accuracy"]:
