@@ -119,15 +119,12 @@ SELECTION_RULES = {  # how the trainer could choose the weights it keeps, from t
 
 
 def curve(base: str, train_videos: int, val_videos: int, seed: int, recipe: dict) -> None:
-    from alignment.engine.critic.experiment import _through_codec, base_recipe
-    from alignment.engine.critic.synthetic_data import annotated_examples, synthetic_videos, truth_examples
-    from alignment.engine.critic.train import CriticTrainConfig, CriticTrainer, evaluate_queries, queries_from
+    from alignment.engine.critic.experiment import LearningSetup, learning_config, learning_videos
+    from alignment.engine.critic.synthetic_data import annotated_examples, truth_examples
+    from alignment.engine.critic.train import CriticTrainer, evaluate_queries, queries_from
 
-    train = _through_codec(synthetic_videos(train_videos, seed=11 + 1000 * seed))
-    val = _through_codec(synthetic_videos(val_videos, seed=12 + 1000 * seed))
-    test = _through_codec(synthetic_videos(240, seed=13 + 1000 * seed))
-    config = CriticTrainConfig(**{"eval_every": 100, "eval_batch_size": 96, "num_threads": 0, **base_recipe(base),
-                                  **recipe, "base": base, "seed": seed, "checkpoint_every": 0})
+    setup = LearningSetup(base=base, train_videos=train_videos, val_videos=val_videos, seed=seed, train=recipe)
+    (train, val, test), config = learning_videos(setup), learning_config(setup)
     points = []
 
     class Measured(CriticTrainer):

@@ -147,7 +147,7 @@ class _TrainProgress:
                         metrics={"loss_curve": metrics["loss_curve"], "step": metrics["step"], "loss": metrics["loss"]})
         elif "val" in metrics:
             val = metrics["val"]
-            per_dimension = ", ".join(f"{d} {a:.3f}" for d, a in val.get("accuracy_per_dimension", {}).items())
+            per_dimension = ", ".join(f"{d} {a:.3f}" for d, a in val["accuracy_per_dimension"].items())
             self.report(fraction=fraction, phase="validate",
                         log=f"step {val['step']}: val accuracy {val['accuracy']:.3f} ({per_dimension}), "
                             f"rating NLL {val['rating_nll']:.3f}",

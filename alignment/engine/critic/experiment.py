@@ -53,19 +53,28 @@ def _through_codec(videos):
     return [(frames, caption, judgements) for frames, (_, caption, judgements) in zip(stored, videos)]
 
 
+def learning_videos(setup: LearningSetup) -> tuple[list, list, list]:
+    """The setup's train, validation and held-out world videos, drawn from its seed."""
+    prepare = _through_codec if setup.through_codec else (lambda videos: videos)
+    return tuple(prepare(synthetic_videos(count, seed=offset + 1000 * setup.seed))
+                 for offset, count in ((11, setup.train_videos), (12, setup.val_videos), (13, setup.test_videos)))
+
+
+def learning_config(setup: LearningSetup) -> CriticTrainConfig:
+    """The base's recipe with the setup's changes, validated every 100 steps, no checkpoints."""
+    recipe = {**base_recipe(setup.base), **setup.train}
+    if setup.with_reasons is not None:
+        recipe["with_reasons"] = setup.with_reasons
+    return CriticTrainConfig(**{"eval_every": 100, "eval_batch_size": 96, "num_threads": 0, **recipe,
+                                "base": setup.base, "seed": setup.seed, "checkpoint_every": 0})
+
+
 def run_learning_experiment(setup: LearningSetup, work_dir: str | Path) -> dict:
     """Fine-tune on noisy annotations, score held-out videos; the evaluation per dimension (accuracy,
     majority baseline, F1, calibration) plus steps, timings and scoring throughput."""
     work_dir = Path(work_dir)
-    prepare = _through_codec if setup.through_codec else (lambda videos: videos)
-    train = prepare(synthetic_videos(setup.train_videos, seed=11 + 1000 * setup.seed))
-    val = prepare(synthetic_videos(setup.val_videos, seed=12 + 1000 * setup.seed))
-    test = prepare(synthetic_videos(setup.test_videos, seed=13 + 1000 * setup.seed))
-    recipe = {**base_recipe(setup.base), **setup.train}
-    if setup.with_reasons is not None:
-        recipe["with_reasons"] = setup.with_reasons
-    config = CriticTrainConfig(**{"eval_every": 100, "eval_batch_size": 96, "num_threads": 0, **recipe,
-                                  "base": setup.base, "seed": setup.seed, "checkpoint_every": 0})
+    train, val, test = learning_videos(setup)
+    config = learning_config(setup)
     train_examples = annotated_examples(train, noise=setup.noise, seed=setup.seed + 1)
     started = time.perf_counter()
     result = train_critic(config, train_examples, truth_examples(val), work_dir / "run")
