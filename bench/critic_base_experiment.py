@@ -132,8 +132,9 @@ def curve(base: str, train_videos: int, val_videos: int, seed: int, recipe: dict
             super()._evaluate()
             if not hasattr(self, "test_queries"):
                 self.test_queries = queries_from(truth_examples(test), self.meta, "test", self.geometry)
-            truth = evaluate_queries(self.module, self.tokenizer, self.geometry, self.test_queries, batch_size=96,
-                                     device=self.device, with_reason=False)
+            with self.evaluated_weights():  # the weights just validated (a moving average's with ema_decay)
+                truth = evaluate_queries(self.module, self.tokenizer, self.geometry, self.test_queries, batch_size=96,
+                                         device=self.device, with_reason=False)
             points.append({"val": self.state["val_curve"][-1], "truth": truth["accuracy_per_dimension"]})
 
     started = time.time()

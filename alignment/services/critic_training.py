@@ -20,7 +20,8 @@ from .jobs import job_artifacts_set
 
 _KINDS = {"finetune": str, "with_reasons": bool, "without_reasons": bool, "steps": int, "lr": float, "frames": int,
           "batch_size": int, "seed": int, "eval_every": int, "patience": int, "checkpoint_every": int,
-          "lora_rank": int, "balance": str, "device": str, "rating_weight": float, "warmup_ratio": float}
+          "lora_rank": int, "balance": str, "device": str, "rating_weight": float, "warmup_ratio": float,
+          "ema_decay": float}
 # Job params → (CriticTrainConfig field, type); without_reasons only flips with_reasons.
 HYPERPARAMETERS = {name: (None if name == "without_reasons" else JOB_FIELD_NAMES.get(name, name), kind)
                    for name, kind in _KINDS.items()}

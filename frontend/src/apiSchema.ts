@@ -1546,6 +1546,8 @@ export interface components {
             checkpoint_every?: unknown;
             /** @description "auto" (CUDA when available), "cpu" or "cuda". */
             device?: unknown;
+            /** @description Validate and keep an exponential moving average of the trained weights with this decay (0: the weights of the step itself). */
+            ema_decay?: unknown;
             /** @description Validate every this many steps (0: only at the end). */
             eval_every?: unknown;
             /** @description "lora" (adapter on every LLM linear layer, vision frozen), "full" (every weight), or "language" (every weight of the language model, the vision tower frozen: a few hundred ratings overfit a tower pretrained on many videos; bench/RESULTS.md "3d"). */

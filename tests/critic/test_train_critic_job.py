@@ -120,7 +120,8 @@ def test_unready_snapshots_and_bad_hyperparameters_are_refused(db):
     with pytest.raises(ApplicationError, match="snapshot"):
         job_create(kind="train_critic", params={"snapshot": 999_999}, dispatch=False)
     for bad, message in [({"finetune": "half"}, "finetune"), ({"steps": 0}, "max_steps"), ({"lr": "fast"}, "lr"),
-                         ({"depth": 3}, "Unknown"), ({"backbone": "/nowhere/critic"}, "not a directory")]:
+                         ({"ema_decay": 1.5}, "ema_decay"), ({"depth": 3}, "Unknown"),
+                         ({"backbone": "/nowhere/critic"}, "not a directory")]:
         with pytest.raises(ApplicationError, match=message):
             job_create(kind="train_critic", params={"snapshot": pending.pk, **bad}, dispatch=False)
     assert not Job.objects.exists()

@@ -1,4 +1,5 @@
-"""The training toolkit both trainers share: whole random state, rotation, complete-only checkpoints."""
+"""The training toolkit both trainers share: whole random state, rotation, complete-only checkpoints, a moving
+average of the weights."""
 
 import random
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from alignment.engine.training.artifacts import checkpoint_artifacts, existing_artifacts
+from alignment.engine.training.averaging import WeightAverage
 from alignment.engine.training.checkpoints import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from alignment.engine.training.device import resolve_device, resolve_dtype
 
@@ -67,3 +69,33 @@ def test_device_and_dtype():
             resolve_device("cuda")
     assert resolve_dtype("bfloat16", "cpu") == torch.float32 and resolve_dtype("auto", "cuda:1") == torch.bfloat16
     assert resolve_dtype(None, torch.device("cuda", 0)) == torch.bfloat16 and resolve_dtype("float32", "cuda") == torch.float32
+
+
+def test_the_weight_average_follows_the_trained_weights_only_and_is_applied_for_a_block(tmp_path):
+    model, _ = _model_and_optimizer()
+    model.bias.requires_grad_(False)  # frozen: not shadowed
+    start = model.weight.detach().clone()
+    average = WeightAverage(model, decay=0.5)
+    assert set(average.shadow) == {"weight"}
+    expected = start.clone()
+    for step, value in enumerate([1.0, 2.0, 3.0]):
+        with torch.no_grad():
+            model.weight.fill_(value)
+        average.update(model, step)
+        keep = min(0.5, (1 + step) / (10 + step))  # warmed up: 0.1, 0.18..., then 0.5 at most
+        expected = keep * expected + (1 - keep) * value
+    torch.testing.assert_close(average.shadow["weight"], expected)
+    assert average.decay_at(0) == pytest.approx(0.1) and average.decay_at(1000) == 0.5
+
+    bias = model.bias.detach().clone()
+    with average.applied(model):
+        torch.testing.assert_close(model.weight.detach(), expected)
+        assert torch.equal(model.bias, bias)
+    assert torch.equal(model.weight, torch.full_like(start, 3.0))  # its own weights again
+
+    average.save(tmp_path / "average.pt")
+    other = WeightAverage(model, decay=0.5)
+    other.load(tmp_path / "average.pt")
+    torch.testing.assert_close(other.shadow["weight"], expected)
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(model, decay=1.0)

@@ -43,6 +43,8 @@ class CriticTrainConfig:
     eval_batch_size: int = _help("Queries per validation forward pass.", 32)
     patience: int = _help("Stop after this many validations without improvement (0: never).", 0)
     min_delta: float = _help("At equal accuracy, the validation rating NLL must fall by this much to count.", 1e-3)
+    ema_decay: float = _help("Validate and keep an exponential moving average of the trained weights with this decay "
+                             "(0: the weights of the step itself).", 0.0)
     checkpoint_every: int = _help("Write checkpoint-{step}/ every this many steps (0: never).", 0)
     checkpoints_to_keep: int = _help("Keep at most this many checkpoints (oldest removed).", 2)
     resume: bool = _help("Resume from the latest checkpoint in out_dir if there is one.", True)
@@ -68,6 +70,8 @@ class CriticTrainConfig:
                 problems.append(f"{name} must not be negative")
         if not 0 <= self.warmup_ratio < 1:
             problems.append("warmup_ratio must lie in [0, 1)")
+        if not 0 <= self.ema_decay < 1:
+            problems.append("ema_decay must lie in [0, 1)")
         if not (self.rating_weight > 0 and math.isfinite(self.rating_weight)):
             problems.append("rating_weight must be positive")
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +30,7 @@ import numpy as np
 
 from ..training.checkpoints import (atomic_directory, checkpoint_step, latest_checkpoint, list_checkpoints,
                                     load_checkpoint, load_trainable_state, save_checkpoint, trainable_state)
+from ..training.averaging import WeightAverage
 from ..training.device import resolve_device
 from .config import CriticTrainConfig
 from .data import DECODE_THREADS, CriticExample, class_counts, sample_frames_timed
@@ -272,6 +274,7 @@ class CriticTrainer:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate, weight_decay=config.weight_decay)
         self.warmup = int(config.warmup_ratio * config.max_steps)
+        self.average = WeightAverage(self.module, config.ema_decay) if config.ema_decay else None
         latest = latest_checkpoint(self.out_dir) if config.resume else None
         if latest is None:
             torch.manual_seed(config.seed)
@@ -300,9 +303,10 @@ class CriticTrainer:
         import torch
 
         config, state = self.config, self.state
-        metrics = evaluate_queries(self.module, self.tokenizer, self.geometry, self.val_queries,
-                                   batch_size=config.eval_batch_size, device=self.device, bf16=config.bf16,
-                                   with_reason=config.with_reasons)
+        with self.evaluated_weights():
+            metrics = evaluate_queries(self.module, self.tokenizer, self.geometry, self.val_queries,
+                                       batch_size=config.eval_batch_size, device=self.device, bf16=config.bf16,
+                                       with_reason=config.with_reasons)
         if self.accelerator.num_processes > 1:  # rank 0's figures decide for all, so all stop together
             from accelerate.utils import broadcast_object_list
 
@@ -312,13 +316,18 @@ class CriticTrainer:
         if is_better(metrics, state["best"], config.min_delta):
             state["best"], state["best_step"], state["bad_evals"] = metrics, state["step"], 0
             if self.main:
-                self.best_state = trainable_state(self.module)
+                self.best_state = self.average.state() if self.average else trainable_state(self.module)
                 torch.save(self.best_state, self.best_path)
         else:
             state["bad_evals"] += 1
             if config.patience and state["bad_evals"] >= config.patience:
                 state["stopped_early"] = True
         self.report(state["step"] / config.max_steps, "evaluate", {"val": metrics})
+
+    def evaluated_weights(self):
+        """Inside it the model carries the weights that are validated and kept: the moving average's when there
+        is one (`ema_decay`), else the step's own."""
+        return self.average.applied(self.module) if self.average else nullcontext()
 
     def _save(self) -> Path:
         """Best weights into out_dir/critic/: a full (LoRA merged) transformers directory + critic meta."""
@@ -365,6 +374,8 @@ class CriticTrainer:
         if config.max_grad_norm:
             torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm)
         self.optimizer.step()
+        if self.average:
+            self.average.update(self.module, step)
         loss = acc.reduce(share.detach(), reduction="sum") if world > 1 else share.detach()
         return float(loss.item())
 
@@ -374,6 +385,8 @@ class CriticTrainer:
         import torch
 
         torch.save(trainable_state(self.module), directory / "trainable.pt")
+        if self.average:
+            self.average.save(directory / "average.pt")
         if hasattr(self.module, "peft_config"):
             self.module.save_pretrained(directory / "adapter")  # the adapter with its LoRA config, usable on its own
 
@@ -381,6 +394,8 @@ class CriticTrainer:
         import torch
 
         load_trainable_state(self.module, torch.load(directory / "trainable.pt"))
+        if self.average:
+            self.average.load(directory / "average.pt")
 
 
 def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample], val_examples: list[CriticExample],

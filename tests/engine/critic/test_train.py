@@ -81,10 +81,12 @@ class Crash(Exception):
     pass
 
 
-def test_resume_matches_uninterrupted_run(tiny_critic_dir, synthetic_small, tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_matches_uninterrupted_run(tiny_critic_dir, synthetic_small, tmp_path, ema_decay):
     train = annotated_examples(synthetic_small[:4], noise=0.0)
     val = truth_examples(synthetic_small[4:])
-    config = _config(tiny_critic_dir, finetune="full", checkpoint_every=3, checkpoints_to_keep=2, balance="sampler")
+    config = _config(tiny_critic_dir, finetune="full", checkpoint_every=3, checkpoints_to_keep=2, balance="sampler",
+                     ema_decay=ema_decay)
     full = train_critic(config, train, val, tmp_path / "full")
 
     def crash_at_step_7(fraction, phase, metrics):
@@ -127,6 +129,31 @@ def test_the_weights_kept_are_those_of_the_best_validation_accuracy(tiny_critic_
     assert len(accuracies) == 10 and len(set(accuracies)) > 1  # the accuracy moved, so the choice is a real one
     kept = next(v for v in result.val_curve if v["step"] == result.best_step)
     assert kept["accuracy"] == result.best_metrics["accuracy"] == max(accuracies)
+
+
+def test_with_ema_decay_the_weights_validated_and_kept_are_the_moving_average_of_each_steps(
+        tiny_critic_dir, synthetic_small, tmp_path):
+    from transformers import AutoModelForImageTextToText
+
+    from alignment.engine.critic.spec import freeze_vision
+
+    train = annotated_examples(synthetic_small[:4], noise=0.0)
+    config = _config(tiny_critic_dir, finetune="language", max_steps=5, eval_every=0, checkpoint_every=1,
+                     checkpoints_to_keep=5, ema_decay=0.5)
+    result = train_critic(config, train, truth_examples(synthetic_small[4:]), tmp_path)
+    # The average by hand: from the base's weights, each step's own weights (its checkpoint) folded in.
+    base = AutoModelForImageTextToText.from_pretrained(tiny_critic_dir)
+    freeze_vision(base)
+    expected = {n: p.detach().clone() for n, p in base.named_parameters() if p.requires_grad}
+    for step in range(1, 6):
+        weights = torch.load(tmp_path / f"checkpoint-{step}" / "trainable.pt")
+        keep = min(0.5, step / (9 + step))
+        expected = {n: keep * value + (1 - keep) * weights[n] for n, value in expected.items()}
+    kept = dict(AutoModelForImageTextToText.from_pretrained(result.critic_dir).named_parameters())
+    last = torch.load(tmp_path / "checkpoint-5" / "trainable.pt")
+    assert any(not torch.allclose(kept[n], last[n]) for n in expected)  # not the last step's own weights
+    for name, value in expected.items():
+        torch.testing.assert_close(kept[name], value, msg=name)
 
 
 def test_bad_data_refused_before_training(tiny_critic_dir, synthetic_small, tmp_path):
