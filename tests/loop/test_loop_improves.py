@@ -29,6 +29,8 @@ SIZE = ChainSize(
 # all pass the critic's floors (fidelity 0.892–0.908), but only draw 0 promotes the generator: on draws 1 and 2 the
 # critic's held-out reward moved by −0.017 and +0.007, against +0.034 here, while the judged rise held (+24% to +35%).
 # So a failure here after a change is a regression of the chain; `bench/loop_bench.py --draw N` runs other draws.
+# Since the twentieth session the recipe keeps a moving average of the weights (3k): on that session's machine draw 0
+# gives 0.954 / 0.963 / 0.900 with it and 0.867 / 0.938 / 0.892 without, both promoting (draws 1-2 not rerun).
 CRITIC_HELD_OUT = (60, (0, 1, 2, 3))  # world prompts × seeds nobody rated, scored by the trained critic
 DIMENSIONS = ("semantic", "motion", "fidelity")
 
@@ -85,7 +87,8 @@ def test_ratings_turn_into_a_critic_that_agrees_with_the_truth_and_a_generator_t
     # The target is 0.90 on every dimension; over draws 0–2 (bench/RESULTS.md 3i) semantic (0.94–0.95),
     # motion (0.94–0.97) and fidelity (0.89–0.91) reach it or come within a point. On the fifteenth session's machine
     # this draw gave semantic 0.867 (3i's run and the nineteenth session's: 0.954), alone, under load or on one thread
-    # alike (RESULTS 5, 3j). So the floors sit below every run measured, and each must stand far above the majority.
+    # alike (RESULTS 5, 3j), and so did the twentieth's without the moving average (3k). So the floors sit below every
+    # run measured, and each must stand far above the majority.
     floors = {"semantic": 0.84, "motion": 0.88, "fidelity": 0.85}
     for dim, (accuracy, majority) in figures.items():
         assert accuracy >= floors[dim] and accuracy > majority + 0.35, (dim, figures)

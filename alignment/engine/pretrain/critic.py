@@ -39,9 +39,10 @@ ProgressFn = Callable[[float, str, dict], None]
 
 # How to fine-tune this critic on ratings (the train_critic job's defaults on it), measured in
 # bench/RESULTS.md "3d"–"3e": the language model only (a few hundred ratings undo what the vision tower learnt
-# from 80,000 renders), the rating word alone (reasons cost points here) and no class weights.
+# from 80,000 renders), the rating word alone (reasons cost points here) and no class weights; "3k": validate and
+# keep a moving average of the weights (decay 0.99), which smooths the step-to-step noise of so small a fine-tune.
 RATING_RECIPE = {"finetune": "language", "with_reasons": False, "balance": "none", "lr": 1e-3, "batch_size": 16,
-                 "steps": 1200, "warmup_ratio": 0.01, "eval_every": 100, "checkpoint_every": 500}
+                 "steps": 1200, "warmup_ratio": 0.01, "eval_every": 100, "checkpoint_every": 500, "ema_decay": 0.99}
 
 # How often each question is asked, in WORLD_QUESTIONS order, then the caption match, then LiFT's three
 # questions (answered with what the renderer knows, never with a rating).
