@@ -21,14 +21,15 @@ from .align_data import snapshot_pair_consensus, snapshot_ready
 from .critic_training import default_backbone
 
 DEFAULTS = {"finetune": "lora", "steps": 200, "lr": 1e-4, "batch_size": 8, "lora_rank": 16, "seed": 0,
-            "tie_model": "rao_kupper"}
+            "tie_model": "rao_kupper", "eval_every": 25}
 TYPES = {"finetune": str, "steps": int, "lr": float, "batch_size": int, "lora_rank": int, "seed": int,
-         "tie_model": str, "backbone": str, "name": str, "snapshot": int}
+         "tie_model": str, "eval_every": int, "backbone": str, "name": str, "snapshot": int}
 
 
 def train_preference_critic_params_help() -> dict[str, str]:
     return {
-        "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split.",
+        "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split; "
+                    "the weights kept are those of the best accuracy on its validation split when that has pairs.",
         "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the "
                     "synthetic world).",
         "finetune": '"lora" (on the language model, vision frozen; VideoReward\'s default), "full", or "language" '
@@ -36,6 +37,7 @@ def train_preference_critic_params_help() -> dict[str, str]:
         "steps": "Optimiser steps.", "lr": "AdamW learning rate.", "batch_size": "Pairs per step.",
         "lora_rank": "LoRA rank.", "seed": "Seed of the batches and the head's initialisation.",
         "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson.",
+        "eval_every": "Measure on the validation pairs every this many steps and at the end (0: only at the end).",
         "name": "The critic version's name (default: 'preference critic job <id>').",
     }
 
@@ -65,6 +67,8 @@ def train_preference_critic_params_validate(*, params: dict) -> dict:
     for name in ("steps", "batch_size", "lora_rank"):
         if not 1 <= clean[name] <= 1_000_000:
             raise ApplicationError(f"{name} must be at least 1.", fields={name: "invalid"})
+    if not 0 <= clean["eval_every"] <= 1_000_000:
+        raise ApplicationError("eval_every must not be negative.", fields={"eval_every": "invalid"})
     if not 0 < clean["lr"] < 1:
         raise ApplicationError("lr must lie in (0, 1).", fields={"lr": "invalid"})
     if clean["backbone"] != default_backbone() and clean["backbone"].startswith(("/", ".")) \
@@ -164,12 +168,18 @@ def train_preference_critic_run(*, job: Job, report) -> dict:
     report(fraction=0.02, phase="reading the compared pairs", force=True)
     train, _ = _pairs(snapshot=snapshot, split="train", frames_of=frames_of)
     test, test_ids = _pairs(snapshot=snapshot, split="test", frames_of=frames_of)
-    report(log=f"{len(train)} train pairs, {len(test)} test pairs; {params['finetune']} on {params['backbone']}",
-           force=True)
-    losses = train_pairwise(critic, train, steps=params["steps"], batch_size=params["batch_size"],
-                            learning_rate=params["lr"], tie_model=params["tie_model"], seed=params["seed"],
-                            on_step=lambda step, loss: report(fraction=0.05 + 0.8 * step / params["steps"],
-                                                              phase=f"train step {step}"))
+    validation, _ = _pairs(snapshot=snapshot, split="validation", frames_of=frames_of)
+    report(log=f"{len(train)} train pairs, {len(validation)} validation pairs, {len(test)} test pairs; "
+               f"{params['finetune']} on {params['backbone']}", force=True)
+    training = train_pairwise(critic, train, steps=params["steps"], batch_size=params["batch_size"],
+                              learning_rate=params["lr"], tie_model=params["tie_model"], seed=params["seed"],
+                              validation=validation, eval_every=params.get("eval_every", 0),
+                              on_step=lambda step, loss: report(fraction=0.05 + 0.8 * step / params["steps"],
+                                                                phase=f"train step {step}"))
+    losses = training.losses
+    if training.val_curve:
+        curve = ", ".join(f"step {v['step']}: {v['accuracy']:.3f}" for v in training.val_curve)
+        report(log=f"validation accuracy without ties: {curve}; kept step {training.best_step}", force=True)
     report(fraction=0.86, phase="evaluate on the test pairs", force=True)
     score_a, score_b = score_pairs(critic, test)
     evaluation = {"test_pairs": len(test), **_accuracies(score_a, score_b, test, dims),
@@ -181,8 +191,10 @@ def train_preference_critic_run(*, job: Job, report) -> dict:
         kind=ModelVersion.Kind.CRITIC, name=params.get("name") or f"preference critic job {job.pk}",
         base=params["backbone"], config={"critic_dir": str(out), "critic_kind": "preference", "dimensions": dims},
         lineage={"backbone": params["backbone"], "snapshot": snapshot.pk, "job": job.pk, "train_pairs": len(train),
-                 "hyperparameters": {k: params[k] for k in DEFAULTS}},
-        metrics={**evaluation, "loss_curve": [[i + 1, round(v, 6)] for i, v in enumerate(losses)]}, created_by_job=job)
+                 "hyperparameters": {k: params.get(k) for k in DEFAULTS}},
+        metrics={**evaluation, "loss_curve": [[i + 1, round(v, 6)] for i, v in enumerate(losses)],
+                 "validation_pairs": len(validation), "validation_curve": training.val_curve,
+                 "best_step": training.best_step}, created_by_job=job)
     report(metrics={"loss_curve": [[i + 1, round(v, 6)] for i, v in enumerate(losses)],
                     "mean_accuracy_without_ties": evaluation["mean_accuracy_without_ties"]}, force=True)
     return {"critic_version": version.pk, "name": version.name, "train_pairs": len(train), "test_pairs": len(test),

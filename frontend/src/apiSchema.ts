@@ -1583,6 +1583,8 @@ export interface components {
             backbone?: unknown;
             /** @description Pairs per step. */
             batch_size?: unknown;
+            /** @description Measure on the validation pairs every this many steps and at the end (0: only at the end). */
+            eval_every?: unknown;
             /** @description "lora" (on the language model, vision frozen; VideoReward's default), "full", or "language" (every weight of the language model, the vision tower frozen). */
             finetune?: unknown;
             /** @description LoRA rank. */
@@ -1593,7 +1595,7 @@ export interface components {
             name?: unknown;
             /** @description Seed of the batches and the head's initialisation. */
             seed?: unknown;
-            /** @description A ready snapshot with compared pairs: trained on its train split, measured on its test split. */
+            /** @description A ready snapshot with compared pairs: trained on its train split, measured on its test split; the weights kept are those of the best accuracy on its validation split when that has pairs. */
             snapshot?: unknown;
             /** @description Optimiser steps. */
             steps?: unknown;

@@ -58,6 +58,20 @@ def test_a_preference_critic_is_trained_measured_beside_the_rating_critic_and_re
     assert set(VideoScore.objects.filter(critic=critic).values_list("video_id", flat=True)) == tested
 
 
+def test_the_weights_kept_are_those_of_the_best_accuracy_on_the_validation_pairs(db, settings, tmp_path, jobs_dir,
+                                                                                 tiny_critic_dir):
+    votes = [A_BETTER, B_BETTER, A_BETTER, B_BETTER, A_BETTER, B_BETTER, A_BETTER, B_BETTER]
+    snapshot, items = world_pair_snapshot(settings.MEDIA_ROOT, tmp_path / "snapshot", votes,
+                                          [*SPLITS[:6], "validation", "validation"])
+    job, version = _train(snapshot, tiny_critic_dir, steps=6, eval_every=2)
+    metrics = version.metrics
+    assert metrics["validation_pairs"] == 2 and [v["step"] for v in metrics["validation_curve"]] == [2, 4, 6]
+    accuracies = [v["accuracy"] for v in metrics["validation_curve"]]
+    assert metrics["best_step"] == metrics["validation_curve"][accuracies.index(max(accuracies))]["step"]
+    assert version.lineage["hyperparameters"]["eval_every"] == 2
+    assert "kept step" in job.log_tail
+
+
 def test_its_scores_feed_the_score_job_and_alignment(compared, jobs_dir, tiny_critic_dir, generator, real_clips,
                                                      prompt_bank, models_dir):
     snapshot, items = compared
@@ -96,6 +110,7 @@ def test_promotion_compares_pairwise_accuracy_on_the_same_pairs(db):
 def test_bad_requests_are_refused_before_a_job_exists(compared, jobs_dir):
     snapshot, _ = compared
     for bad, message in [({"finetune": "half"}, "finetune"), ({"steps": 0}, "steps"), ({"lr": "fast"}, "lr"),
+                         ({"eval_every": -1}, "eval_every"),
                          ({"depth": 2}, "Unknown"), ({"tie_model": "coin"}, "tie_model"),
                          ({"snapshot": 999_999}, "snapshot")]:
         with pytest.raises(ApplicationError, match=message):

@@ -103,18 +103,43 @@ def pair_targets(pairs: Sequence[PairExample], dimensions: Sequence[str]) -> tup
     return outcome_index([x for row in labels for x in row]).reshape(len(pairs), len(dimensions)), mask
 
 
+@dataclass
+class PairwiseTraining:
+    losses: list[float]  # per step
+    val_curve: list[dict]  # {"step", "accuracy"}: mean accuracy without ties on the validation pairs
+    best_step: int  # the step whose weights the critic carries at the end
+
+
+def validation_accuracy(critic: PairwiseCritic, pairs: Sequence[PairExample]) -> float:
+    """Mean over dimensions of the accuracy without ties on the pairs judged with a side (NaN when none is)."""
+    from .preference import accuracy_without_ties
+
+    score_a, score_b = score_pairs(critic, pairs)
+    figures = []
+    for d, dim in enumerate(critic.dimensions):
+        rows = [i for i, pair in enumerate(pairs) if dim in pair.labels]
+        figures.append(accuracy_without_ties(score_a[rows, d], score_b[rows, d], [pairs[i].labels[dim] for i in rows]))
+    decided = [f for f in figures if f == f]
+    return float(np.mean(decided)) if decided else float("nan")
+
+
 def train_pairwise(critic: PairwiseCritic, pairs: Sequence[PairExample], *, steps: int, batch_size: int = 8,
                    learning_rate: float = 1e-3, tie: float = RAO_KUPPER_THETA, tie_model: str = "rao_kupper",
-                   seed: int = 0, on_step=None) -> list[float]:
-    """AdamW on the tie-aware Bradley–Terry loss over random batches of pairs; the losses per step
-    (`on_step(step, loss)` after each)."""
+                   seed: int = 0, on_step=None, validation: Sequence[PairExample] = (),
+                   eval_every: int = 0) -> PairwiseTraining:
+    """AdamW on the tie-aware Bradley–Terry loss over random batches of pairs (`on_step(step, loss)` after each).
+    With validation pairs, every `eval_every` steps and at the end the critic is measured on them and ends with the
+    weights of the best accuracy (the earliest of equals), as the rating critic's trainer keeps its best."""
+    from ..training.checkpoints import load_trainable_state, trainable_state
+
     if not pairs:
         raise ValueError("no pairs to train on")
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW([p for p in critic.parameters() if p.requires_grad], lr=learning_rate)
     critic.train()
-    losses = []
-    for _ in range(steps):
+    losses, curve, best, best_state = [], [], None, None
+    measurable = [pair for pair in validation if any(label != "tie" for label in pair.labels.values())]
+    for step in range(1, steps + 1):
         chosen = [pairs[int(i)] for i in torch.randint(len(pairs), (batch_size,), generator=generator)]
         labels, mask = pair_targets(chosen, critic.dimensions)
         score_a, score_b = critic.score_pairs(chosen)
@@ -124,8 +149,14 @@ def train_pairwise(critic: PairwiseCritic, pairs: Sequence[PairExample], *, step
         optimizer.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
         if on_step:
-            on_step(len(losses), losses[-1])
-    return losses
+            on_step(step, losses[-1])
+        if measurable and ((eval_every and step % eval_every == 0) or step == steps):
+            curve.append({"step": step, "accuracy": validation_accuracy(critic, measurable)})
+            if best is None or curve[-1]["accuracy"] > best["accuracy"]:
+                best, best_state = curve[-1], trainable_state(critic)
+    if best_state is not None and best["step"] != steps:
+        load_trainable_state(critic, best_state)
+    return PairwiseTraining(losses, curve, best["step"] if best else steps)
 
 
 @torch.no_grad()

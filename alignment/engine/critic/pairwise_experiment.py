@@ -65,7 +65,7 @@ def run_pairwise_experiment(setup: PairSetup) -> dict:
     critic = preference_critic(setup.base, DIMENSIONS, finetune=setup.finetune, seed=setup.seed)
     started = time.perf_counter()
     losses = train_pairwise(critic, train, steps=setup.steps, batch_size=setup.batch_size,
-                            learning_rate=setup.learning_rate, seed=setup.seed)
+                            learning_rate=setup.learning_rate, seed=setup.seed).losses
     train_s = time.perf_counter() - started
     score_a, score_b = score_pairs(critic, test)
     report = {"setup": asdict(setup), "train_s": round(train_s, 1), "final_loss": float(np.mean(losses[-20:]))}

@@ -88,12 +88,13 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
   "train_preference_critic": {
     "backbone": "Hub id or path of the vision-language model (default: the tiny critic pretrained on the synthetic world).",
     "batch_size": "Pairs per step.",
+    "eval_every": "Measure on the validation pairs every this many steps and at the end (0: only at the end).",
     "finetune": "\"lora\" (on the language model, vision frozen; VideoReward's default), \"full\", or \"language\" (every weight of the language model, the vision tower frozen).",
     "lora_rank": "LoRA rank.",
     "lr": "AdamW learning rate.",
     "name": "The critic version's name (default: 'preference critic job <id>').",
     "seed": "Seed of the batches and the head's initialisation.",
-    "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split.",
+    "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split; the weights kept are those of the best accuracy on its validation split when that has pairs.",
     "steps": "Optimiser steps.",
     "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson."
   }

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from alignment.engine.critic.pairwise import PairExample, PairwiseCritic, pair_targets, score_pairs, train_pairwise
+from alignment.engine.critic.pairwise import (PairExample, PairwiseCritic, pair_targets, score_pairs, train_pairwise,
+                                              validation_accuracy)
 from alignment.engine.critic.preference import OUTCOMES, accuracy_without_ties
 
 
@@ -44,7 +45,7 @@ def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir
     train, held_out = _brightness_pairs(64, rng), _brightness_pairs(32, rng)
     torch.manual_seed(0)
     critic = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity", "motion"])
-    losses = train_pairwise(critic, train, steps=40, batch_size=8, learning_rate=1e-3, seed=0)
+    losses = train_pairwise(critic, train, steps=40, batch_size=8, learning_rate=1e-3, seed=0).losses
     assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
     score_a, score_b = score_pairs(critic, held_out)
     assert score_a.shape == (32, 2)
@@ -58,6 +59,23 @@ def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir
     assert loaded.dimensions == ("fidelity", "motion")
     np.testing.assert_allclose(again_a, score_a[:4], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(again_b, score_b[:4], rtol=1e-5, atol=1e-6)
+
+
+def test_with_validation_pairs_the_critic_ends_with_the_weights_of_its_best_validation(tiny_critic_dir, one_thread):
+    rng = np.random.default_rng(0)
+    train = _brightness_pairs(64, rng)
+    # Validation judged the other way round: the better the critic learns the training pairs, the worse it does here.
+    flipped = [PairExample(p.caption, p.frames_a, p.frames_b, {d: {"A": "B", "B": "A"}[v] for d, v in p.labels.items()})
+               for p in _brightness_pairs(16, rng)]
+    torch.manual_seed(0)
+    critic = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity", "motion"])
+    result = train_pairwise(critic, train, steps=40, batch_size=8, learning_rate=1e-3, seed=0, validation=flipped,
+                            eval_every=10)
+    assert len(result.losses) == 40 and [v["step"] for v in result.val_curve] == [10, 20, 30, 40]
+    accuracies = [v["accuracy"] for v in result.val_curve]
+    assert max(accuracies) > accuracies[-1]  # the choice is a real one
+    assert result.best_step == result.val_curve[accuracies.index(max(accuracies))]["step"] < 40
+    assert validation_accuracy(critic, flipped) == max(accuracies)  # it carries the best step's weights, not the last
 
 
 def test_training_without_pairs_is_refused(tiny_critic_dir):
