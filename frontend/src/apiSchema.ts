@@ -1546,7 +1546,7 @@ export interface components {
             checkpoint_every?: unknown;
             /** @description "auto" (CUDA when available), "cpu" or "cuda". */
             device?: unknown;
-            /** @description Validate and keep an exponential moving average of the trained weights with this decay (0: the weights of the step itself). */
+            /** @description Validate and keep an exponential moving average of the trained weights with this decay (0: the weights of the step itself). It holds one more copy of the weights that train. */
             ema_decay?: unknown;
             /** @description Validate every this many steps (0: only at the end). */
             eval_every?: unknown;

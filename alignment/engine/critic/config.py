@@ -44,7 +44,8 @@ class CriticTrainConfig:
     patience: int = _help("Stop after this many validations without improvement (0: never).", 0)
     min_delta: float = _help("At equal accuracy, the validation rating NLL must fall by this much to count.", 1e-3)
     ema_decay: float = _help("Validate and keep an exponential moving average of the trained weights with this decay "
-                             "(0: the weights of the step itself).", 0.0)
+                             "(0: the weights of the step itself). It holds one more copy of the weights that train.",
+                             0.0)
     checkpoint_every: int = _help("Write checkpoint-{step}/ every this many steps (0: never).", 0)
     checkpoints_to_keep: int = _help("Keep at most this many checkpoints (oldest removed).", 2)
     resume: bool = _help("Resume from the latest checkpoint in out_dir if there is one.", True)

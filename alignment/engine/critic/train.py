@@ -4,7 +4,8 @@ The trainer runs named stages, read top to bottom in `CriticTrainer.run`:
 
     prepare (model: LoRA or full; data: frames sampled once, class weights; optimizer; resume)
     → train (answer-token loss, cosine schedule, whole-state checkpoints)
-    → evaluate (every eval_every steps and at the end: validation accuracy, early stopping)
+    → evaluate (every eval_every steps and at the end: validation accuracy of the weights, or of their moving
+      average with ema_decay; early stopping)
     → save (the best weights → out_dir/critic/)
 
 Checkpoints, random state and device come from the shared training toolkit (`engine/training`), so a
@@ -394,8 +395,10 @@ class CriticTrainer:
         import torch
 
         load_trainable_state(self.module, torch.load(directory / "trainable.pt"))
-        if self.average:
+        if self.average and (directory / "average.pt").is_file():
             self.average.load(directory / "average.pt")
+        elif self.average:  # a checkpoint written without an average: it starts from the resumed weights
+            self.average = WeightAverage(self.module, self.config.ema_decay)
 
 
 def train_critic(config: CriticTrainConfig, train_examples: list[CriticExample], val_examples: list[CriticExample],

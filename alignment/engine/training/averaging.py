@@ -20,12 +20,7 @@ class WeightAverage:
         if not 0 < decay < 1:
             raise ValueError(f"decay must lie in (0, 1), got {decay}")
         self.decay = decay
-        self.shadow = {name: value.to(device) for (name, value), device in
-                       zip(trainable_state(model).items(), self._devices(model))}
-
-    @staticmethod
-    def _devices(model):
-        return [p.device for p in model.parameters() if p.requires_grad]
+        self.shadow = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
 
     def decay_at(self, step: int) -> float:
         """Warmed up, so the first steps' weights (far from any later ones) fade fast: (1 + t) / (10 + t) until

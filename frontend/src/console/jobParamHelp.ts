@@ -69,7 +69,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "batch_size": "Queries per optimiser step.",
     "checkpoint_every": "Write checkpoint-{step}/ every this many steps (0: never).",
     "device": "\"auto\" (CUDA when available), \"cpu\" or \"cuda\".",
-    "ema_decay": "Validate and keep an exponential moving average of the trained weights with this decay (0: the weights of the step itself).",
+    "ema_decay": "Validate and keep an exponential moving average of the trained weights with this decay (0: the weights of the step itself). It holds one more copy of the weights that train.",
     "eval_every": "Validate every this many steps (0: only at the end).",
     "finetune": "\"lora\" (adapter on every LLM linear layer, vision frozen), \"full\" (every weight), or \"language\" (every weight of the language model, the vision tower frozen: a few hundred ratings overfit a tower pretrained on many videos; bench/RESULTS.md \"3d\").",
     "frames": "Frames sampled at equal intervals per video (0: the base's critic meta).",

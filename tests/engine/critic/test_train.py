@@ -109,6 +109,23 @@ def test_resume_matches_uninterrupted_run(tiny_critic_dir, synthetic_small, tmp_
     assert not list((tmp_path / "resumed").glob(".tmp-*"))
 
 
+def test_a_checkpoint_written_without_an_average_resumes_with_one_started_from_its_weights(
+        tiny_critic_dir, synthetic_small, tmp_path):
+    train, val = annotated_examples(synthetic_small[:4], noise=0.0), truth_examples(synthetic_small[4:])
+
+    def crash_at_step_5(fraction, phase, metrics):
+        if phase == "train" and metrics["step"] == 5:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        train_critic(_config(tiny_critic_dir, finetune="language", checkpoint_every=4), train, val, tmp_path,
+                     crash_at_step_5)
+    resumed = train_critic(_config(tiny_critic_dir, finetune="language", checkpoint_every=4, ema_decay=0.9), train,
+                           val, tmp_path)
+    assert resumed.resumed_from == 4 and resumed.steps == 8
+    assert (tmp_path / "checkpoint-8" / "average.pt").is_file()
+
+
 def test_early_stopping(tiny_critic_dir, synthetic_small, tmp_path):
     train = annotated_examples(synthetic_small[:2], noise=0.0)
     config = _config(tiny_critic_dir, max_steps=40, eval_every=1, patience=2, learning_rate=1e-6)
