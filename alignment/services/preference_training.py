@@ -102,17 +102,13 @@ def _pairs(*, snapshot: Snapshot, split: str, frames_of) -> tuple[list, list]:
 def _accuracies(score_a, score_b, pairs, dims) -> dict:
     """Per dimension, on the pairs judged on it: accuracy without ties (VideoGen-RewardBench's w/o ties) and
     with ties (the tie threshold that fits these pairs best)."""
-    import numpy as np
-
+    from ..engine.critic.pairwise import judged_by_dimension
     from ..engine.critic.preference import accuracy_with_ties, accuracy_without_ties
 
     figures = {}
-    for d, dim in enumerate(dims):
-        rows = [i for i, pair in enumerate(pairs) if dim in pair.labels]
-        labels = [pairs[i].labels[dim] for i in rows]
-        a, b = np.asarray(score_a)[rows, d], np.asarray(score_b)[rows, d]
+    for dim, (a, b, labels) in judged_by_dimension(score_a, score_b, pairs, dims).items():
         with_ties, threshold = accuracy_with_ties(a, b, labels)
-        figures[dim] = {"pairs": len(rows), "accuracy_without_ties": _finite(accuracy_without_ties(a, b, labels)),
+        figures[dim] = {"pairs": len(labels), "accuracy_without_ties": _finite(accuracy_without_ties(a, b, labels)),
                         "accuracy_with_ties": _finite(with_ties), "tie_threshold": threshold}
     decided = [f["accuracy_without_ties"] for f in figures.values() if f["accuracy_without_ties"] is not None]
     return {"dimensions": figures, "mean_accuracy_without_ties": sum(decided) / len(decided) if decided else None}

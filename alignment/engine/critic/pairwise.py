@@ -110,15 +110,24 @@ class PairwiseTraining:
     best_step: int  # the step whose weights the critic carries at the end
 
 
+def judged_by_dimension(score_a, score_b, pairs: Sequence[PairExample],
+                        dimensions: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Per dimension, over the pairs judged on it: (their A scores, their B scores, their labels), from [P, D]
+    scores."""
+    out = {}
+    for d, dim in enumerate(dimensions):
+        rows = [i for i, pair in enumerate(pairs) if dim in pair.labels]
+        out[dim] = (np.asarray(score_a)[rows, d], np.asarray(score_b)[rows, d], [pairs[i].labels[dim] for i in rows])
+    return out
+
+
 def validation_accuracy(critic: PairwiseCritic, pairs: Sequence[PairExample]) -> float:
     """Mean over dimensions of the accuracy without ties on the pairs judged with a side (NaN when none is)."""
     from .preference import accuracy_without_ties
 
     score_a, score_b = score_pairs(critic, pairs)
-    figures = []
-    for d, dim in enumerate(critic.dimensions):
-        rows = [i for i, pair in enumerate(pairs) if dim in pair.labels]
-        figures.append(accuracy_without_ties(score_a[rows, d], score_b[rows, d], [pairs[i].labels[dim] for i in rows]))
+    figures = [accuracy_without_ties(a, b, labels)
+               for a, b, labels in judged_by_dimension(score_a, score_b, pairs, critic.dimensions).values()]
     decided = [f for f in figures if f == f]
     return float(np.mean(decided)) if decided else float("nan")
 
