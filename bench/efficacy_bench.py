@@ -153,12 +153,12 @@ ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
                candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None,
-               critic_generator_prompts: int = CRITIC_GENERATOR_PROMPTS) -> dict:
+               critic_generator_prompts: int = CRITIC_GENERATOR_PROMPTS, candidate_prompts: int = 32) -> dict:
     """`critic_guidance`: the guidance of the samples the critic is fine-tuned on (default `guidance`: the
     annotators rate what the generator makes in the setting it is aligned in)."""
     from alignment.engine.align.experiment import AlignmentSetup, needs_critic, reward_hacking, run_alignment_experiment
 
-    base = AlignmentSetup(candidate_seeds=candidate_seeds)
+    base = AlignmentSetup(candidate_seeds=candidate_seeds, candidate_prompts=candidate_prompts)
     if guidance is not None:
         base = replace(base, guidance=guidance)
     known = _align_arms(base)
@@ -217,7 +217,7 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
     return report
 
 
-def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int) -> dict:
+def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int, validation_pairs: int) -> dict:
     """The preference critic per seed, beside a rating critic (the base's recipe on 600 stored world renders,
     one noisy rating each) judged on the same held-out pairs through its expected rewards."""
     from alignment.engine.critic.experiment import LearningSetup, run_learning_experiment
@@ -229,7 +229,7 @@ def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pai
             rating = run_learning_experiment(LearningSetup(base=str(models["tiny-critic"]), seed=seed), tmp)
             runs.append(run_pairwise_experiment(PairSetup(
                 base=str(models["tiny-critic"]), steps=steps, finetune=finetune, train_pairs=train_pairs, seed=seed,
-                rating_critic=rating["critic_dir"])))
+                validation_pairs=validation_pairs, rating_critic=rating["critic_dir"])))
     return {"runs": runs, **_stamp()}
 
 
@@ -241,6 +241,8 @@ def _align_section(args) -> str:
     """efficacy.json's section for an align setting. Other arms than the default get a section of their own, so the
     headline run stays; so does each setting, so that a rerun of one does not overwrite another's figures."""
     section = "align" if args.align_arms == ALIGN_ARMS_DEFAULT else f"align_{args.align_arms.replace(',', '_')}"
+    if args.candidate_prompts != 32:
+        section += f"_{args.candidate_prompts}_candidate_prompts"
     if args.candidate_seeds != 4:
         section += f"_{args.candidate_seeds}_candidate_seeds"
     if args.guidance is not None:
@@ -273,11 +275,14 @@ def main() -> None:
     # The defaults are the headline run's (bench/RESULTS.md "The Bradley–Terry critic on world pairs").
     parser.add_argument("--pairwise-steps", type=int, default=2000)
     parser.add_argument("--pairwise-train-pairs", type=int, default=4800, help="pairwise: noisy training pairs")
+    parser.add_argument("--pairwise-validation-pairs", type=int, default=0,
+                        help="pairwise: noisy validation pairs; the trainer keeps its best step's weights (0: the last)")
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "
                              "best_of_n_lambda, and the ceiling diagnostic judge_best_of_n, judge_softmax_per_prompt, "
                              "judge_lift_per_prompt)")
+    parser.add_argument("--candidate-prompts", type=int, default=32, help="align: prompts the candidates are drawn for")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--guidance", type=float, default=None,
                         help="align, dpo: classifier-free guidance of the candidates, the training and the held-out videos "
@@ -313,14 +318,16 @@ def main() -> None:
         if "align" in parts:
             figures[_align_section(args)] = align_part(models, args.seeds, args.align_arms, args.first_seed,
                                                        args.candidate_seeds, args.guidance, args.critic_guidance,
-                                                       args.critic_generator_prompts)
+                                                       args.critic_generator_prompts, args.candidate_prompts)
         if "dpo" in parts:
             figures[_dpo_section(args)] = dpo_part(models, args.seeds, args.dpo_steps, args.dpo_prompts, args.heldout_prompts,
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance,
                                                        args.dpo_preferences)
         if "pairwise" in parts:
-            figures["pairwise"] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
-                                                 args.pairwise_train_pairs)
+            section = "pairwise" + (f"_validated_on_{args.pairwise_validation_pairs}_pairs"
+                                    if args.pairwise_validation_pairs else "")
+            figures[section] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
+                                             args.pairwise_train_pairs, args.pairwise_validation_pairs)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))

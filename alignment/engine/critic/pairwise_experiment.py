@@ -28,6 +28,10 @@ class PairSetup:
     finetune: str = "full"
     through_codec: bool = True
     seed: int = 0
+    # noisy held-out pairs the trainer validates on every `eval_every` steps, keeping its best step's weights, as
+    # the train_preference_critic job does with a snapshot's validation split (0: train a fixed number of steps)
+    validation_pairs: int = 0
+    eval_every: int = 100
     # a trained rating critic measured on the same held-out pairs through its expected reward per dimension ("" none)
     rating_critic: str = ""
 
@@ -62,13 +66,17 @@ def run_pairwise_experiment(setup: PairSetup) -> dict:
     with ties, the share of ties, plus steps and timings."""
     train, _ = world_pairs(setup.train_pairs, 100 + setup.seed, setup.noise, setup.through_codec)
     test, truth = world_pairs(setup.test_pairs, 200 + setup.seed, 0.0, setup.through_codec)
+    validation = (world_pairs(setup.validation_pairs, 300 + setup.seed, setup.noise, setup.through_codec)[0]
+                  if setup.validation_pairs else [])
     critic = preference_critic(setup.base, DIMENSIONS, finetune=setup.finetune, seed=setup.seed)
     started = time.perf_counter()
-    losses = train_pairwise(critic, train, steps=setup.steps, batch_size=setup.batch_size,
-                            learning_rate=setup.learning_rate, seed=setup.seed).losses
+    training = train_pairwise(critic, train, steps=setup.steps, batch_size=setup.batch_size,
+                              learning_rate=setup.learning_rate, seed=setup.seed, validation=validation,
+                              eval_every=setup.eval_every)
     train_s = time.perf_counter() - started
     score_a, score_b = score_pairs(critic, test)
-    report = {"setup": asdict(setup), "train_s": round(train_s, 1), "final_loss": float(np.mean(losses[-20:]))}
+    report = {"setup": asdict(setup), "train_s": round(train_s, 1), "final_loss": float(np.mean(training.losses[-20:])),
+              "validation_curve": training.val_curve, "best_step": training.best_step}
     for d, dim in enumerate(DIMENSIONS):
         labels = [t[dim] for t in truth]
         report[dim] = {**_pair_accuracy(score_a[:, d], score_b[:, d], labels),
