@@ -30,7 +30,8 @@ SIZE = ChainSize(
 # critic's held-out reward moved by −0.017 and +0.007, against +0.034 here, while the judged rise held (+24% to +35%).
 # So a failure here after a change is a regression of the chain; `bench/loop_bench.py --draw N` runs other draws.
 # Since the twentieth session the recipe keeps a moving average of the weights (3k): on that session's machine draw 0
-# gives 0.954 / 0.963 / 0.900 with it and 0.867 / 0.938 / 0.892 without, both promoting (draws 1-2 not rerun).
+# gives 0.954 / 0.963 / 0.900 with it and 0.867 / 0.938 / 0.892 without, both promoting; draws 1 and 2 give
+# 0.933 / 0.942 / 0.908 and 0.954 / 0.971 / 0.938 with it, neither promoting the generator (as without it).
 CRITIC_HELD_OUT = (60, (0, 1, 2, 3))  # world prompts × seeds nobody rated, scored by the trained critic
 DIMENSIONS = ("semantic", "motion", "fidelity")
 
