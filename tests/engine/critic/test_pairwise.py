@@ -115,6 +115,8 @@ def test_language_fine_tuning_trains_the_head_and_language_model_but_not_the_vis
 
 
 def test_the_world_pairs_experiment_validates_on_noisy_pairs_and_reports_the_step_it_kept(tiny_critic_dir, one_thread):
+    from dataclasses import replace
+
     from alignment.engine.critic.pairwise_experiment import PairSetup, run_pairwise_experiment
 
     setup = PairSetup(base=str(tiny_critic_dir), train_pairs=8, test_pairs=6, steps=4, batch_size=4,
@@ -125,5 +127,5 @@ def test_the_world_pairs_experiment_validates_on_noisy_pairs_and_reports_the_ste
     best = max(curve, key=lambda point: point["accuracy"])  # the earliest of equals, as the trainer keeps
     assert report["best_step"] == best["step"]
     assert all(0.0 <= report[d]["accuracy_without_ties"] <= 1.0 for d in ("semantic", "motion", "fidelity"))
-    unvalidated = run_pairwise_experiment(PairSetup(**{**setup.__dict__, "validation_pairs": 0}))
+    unvalidated = run_pairwise_experiment(replace(setup, validation_pairs=0))
     assert unvalidated["validation_curve"] == [] and unvalidated["best_step"] == 4
