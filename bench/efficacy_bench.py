@@ -266,6 +266,12 @@ def _dpo_section(args) -> str:
     return name + (f"_seeds_from_{args.first_seed}" if args.first_seed else "")
 
 
+def _pairwise_section(args) -> str:
+    """efficacy.json's section for a world-pairs setting; a rerun on a changed base names itself with --section-suffix."""
+    section = "pairwise" + (f"_validated_on_{args.pairwise_validation_pairs}_pairs" if args.pairwise_validation_pairs else "")
+    return section + args.section_suffix
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="judge,generator,critic,align")
@@ -302,6 +308,7 @@ def main() -> None:
                              "taught on the generator's samples and world renders (best against worst per prompt)")
     parser.add_argument("--dpo-lr", type=float, default=None, help="dpo: its learning rate (default 1e-3)")
     parser.add_argument("--first-seed", type=int, default=0, help="align, dpo: training seeds first-seed … first-seed + seeds − 1")
+    parser.add_argument("--section-suffix", default="", help="pairwise: appended to its section, so a rerun keeps the figures before it")
     args = parser.parse_args()
     from alignment.engine.pretrain import install_shipped
 
@@ -324,9 +331,7 @@ def main() -> None:
                                     args.dpo_sft_steps, args.dpo_beta, args.dpo_lr, args.first_seed, args.guidance,
                                                        args.dpo_preferences)
         if "pairwise" in parts:
-            section = "pairwise" + (f"_validated_on_{args.pairwise_validation_pairs}_pairs"
-                                    if args.pairwise_validation_pairs else "")
-            figures[section] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
+            figures[_pairwise_section(args)] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
                                              args.pairwise_train_pairs, args.pairwise_validation_pairs)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)

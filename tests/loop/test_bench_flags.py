@@ -55,3 +55,12 @@ def test_critic_ranked_dpo_keeps_its_own_section_beside_peoples():
     assert people == "dpo_after_sft_lr_0.0003"  # the section RESULTS.md's people figures were read from
     assert critic == "dpo_after_sft_critic_pairs_lr_0.0003"
     assert efficacy_bench._dpo_section(_dpo_args(dpo_preferences="critic", first_seed=3)).endswith("_seeds_from_3")
+
+
+def test_a_pairwise_rerun_keeps_the_headline_section():
+    def section(**changes):
+        return efficacy_bench._pairwise_section(argparse.Namespace(**{"pairwise_validation_pairs": 0, "section_suffix": "",
+                                                                      **changes}))
+    assert section() == "pairwise"  # the headline figures RESULTS.md quotes
+    assert section(pairwise_validation_pairs=240) == "pairwise_validated_on_240_pairs"
+    assert section(section_suffix="_2026_12_08") == "pairwise_2026_12_08"
