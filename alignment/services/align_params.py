@@ -18,7 +18,8 @@ from .scoring import require_critic
 PARAMS = {"generator_version", "critic_version", "snapshot", "objective", "settings", "real", "candidates",
           "heldout", "reward_model", "pairs", "baseline_version"}
 # Set by the job itself, never by a request.
-JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds"}
+JOB_SETTINGS = {"base", "output_dir", "cache_dir", "resume", "lora_init", "objective", "validation_seeds",
+                "validate_at_end"}
 # Training size and text length follow the generator's settings unless the request overrides them.
 SIZE_SETTINGS = ("frames", "height", "width", "max_sequence_length")
 # Differentiable rewards edit_reward can maximise: the job's critic (its expected reward taken through the
@@ -107,7 +108,10 @@ def _config(*, version: ModelVersion, objective: str, requested: dict, seeds: li
                                    fields={"settings": "lora_rank"})
         values.setdefault("lora_rank", rank or 64)
         values["lora_init"] = version.adapter_path
-    values.update(base=version.base, output_dir="<job>", objective=objective, validation_seeds=seeds)
+    # The job's "after" measure generates the held-out prompts at these seeds from the final weights: the
+    # engine's own end-of-training validation would make the same videos a second time.
+    values.update(base=version.base, output_dir="<job>", objective=objective, validation_seeds=seeds,
+                  validate_at_end=False)
     try:
         config = AlignConfig.from_dict(values)
         config.validate()

@@ -75,6 +75,15 @@ def _measure(*, job: Job, version: ModelVersion, critic: ModelVersion, prompt_id
     return heldout_summary(critic=critic, video_ids=video_ids)
 
 
+def _end_reward_curve(*, job: Job, report, step: int, reward: float) -> None:
+    """The reward curve's last point is the held-out "after" measure: the final weights' samples at the validation
+    seeds, which the engine would otherwise generate a second time (the job sets validate_at_end off). It is read
+    through the stored videos, the points before it from frames in memory. Once only: a retried job measures again."""
+    curve = (Job.objects.get(pk=job.pk).metrics or {}).get("curves", {}).get("reward", [])
+    if not curve or curve[-1][0] < step:
+        report(metrics={"curves": {"reward": [[step, reward]]}}, force=True)
+
+
 def _curve_reporter(*, job: Job, report, out: Path):
     """Engine progress → job progress, loss and reward curves, and checkpoint artifacts.
 
@@ -323,6 +332,8 @@ def align_run(*, job: Job, report) -> dict:
 
     report(fraction=0.9, phase="held-out after", force=True)
     after = _measure(job=job, version=version, critic=critic, prompt_ids=heldout_ids, seeds=heldout["seeds"], report=report)
+    _end_reward_curve(job=job, report=report, step=result.steps, reward=after["mean_reward"])
+    training["validation"].append({"step": result.steps, "mean_reward": after["mean_reward"]})
     change = heldout_change(before, after)
     metrics = {
         "heldout_reward_before": before["mean_reward"], "heldout_reward_after": after["mean_reward"],

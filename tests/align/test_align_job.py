@@ -1,5 +1,6 @@
 """The align job end to end: candidates generated and scored by the critic, LoRA training with the real
 corpus, a new generator version with lineage and held-out metrics; resumable after a killed worker."""
+import json
 import time
 from pathlib import Path
 
@@ -77,6 +78,11 @@ def test_an_admin_aligns_through_a_worker_and_gets_a_measured_promotable_version
         assert sum(metrics[side]["dimensions"]["motion"]["ratings"].values()) == 1  # 1 prompt × 1 seed
         assert set(metrics[side]["video_stats"]) >= {"flicker", "interpolation_error", "brightness_drift",
                                                      "contrast_drift"}
+    # The held-out "after" videos close the reward curve; the engine did not generate them a second time.
+    assert curves["reward"][-1][1] == metrics["heldout_reward_after"]
+    assert metrics["training"]["validation"][-1] == {"step": 4, "mean_reward": metrics["heldout_reward_after"]}
+    engine_curve = json.loads(Path(next(a["path"] for a in job.artifacts if a["name"] == "validation.json")).read_text())
+    assert [entry["step"] for entry in engine_curve] == [0, 2]
     assert metrics["heldout_reward_change"] == pytest.approx(
         metrics["heldout_reward_after"] - metrics["heldout_reward_before"])
     assert metrics["heldout_change"]["video_stats"]["flicker"] == pytest.approx(

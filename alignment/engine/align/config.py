@@ -88,6 +88,8 @@ class AlignConfig:
     resume: str | None = _f(None, "'latest' or a checkpoint directory to resume from")
     validation_every: int = _f(0, "generate on held-out prompts and score them every N steps (0 = only at the end)")
     validation_seeds: tuple[int, ...] = _f((0,), "seeds per held-out prompt (fixed so curves compare)")
+    validate_at_end: bool = _f(True, "generate and score the held-out prompts after the last step (the align job "
+                                     "measures those same samples itself, so it turns this off)")
     cache_dir: str | None = _f(None, "latent/embedding cache; default <output_dir>/cache")
     seed: int = _f(0, "seeds data order, noise, timesteps and LoRA init")
     vae_tiling: bool | None = _f(None, "VAE tiling for encode/decode: less memory at high resolution; None = by size")

@@ -273,7 +273,7 @@ class AlignTrainer:
                 self._validate()
             if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and acc.is_main_process:
                 self._save_checkpoint()
-        if self.validation_prompts and (not self.validation or self.validation[-1]["step"] != self.step):
+        if cfg.validate_at_end and self.validation_prompts and (not self.validation or self.validation[-1]["step"] != self.step):
             self._validate()
         if step_times:
             self.timings["median_step_s"] = float(np.median(step_times))

@@ -117,6 +117,12 @@ def test_full_fine_tuning_and_validation_curve(tiny_config, scored, real, world_
     assert result.weight_info["effective_sample_size"] >= 0.25 * len(scored) - 1e-6
 
 
+def test_a_caller_that_measures_the_final_weights_itself_skips_the_last_validation(tiny_config, scored, world_prompts):
+    result = align(tiny_config(steps=4, validation_every=2, validate_at_end=False, real_weight=0.0), scored,
+                   reward_fn=colour_reward_fn, validation_prompts=world_prompts[9:11])
+    assert [v["step"] for v in result.validation] == [0, 2]
+
+
 def test_edit_reward_step_runs_and_moves_weights(tiny_config, scored):
     result = align(tiny_config(objective="edit_reward", steps=2, real_weight=0.0, edit_segments=4), scored, reward_fn=colour_reward_fn)
     assert all(np.isfinite(result.losses)) and 0 <= result.losses[0] <= 1
