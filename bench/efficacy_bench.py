@@ -217,7 +217,8 @@ def dpo_part(models: dict, seeds: int, steps: int, prompts: int, heldout_prompts
     return report
 
 
-def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int, validation_pairs: int) -> dict:
+def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pairs: int, validation_pairs: int,
+                  readout: str) -> dict:
     """The preference critic per seed, beside a rating critic (the base's recipe on 600 stored world renders,
     one noisy rating each) judged on the same held-out pairs through its expected rewards."""
     from alignment.engine.critic.experiment import LearningSetup, run_learning_experiment
@@ -229,7 +230,7 @@ def pairwise_part(models: dict, seeds: int, steps: int, finetune: str, train_pai
             rating = run_learning_experiment(LearningSetup(base=str(models["tiny-critic"]), seed=seed), tmp)
             runs.append(run_pairwise_experiment(PairSetup(
                 base=str(models["tiny-critic"]), steps=steps, finetune=finetune, train_pairs=train_pairs, seed=seed,
-                validation_pairs=validation_pairs, rating_critic=rating["critic_dir"])))
+                validation_pairs=validation_pairs, readout=readout, rating_critic=rating["critic_dir"])))
     return {"runs": runs, **_stamp()}
 
 
@@ -269,6 +270,8 @@ def _dpo_section(args) -> str:
 def _pairwise_section(args) -> str:
     """efficacy.json's section for a world-pairs setting; a rerun on a changed base names itself with --section-suffix."""
     section = "pairwise" + (f"_validated_on_{args.pairwise_validation_pairs}_pairs" if args.pairwise_validation_pairs else "")
+    if args.pairwise_readout != "caption":
+        section += f"_{args.pairwise_readout}_readout"
     return section + args.section_suffix
 
 
@@ -283,6 +286,9 @@ def main() -> None:
     parser.add_argument("--pairwise-train-pairs", type=int, default=4800, help="pairwise: noisy training pairs")
     parser.add_argument("--pairwise-validation-pairs", type=int, default=0,
                         help="pairwise: noisy validation pairs; the trainer keeps its best step's weights (0: the last)")
+    parser.add_argument("--pairwise-readout", default="caption",
+                        help='pairwise: "caption" (the last token after the caption) or "questions" (each dimension '
+                             'after its rating question)')
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "
@@ -332,7 +338,8 @@ def main() -> None:
                                                        args.dpo_preferences)
         if "pairwise" in parts:
             figures[_pairwise_section(args)] = pairwise_part(models, args.seeds, args.pairwise_steps, args.pairwise_finetune,
-                                             args.pairwise_train_pairs, args.pairwise_validation_pairs)
+                                                             args.pairwise_train_pairs, args.pairwise_validation_pairs,
+                                                             args.pairwise_readout)
     # Read at the end, not the start: another bench (loop_bench) may have written its section meanwhile.
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({**(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}), **figures}, indent=1))

@@ -21,9 +21,9 @@ from .align_data import snapshot_pair_consensus, snapshot_ready
 from .critic_training import default_backbone
 
 DEFAULTS = {"finetune": "lora", "steps": 200, "lr": 1e-4, "batch_size": 8, "lora_rank": 16, "seed": 0,
-            "tie_model": "rao_kupper", "eval_every": 25}
+            "tie_model": "rao_kupper", "eval_every": 25, "readout": "caption"}
 TYPES = {"finetune": str, "steps": int, "lr": float, "batch_size": int, "lora_rank": int, "seed": int,
-         "tie_model": str, "eval_every": int, "backbone": str, "name": str, "snapshot": int}
+         "tie_model": str, "eval_every": int, "readout": str, "backbone": str, "name": str, "snapshot": int}
 
 
 def train_preference_critic_params_help() -> dict[str, str]:
@@ -38,6 +38,9 @@ def train_preference_critic_params_help() -> dict[str, str]:
         "lora_rank": "LoRA rank.", "seed": "Seed of the batches and the head's initialisation.",
         "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson.",
         "eval_every": "Measure on the validation pairs every this many steps and at the end (0: only at the end).",
+        "readout": '"caption" (each score read from the last token after the caption, VideoReward\'s shape) or '
+                   '"questions" (each dimension read after its own rating question, where a rating critic reads '
+                   'its rating; a forward pass per dimension).',
         "name": "The critic version's name (default: 'preference critic job <id>').",
     }
 
@@ -53,6 +56,7 @@ def _checked(name: str, value, kind):
 
 
 def train_preference_critic_params_validate(*, params: dict) -> dict:
+    from ..engine.critic.pairwise import READOUTS
     from ..engine.critic.preference import TIE_MODELS
 
     params = dict(params or {})
@@ -62,6 +66,8 @@ def train_preference_critic_params_validate(*, params: dict) -> dict:
     clean.update({name: _checked(name, value, TYPES[name]) for name, value in params.items() if value is not None})
     if clean["finetune"] not in FINETUNE_MODES:
         raise ApplicationError(f"finetune must be one of {', '.join(FINETUNE_MODES)}.", fields={"finetune": "invalid"})
+    if clean["readout"] not in READOUTS:
+        raise ApplicationError(f"readout must be one of {', '.join(READOUTS)}.", fields={"readout": "invalid"})
     if clean["tie_model"] not in TIE_MODELS:
         raise ApplicationError(f"tie_model must be one of {', '.join(TIE_MODELS)}.", fields={"tie_model": "invalid"})
     for name in ("steps", "batch_size", "lora_rank"):
@@ -150,7 +156,7 @@ def train_preference_critic_run(*, job: Job, report) -> dict:
     ensure_backbone(params["backbone"])
     report(fraction=0.0, phase="loading the backbone", force=True)
     critic = preference_critic(params["backbone"], dims, finetune=params["finetune"], lora_rank=params["lora_rank"],
-                               seed=params["seed"])
+                               seed=params["seed"], readout=params.get("readout", "caption"))
     meta = CriticMeta.load(params["backbone"])
     size = meta.frame_sizer(critic.geometry)
     videos = {}

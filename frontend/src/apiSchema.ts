@@ -1593,6 +1593,8 @@ export interface components {
             lr?: unknown;
             /** @description The critic version's name (default: 'preference critic job <id>'). */
             name?: unknown;
+            /** @description "caption" (each score read from the last token after the caption, VideoReward's shape) or "questions" (each dimension read after its own rating question, where a rating critic reads its rating; a forward pass per dimension). */
+            readout?: unknown;
             /** @description Seed of the batches and the head's initialisation. */
             seed?: unknown;
             /** @description A ready snapshot with compared pairs: trained on its train split, measured on its test split; the weights kept are those of the best accuracy on its validation split when that has pairs. */

@@ -92,6 +92,19 @@ def test_its_scores_feed_the_score_job_and_alignment(compared, jobs_dir, tiny_cr
     assert result.lineage["data"]["critic_rated"] == 2 and result.metrics["heldout_reward_before"] is not None
 
 
+def test_a_critic_reading_the_rating_questions_scores_the_way_it_was_trained(compared, jobs_dir, tiny_critic_dir):
+    from alignment.engine.critic.pairwise import PairwiseCritic
+
+    snapshot, items = compared
+    _, version = _train(snapshot, tiny_critic_dir, readout="questions")
+    assert version.lineage["hyperparameters"]["readout"] == "questions"
+    assert PairwiseCritic.from_pretrained(version.config["critic_dir"]).readout == "questions"
+    score, _ = job_create(kind="score", dispatch=False,
+                          params={"critic": version.pk, "video_ids": [items[0].video_id, items[0].video_b_id]})
+    assert job_run(job_id=score.pk).status == "succeeded"
+    assert VideoScore.objects.filter(critic=version).count() == 6
+
+
 def test_promotion_compares_pairwise_accuracy_on_the_same_pairs(db):
     rating = version_promote(version=version_register(kind="critic", name="rating", base="x",
                                                       metrics={"mean_accuracy": 0.7}))
@@ -110,7 +123,7 @@ def test_promotion_compares_pairwise_accuracy_on_the_same_pairs(db):
 def test_bad_requests_are_refused_before_a_job_exists(compared, jobs_dir):
     snapshot, _ = compared
     for bad, message in [({"finetune": "half"}, "finetune"), ({"steps": 0}, "steps"), ({"lr": "fast"}, "lr"),
-                         ({"eval_every": -1}, "eval_every"),
+                         ({"eval_every": -1}, "eval_every"), ({"readout": "answer"}, "readout"),
                          ({"depth": 2}, "Unknown"), ({"tie_model": "coin"}, "tie_model"),
                          ({"snapshot": 999_999}, "snapshot")]:
         with pytest.raises(ApplicationError, match=message):

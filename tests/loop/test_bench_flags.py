@@ -60,7 +60,8 @@ def test_critic_ranked_dpo_keeps_its_own_section_beside_peoples():
 def test_a_pairwise_rerun_keeps_the_headline_section():
     def section(**changes):
         return efficacy_bench._pairwise_section(argparse.Namespace(**{"pairwise_validation_pairs": 0, "section_suffix": "",
-                                                                      **changes}))
+                                                                      "pairwise_readout": "caption", **changes}))
     assert section() == "pairwise"  # the headline figures RESULTS.md quotes
     assert section(pairwise_validation_pairs=240) == "pairwise_validated_on_240_pairs"
     assert section(section_suffix="_2026_12_08") == "pairwise_2026_12_08"
+    assert section(pairwise_readout="questions") == "pairwise_questions_readout"

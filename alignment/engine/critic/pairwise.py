@@ -4,6 +4,10 @@ VideoReward's shape: the video and its caption go through the vision-language mo
 the last (non-padding) token feeds a Linear layer with one output per dimension, the video's score on it.
 Trained on pairs with the tie-aware Bradley–Terry loss of `preference.py`: both videos of every pair go
 through one forward pass, so the two scores of a pair come from the same weights and batch statistics.
+
+The "questions" readout instead asks each dimension's rating question after the caption (one turn per dimension)
+and reads that dimension's score where the rating critic reads its rating: a base taught to answer those questions
+starts with the sight each one needs, at the cost of a forward pass per dimension.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import numpy as np
 import torch
 
 from .preference import RAO_KUPPER_THETA, outcome_index, preference_loss
+from .questions import user_text
 from .spec import Turn, VisionGeometry, collate_turns, load_tokenizer
 
 HEAD_FILE = "preference_head.safetensors"
 META_FILE = "preference_critic.json"
+READOUTS = ("caption", "questions")  # the last token after the caption alone; or after each dimension's question
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,11 @@ class PairExample:
 class PairwiseCritic(torch.nn.Module):
     """score(videos, captions) → [N, dimensions]; the backbone is the VLM's base model (no language-model head)."""
 
-    def __init__(self, vlm, tokenizer, dimensions: Sequence[str]):
+    def __init__(self, vlm, tokenizer, dimensions: Sequence[str], readout: str = "caption"):
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+        self.readout = readout
         self._vlm = [vlm]  # kept unregistered (the language-model head is not trained) for save_pretrained
         self.backbone = vlm.model
         self.tokenizer = tokenizer
@@ -49,18 +58,22 @@ class PairwiseCritic(torch.nn.Module):
         torch.nn.init.zeros_(self.head.bias)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, dimensions: Sequence[str] | None = None, dtype=torch.float32) -> "PairwiseCritic":
-        """A VLM directory (a fresh zero-bias head over `dimensions`) or one `save` wrote (its head and dimensions)."""
+    def from_pretrained(cls, path: str | Path, dimensions: Sequence[str] | None = None, dtype=torch.float32,
+                        readout: str = "caption") -> "PairwiseCritic":
+        """A VLM directory (a fresh zero-bias head over `dimensions`, read as `readout`) or one `save` wrote (its
+        head, dimensions and readout)."""
         from safetensors.torch import load_file
         from transformers import AutoModelForImageTextToText
 
         path = Path(path)
         saved = path / META_FILE
         if saved.is_file():
-            dimensions = json.loads(saved.read_text())["dimensions"]
+            meta = json.loads(saved.read_text())
+            dimensions, readout = meta["dimensions"], meta.get("readout", "caption")  # critics saved before it: caption
         if not dimensions:
             raise ValueError(f"{path} is not a saved preference critic: name the dimensions of a fresh head")
-        critic = cls(AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype), load_tokenizer(path), dimensions)
+        critic = cls(AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype), load_tokenizer(path), dimensions,
+                     readout)
         if saved.is_file():
             critic.head.load_state_dict(load_file(str(path / HEAD_FILE)))
         return critic
@@ -74,7 +87,8 @@ class PairwiseCritic(torch.nn.Module):
         self._vlm[0].save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
         save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(directory / HEAD_FILE))
-        (directory / META_FILE).write_text(json.dumps({"dimensions": list(self.dimensions)}, indent=1))
+        (directory / META_FILE).write_text(json.dumps({"dimensions": list(self.dimensions), "readout": self.readout},
+                                                      indent=1))
         return directory
 
     @property
@@ -83,12 +97,20 @@ class PairwiseCritic(torch.nn.Module):
         return self._vlm[0].config
 
     def forward(self, frames: Sequence[np.ndarray], captions: Sequence[str]) -> torch.Tensor:
-        batch = collate_turns(self.tokenizer, [Turn(f, c) for f, c in zip(frames, captions)], self.geometry)
+        if self.readout == "caption":
+            return self.head(self._last_hidden([Turn(f, c) for f, c in zip(frames, captions)]))
+        turns = [Turn(f, user_text(c, dim)) for f, c in zip(frames, captions) for dim in self.dimensions]
+        scores = self.head(self._last_hidden(turns)).reshape(len(frames), len(self.dimensions), len(self.dimensions))
+        return scores.diagonal(dim1=1, dim2=2)  # dimension d's score from the turn that asked its question
+
+    def _last_hidden(self, turns: list[Turn]) -> torch.Tensor:
+        """[turns, hidden]: the hidden state of each turn's last real token, where an answer would start."""
+        batch = collate_turns(self.tokenizer, turns, self.geometry)
         device = self.head.weight.device
         batch = {k: v.to(device) for k, v in batch.items()}
         hidden = self.backbone(**batch).last_hidden_state
         last = batch["attention_mask"].sum(dim=1) - 1  # right padding: the last real token of each row
-        return self.head(hidden[torch.arange(hidden.shape[0], device=device), last].float())
+        return hidden[torch.arange(hidden.shape[0], device=device), last].float()
 
     def score_pairs(self, pairs: Sequence[PairExample]) -> tuple[torch.Tensor, torch.Tensor]:
         """([P, D] scores of the A videos, [P, D] of the B videos) from one forward pass."""
@@ -179,7 +201,7 @@ def score_pairs(critic: PairwiseCritic, pairs: Sequence[PairExample], batch_size
 
 
 def preference_critic(base: str | Path, dimensions: Sequence[str], *, finetune: str = "lora", lora_rank: int = 16,
-                      seed: int = 0) -> PairwiseCritic:
+                      seed: int = 0, readout: str = "caption") -> PairwiseCritic:
     """A fresh preference critic over a vision-language base: a zero-bias head per dimension, and every weight
     training ("full"), every weight but the vision tower's ("language"), or a LoRA on the language model's linear
     layers with the vision tower frozen ("lora", VideoReward's default); the head trains in every case."""
@@ -192,7 +214,7 @@ def preference_critic(base: str | Path, dimensions: Sequence[str], *, finetune: 
     if finetune not in FINETUNE_MODES:
         raise ValueError(f"finetune must be one of {', '.join(FINETUNE_MODES)}, got {finetune!r}")
     torch.manual_seed(seed)
-    critic = PairwiseCritic.from_pretrained(base, dimensions)
+    critic = PairwiseCritic.from_pretrained(base, dimensions, readout=readout)
     if finetune == "language":
         freeze_vision(critic._vlm[0])
     if finetune == "lora":

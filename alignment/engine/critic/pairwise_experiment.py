@@ -32,6 +32,7 @@ class PairSetup:
     # the train_preference_critic job does with a snapshot's validation split (0: train a fixed number of steps)
     validation_pairs: int = 0
     eval_every: int = 100
+    readout: str = "caption"  # or "questions": each dimension read after its rating question
     # a trained rating critic measured on the same held-out pairs through its expected reward per dimension ("" none)
     rating_critic: str = ""
 
@@ -68,7 +69,7 @@ def run_pairwise_experiment(setup: PairSetup) -> dict:
     test, truth = world_pairs(setup.test_pairs, 200 + setup.seed, 0.0, setup.through_codec)
     validation = (world_pairs(setup.validation_pairs, 300 + setup.seed, setup.noise, setup.through_codec)[0]
                   if setup.validation_pairs else [])
-    critic = preference_critic(setup.base, DIMENSIONS, finetune=setup.finetune, seed=setup.seed)
+    critic = preference_critic(setup.base, DIMENSIONS, finetune=setup.finetune, seed=setup.seed, readout=setup.readout)
     started = time.perf_counter()
     training = train_pairwise(critic, train, steps=setup.steps, batch_size=setup.batch_size,
                               learning_rate=setup.learning_rate, seed=setup.seed, validation=validation,

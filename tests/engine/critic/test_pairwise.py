@@ -61,6 +61,35 @@ def test_critic_learns_which_video_is_brighter_on_held_out_pairs(tiny_critic_dir
     np.testing.assert_allclose(again_b, score_b[:4], rtol=1e-5, atol=1e-6)
 
 
+def test_the_questions_readout_scores_each_dimension_after_its_own_rating_question(tiny_critic_dir, tmp_path):
+    import json
+
+    from alignment.engine.critic.pairwise import META_FILE
+
+    frames, caption = np.random.default_rng(0).integers(0, 255, size=(9, 48, 48, 3)).astype(np.uint8), "one red circle"
+    torch.manual_seed(0)
+    critic = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity", "motion"], readout="questions").eval()
+    torch.nn.init.normal_(critic.head.weight)
+    with torch.no_grad():
+        scores = critic([frames], [caption])[0]
+        for d, dimension in enumerate(critic.dimensions):  # the same as a one-dimension critic asking only its question
+            alone = PairwiseCritic.from_pretrained(str(tiny_critic_dir), [dimension], readout="questions").eval()
+            alone.head.load_state_dict({"weight": critic.head.weight[d:d + 1], "bias": critic.head.bias[d:d + 1]})
+            assert alone([frames], [caption])[0, 0].item() == pytest.approx(scores[d].item(), abs=1e-5)
+        caption_only = PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["fidelity", "motion"]).eval()
+        caption_only.head.load_state_dict(critic.head.state_dict())
+        assert not torch.allclose(caption_only([frames], [caption])[0], scores)  # the question is read, not ignored
+
+        saved = critic.save(tmp_path / "saved")
+        loaded = PairwiseCritic.from_pretrained(saved).eval()
+        assert loaded.readout == "questions"
+        torch.testing.assert_close(loaded([frames], [caption])[0], scores)
+        (saved / META_FILE).write_text(json.dumps({"dimensions": ["fidelity", "motion"]}))  # saved before readouts
+        assert PairwiseCritic.from_pretrained(saved).readout == "caption"
+    with pytest.raises(ValueError, match="readout must be one of"):
+        PairwiseCritic.from_pretrained(str(tiny_critic_dir), ["motion"], readout="answer")
+
+
 def test_with_validation_pairs_the_critic_ends_with_the_weights_of_its_best_validation(tiny_critic_dir, one_thread):
     rng = np.random.default_rng(0)
     train = _brightness_pairs(64, rng)
