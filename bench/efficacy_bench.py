@@ -151,6 +151,14 @@ def _align_arms(base) -> dict[str, tuple[object, bool]]:
 ALIGN_ARMS_DEFAULT = "uniform,lift,topk,lambda,edit_reward,dpo"
 
 
+def _align_arm(known: dict, name: str) -> tuple[object, bool] | None:
+    """A named arm, or "<arm>_lambda_<λ>": that arm with the real-data term at weight λ, run at every seed."""
+    arm, _, weight = name.rpartition("_lambda_")
+    if arm in known and weight.replace(".", "", 1).isdigit():
+        return replace(known[arm][0], real_weight=float(weight)), True
+    return known.get(name)
+
+
 def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_seed: int = 0,
                candidate_seeds: int = 4, guidance: float | None = None, critic_guidance: float | None = None,
                critic_generator_prompts: int = CRITIC_GENERATOR_PROMPTS, candidate_prompts: int = 32) -> dict:
@@ -162,13 +170,13 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
     if guidance is not None:
         base = replace(base, guidance=guidance)
     known = _align_arms(base)
-    if unknown := [a for a in arms.split(",") if a not in known]:
-        raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}")
+    if unknown := [a for a in arms.split(",") if _align_arm(known, a) is None]:
+        raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}, and any as <arm>_lambda_<λ>")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         setups = []
         for name in arms.split(","):
-            setup, every_seed = known[name]
+            setup, every_seed = _align_arm(known, name)
             setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
         critic_setup = base if critic_guidance is None else replace(base, guidance=critic_guidance)
         critic_dir = (_generator_critic(models, tmp, critic_setup, critic_generator_prompts)
@@ -293,7 +301,7 @@ def main() -> None:
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "
                              "best_of_n_lambda, and the ceiling diagnostic judge_best_of_n, judge_softmax_per_prompt, "
-                             "judge_lift_per_prompt)")
+                             "judge_lift_per_prompt; <arm>_lambda_<λ> runs an arm with the real-data term at every seed)")
     parser.add_argument("--candidate-prompts", type=int, default=32, help="align: prompts the candidates are drawn for")
     parser.add_argument("--candidate-seeds", type=int, default=4, help="align: seeds generated per candidate prompt")
     parser.add_argument("--guidance", type=float, default=None,

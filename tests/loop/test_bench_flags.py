@@ -65,3 +65,14 @@ def test_a_pairwise_rerun_keeps_the_headline_section():
     assert section(pairwise_validation_pairs=240) == "pairwise_validated_on_240_pairs"
     assert section(section_suffix="_2026_12_08") == "pairwise_2026_12_08"
     assert section(pairwise_readout="questions") == "pairwise_questions_readout"
+
+
+def test_any_align_arm_runs_with_the_real_data_term_as_arm_lambda_weight():
+    from alignment.engine.align.experiment import AlignmentSetup
+
+    known = efficacy_bench._align_arms(AlignmentSetup())
+    setup, every_seed = efficacy_bench._align_arm(known, "softmax_per_prompt_lambda_3")
+    assert (setup.real_weight, setup.weighting, setup.per_prompt, every_seed) == (3.0, "softmax", True, True)
+    assert efficacy_bench._align_arm(known, "best_of_n_lambda") == known["best_of_n_lambda"]  # the named arm, seed 0 only
+    assert efficacy_bench._align_arm(known, "softmax_per_prompt_lambda_x") is None
+    assert efficacy_bench._align_arm(known, "sideways_lambda_1") is None
