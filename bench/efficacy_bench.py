@@ -294,9 +294,9 @@ def main() -> None:
     parser.add_argument("--pairwise-train-pairs", type=int, default=4800, help="pairwise: noisy training pairs")
     parser.add_argument("--pairwise-validation-pairs", type=int, default=0,
                         help="pairwise: noisy validation pairs; the trainer keeps its best step's weights (0: the last)")
-    parser.add_argument("--pairwise-readout", default="caption",
-                        help='pairwise: "caption" (the last token after the caption) or "questions" (each dimension '
-                             'after its rating question)')
+    parser.add_argument("--pairwise-readout", default="questions",
+                        help='pairwise: "questions" (each dimension after its rating question, the job\'s default) or '
+                             '"caption" (the last token after the caption; the sections without a readout in their name)')
     parser.add_argument("--pairwise-finetune", default="language", help='pairwise: "full", "lora" or "language" (the tower frozen)')
     parser.add_argument("--align-arms", default=ALIGN_ARMS_DEFAULT,
                         help="align: which arms, comma-separated (also lift_per_prompt, softmax_per_prompt, best_of_n, "

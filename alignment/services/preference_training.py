@@ -21,7 +21,7 @@ from .align_data import snapshot_pair_consensus, snapshot_ready
 from .critic_training import default_backbone
 
 DEFAULTS = {"finetune": "lora", "steps": 200, "lr": 1e-4, "batch_size": 8, "lora_rank": 16, "seed": 0,
-            "tie_model": "rao_kupper", "eval_every": 25, "readout": "caption"}
+            "tie_model": "rao_kupper", "eval_every": 25, "readout": "questions"}
 TYPES = {"finetune": str, "steps": int, "lr": float, "batch_size": int, "lora_rank": int, "seed": int,
          "tie_model": str, "eval_every": int, "readout": str, "backbone": str, "name": str, "snapshot": int}
 
@@ -38,9 +38,10 @@ def train_preference_critic_params_help() -> dict[str, str]:
         "lora_rank": "LoRA rank.", "seed": "Seed of the batches and the head's initialisation.",
         "tie_model": "How ties enter the Bradley–Terry loss: rao_kupper (VideoReward's) or davidson.",
         "eval_every": "Measure on the validation pairs every this many steps and at the end (0: only at the end).",
-        "readout": '"caption" (each score read from the last token after the caption, VideoReward\'s shape) or '
-                   '"questions" (each dimension read after its own rating question, where a rating critic reads '
-                   'its rating; a forward pass per dimension).',
+        "readout": '"questions" (each dimension read after its own rating question, where a rating critic reads '
+                   'its rating; a forward pass per dimension) or "caption" (every score read from the last token '
+                   'after the caption alone, VideoReward\'s shape; one pass, and on the world pairs 0.76-0.99 on '
+                   'semantic where the questions gave 0.99).',
         "name": "The critic version's name (default: 'preference critic job <id>').",
     }
 

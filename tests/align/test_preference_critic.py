@@ -45,6 +45,7 @@ def test_a_preference_critic_is_trained_measured_beside_the_rating_critic_and_re
     snapshot, items = compared
     job, version = _train(snapshot, tiny_critic_dir, name="bt")
     assert version.config["critic_kind"] == "preference" and version.config["dimensions"] == ["semantic", "motion", "fidelity"]
+    assert version.lineage["hyperparameters"]["readout"] == "questions"
     metrics = version.metrics
     assert metrics["test_pairs"] == 3 and metrics["test_split"]["pairs"] == sorted(i.pk for i in items[4:])
     assert [step for step, _ in metrics["loss_curve"]] == [1, 2, 3, 4] and job.result["train_pairs"] == 4
@@ -92,13 +93,13 @@ def test_its_scores_feed_the_score_job_and_alignment(compared, jobs_dir, tiny_cr
     assert result.lineage["data"]["critic_rated"] == 2 and result.metrics["heldout_reward_before"] is not None
 
 
-def test_a_critic_reading_the_rating_questions_scores_the_way_it_was_trained(compared, jobs_dir, tiny_critic_dir):
+def test_a_critic_reading_the_caption_alone_scores_the_way_it_was_trained(compared, jobs_dir, tiny_critic_dir):
     from alignment.engine.critic.pairwise import PairwiseCritic
 
     snapshot, items = compared
-    _, version = _train(snapshot, tiny_critic_dir, readout="questions")
-    assert version.lineage["hyperparameters"]["readout"] == "questions"
-    assert PairwiseCritic.from_pretrained(version.config["critic_dir"]).readout == "questions"
+    _, version = _train(snapshot, tiny_critic_dir, readout="caption")  # the default reads the rating questions
+    assert version.lineage["hyperparameters"]["readout"] == "caption"
+    assert PairwiseCritic.from_pretrained(version.config["critic_dir"]).readout == "caption"
     score, _ = job_create(kind="score", dispatch=False,
                           params={"critic": version.pk, "video_ids": [items[0].video_id, items[0].video_b_id]})
     assert job_run(job_id=score.pk).status == "succeeded"

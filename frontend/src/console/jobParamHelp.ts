@@ -93,7 +93,7 @@ export const JOB_PARAM_HELP: Record<string, Record<string, string>> = {
     "lora_rank": "LoRA rank.",
     "lr": "AdamW learning rate.",
     "name": "The critic version's name (default: 'preference critic job <id>').",
-    "readout": "\"caption\" (each score read from the last token after the caption, VideoReward's shape) or \"questions\" (each dimension read after its own rating question, where a rating critic reads its rating; a forward pass per dimension).",
+    "readout": "\"questions\" (each dimension read after its own rating question, where a rating critic reads its rating; a forward pass per dimension) or \"caption\" (every score read from the last token after the caption alone, VideoReward's shape; one pass, and on the world pairs 0.76-0.99 on semantic where the questions gave 0.99).",
     "seed": "Seed of the batches and the head's initialisation.",
     "snapshot": "A ready snapshot with compared pairs: trained on its train split, measured on its test split; the weights kept are those of the best accuracy on its validation split when that has pairs.",
     "steps": "Optimiser steps.",
