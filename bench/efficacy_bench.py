@@ -170,13 +170,13 @@ def align_part(models: dict, seeds: int, arms: str = ALIGN_ARMS_DEFAULT, first_s
     if guidance is not None:
         base = replace(base, guidance=guidance)
     known = _align_arms(base)
-    if unknown := [a for a in arms.split(",") if _align_arm(known, a) is None]:
+    chosen = {name: _align_arm(known, name) for name in arms.split(",")}
+    if unknown := [name for name, arm in chosen.items() if arm is None]:
         raise SystemExit(f"unknown align arms {unknown}; known: {', '.join(known)}, and any as <arm>_lambda_<λ>")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         setups = []
-        for name in arms.split(","):
-            setup, every_seed = _align_arm(known, name)
+        for setup, every_seed in chosen.values():
             setups += [replace(setup, seed=first_seed + s) for s in range(seeds if every_seed else 1)]
         critic_setup = base if critic_guidance is None else replace(base, guidance=critic_guidance)
         critic_dir = (_generator_critic(models, tmp, critic_setup, critic_generator_prompts)
